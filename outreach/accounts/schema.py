@@ -1,0 +1,67 @@
+"""The account schema every source is mapped onto.
+
+One row per delinquent account as of the business date. Amounts are exact
+decimals in the account's currency (stored as integer minor units), never floats.
+"""
+
+from __future__ import annotations
+
+ACCOUNT_COLUMNS: tuple[str, ...] = (
+    "account_id",
+    "customer_id",
+    "name",
+    "mobile_phone",
+    "home_phone",
+    "work_phone",
+    "email",
+    "country",
+    "region",
+    "postal_code",
+    "locale",
+    "stated_timezone",
+    "currency",
+    "balance_due",
+    "minimum_due",
+    "oldest_unpaid_due_date",
+    "last_payment_date",
+    "last_payment_amount",
+    "consent_sms",
+    "consent_voice",
+    "consent_email",
+    "flags",
+    "product",
+    "collector_type",
+)
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "account_id",
+    "country",
+    "currency",
+    "balance_due",
+    "oldest_unpaid_due_date",
+)
+
+PHONE_COLUMNS: tuple[str, ...] = ("mobile_phone", "home_phone", "work_phone")
+
+# Account-level holds a source can assert. Each one stops automated outreach;
+# the reason a compliance officer reads is in outreach.policy.
+FLAGS: frozenset[str] = frozenset(
+    {
+        "dispute",
+        "bankruptcy",
+        "deceased",
+        "cease_and_desist",
+        "attorney",
+        "legal_hold",
+        "paid_in_full",
+    }
+)
+
+LOCALES: frozenset[str] = frozenset({"en", "zh-CN"})
+DEFAULT_LOCALE_BY_COUNTRY: dict[str, str] = {"CN": "zh-CN"}
+COLLECTOR_TYPES: frozenset[str] = frozenset({"first_party", "third_party", "debt_buyer"})
+# ISO 4217 minor-unit exponents for the currencies accepted today.
+CURRENCY_EXPONENT: dict[str, int] = {"USD": 2, "CNY": 2, "CAD": 2, "EUR": 2, "GBP": 2, "JPY": 0}
+
+TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
+FALSE_WORDS = frozenset({"false", "no", "n", "0", ""})

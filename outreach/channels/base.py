@@ -1,0 +1,35 @@
+"""The channel interface every provider implements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    step_key: str
+    account_id: str
+    channel: str
+    to: str | None
+    subject: str | None
+    body: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class SendResult:
+    step_key: str
+    status: Literal["sent", "failed"]
+    provider_message_id: str | None = None
+    error_code: str | None = None
+    error: str | None = None
+    # Permanent failures (invalid number, unsubscribed) are never retried.
+    permanent: bool = False
+
+
+class Channel(Protocol):
+    name: str
+
+    def send(self, batch: Sequence[OutboundMessage]) -> list[SendResult]: ...

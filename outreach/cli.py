@@ -1,0 +1,117 @@
+"""``outreach``: the command line for operators and the demo."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from outreach.settings import Settings, SettingsError
+
+
+def _today(settings: Settings) -> date:
+    return datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    from outreach.pipeline import ledger_for
+
+    ledger_for(settings).dispose()
+    print(f"ledger ready at {settings.ledger_url}")
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace, settings: Settings) -> int:
+    from outreach.sample import write_sample
+
+    out = args.out or settings.accounts_file
+    business_date = args.date or _today(settings)
+    counts = write_sample(Path(out), business_date, accounts=args.accounts, seed=args.seed)
+    print(
+        f"wrote {counts['accounts']:,} accounts and {counts['malformed']} malformed rows "
+        f"for business date {business_date} to {out}"
+    )
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from outreach.pipeline import ledger_for
+    from outreach.report import build_report, format_report
+
+    ledger = ledger_for(settings)
+    business_date = args.date or _today(settings)
+    run_id = args.run or ledger.latest_run_id(business_date)
+    if run_id is None:
+        print(f"no run in the ledger for business date {business_date}", file=sys.stderr)
+        return 1
+    print(format_report(build_report(ledger, run_id)))
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
+    from outreach.pipeline import ledger_for
+
+    timeline = ledger_for(settings).account_timeline(args.account)
+    if all(frame.empty for frame in timeline.values()):
+        print(f"account {args.account} is not in the ledger", file=sys.stderr)
+        return 1
+    print(f"Account {args.account}")
+    for row in timeline["snapshots"].to_dict("records"):
+        flags = f", flags {row['flags']}" if row["flags"] else ""
+        print(f"  {row['business_date']}: DPD {row['dpd']}, bucket {row['bucket']}{flags}")
+    print("Decisions:")
+    for row in timeline["decisions"].to_dict("records"):
+        rules = f" [{row['rule_ids']}]" if row["rule_ids"] else ""
+        print(f"  {row['business_date']} {row['actor']}: {row['decision']}{rules} {row['reason']}")
+    print("Attempts:")
+    for row in timeline["attempts"].to_dict("records"):
+        print(f"  {row['claimed_at']} {row['channel']}: {row['status']} {row['provider_message_id'] or ''}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="outreach", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("init", help="create the ledger schema").set_defaults(func=cmd_init)
+
+    sample = sub.add_parser("sample", help="write a realistic sample accounts file")
+    sample.add_argument("--out", type=Path, help="where to write (default: OUTREACH_ACCOUNTS_FILE)")
+    sample.add_argument("--accounts", type=int, default=5000, help="number of good accounts (default 5000)")
+    sample.add_argument("--date", type=_date, help="business date the DPDs are relative to (default today)")
+    sample.add_argument("--seed", type=int, default=7)
+    sample.set_defaults(func=cmd_sample)
+
+    report = sub.add_parser("report", help="print the run report of a business date")
+    report.add_argument("--date", type=_date, help="business date (default today)")
+    report.add_argument("--run", help="a specific run id (default: the latest run of the date)")
+    report.set_defaults(func=cmd_report)
+
+    explain = sub.add_parser("explain", help="an account's timeline and the reason for every decision")
+    explain.add_argument("account")
+    explain.set_defaults(func=cmd_explain)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"outreach: {exc}", file=sys.stderr)
+        return 2
+    return int(args.func(args, settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

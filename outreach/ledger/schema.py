@@ -1,0 +1,179 @@
+"""Ledger tables.
+
+Contact history is append-only where it matters (attempts, events, decisions):
+every counter the contact policy needs is computed from these rows, so any past
+decision can be replayed. Timestamps are UTC.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+pipeline_runs = Table(
+    "pipeline_runs",
+    metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("orchestrator_run_id", String(250), nullable=False),
+    Column("business_date", Date, nullable=False, index=True),
+    Column("source", Text, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("rows_read", Integer),
+    Column("accepted", Integer),
+    Column("quarantined", Integer),
+)
+
+account_snapshots = Table(
+    "account_snapshots",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("run_id", String(64), nullable=False),
+    Column("customer_id", String(64), nullable=False),
+    Column("name", Text),
+    Column("mobile_phone", String(20)),
+    Column("home_phone", String(20)),
+    Column("work_phone", String(20)),
+    Column("email", String(320)),
+    Column("country", String(2), nullable=False),
+    Column("region", String(16)),
+    Column("postal_code", String(16)),
+    Column("locale", String(8), nullable=False),
+    Column("stated_timezone", String(64)),
+    Column("currency", String(3), nullable=False),
+    Column("balance_due_minor", BigInteger, nullable=False),
+    Column("minimum_due_minor", BigInteger),
+    Column("oldest_unpaid_due_date", Date, nullable=False),
+    Column("last_payment_date", Date),
+    Column("last_payment_amount_minor", BigInteger),
+    Column("consent_sms", Boolean, nullable=False),
+    Column("consent_voice", Boolean, nullable=False),
+    Column("consent_email", Boolean, nullable=False),
+    Column("flags", String(200), nullable=False, default=""),
+    Column("product", String(64)),
+    Column("collector_type", String(16), nullable=False),
+    Column("source_line", Integer),
+    Column("dpd", Integer, nullable=False),
+    Column("bucket", String(16), nullable=False),
+    Column("previous_bucket", String(16)),
+    Index("ix_account_snapshots_bucket", "business_date", "bucket"),
+)
+
+quarantined_rows = Table(
+    "quarantined_rows",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False, index=True),
+    Column("business_date", Date, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("line", Integer, nullable=False),
+    Column("field", String(64), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("raw", JSON),
+)
+
+planned_steps = Table(
+    "planned_steps",
+    metadata,
+    # account | campaign | stage | channel | business date: the same step is never planned twice.
+    Column("step_key", String(200), primary_key=True),
+    Column("run_id", String(64), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("campaign", String(64), nullable=False),
+    Column("stage", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("template", String(64), nullable=False),
+    Column("contact_address", String(320)),
+    Column("decision", String(8), nullable=False),  # send | block | review
+    Column("rule_ids", String(200), nullable=False, default=""),
+    Column("reason", Text, nullable=False),
+    Column("window_start", DateTime(timezone=True)),
+    Column("window_end", DateTime(timezone=True)),
+    # pending | sent | failed | deferred | expired | held
+    Column("status", String(12), nullable=False),
+    Column("status_reason", Text),
+    Column("planned_at", DateTime(timezone=True), nullable=False),
+    Index("ix_planned_steps_date_status", "business_date", "status"),
+    Index("ix_planned_steps_account", "account_id", "business_date"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # The claim: a unique step key means a retry, re-run or backfill cannot contact twice.
+    Column("step_key", String(200), ForeignKey("planned_steps.step_key"), nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("status", String(12), nullable=False),  # claimed | sent | failed
+    Column("provider_message_id", String(64)),
+    Column("error_code", String(32)),
+    Column("error", Text),
+    Column("claimed_at", DateTime(timezone=True), nullable=False),
+    Column("completed_at", DateTime(timezone=True)),
+    UniqueConstraint("step_key", name="uq_attempts_step_key"),
+    Index("ix_attempts_account_channel", "account_id", "channel", "claimed_at"),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), index=True),
+    Column("step_key", String(200)),
+    Column("channel", String(16)),
+    Column("kind", String(32), nullable=False),
+    Column("provider_event_id", String(128), unique=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("payload", JSON),
+)
+
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), index=True),
+    Column("channel", String(16)),  # None: every channel
+    Column("address", String(320)),  # None: every address of the account
+    Column("reason", String(48), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("effective_at", DateTime(timezone=True), nullable=False),
+    Column("lifted_at", DateTime(timezone=True)),
+    Column("note", Text),
+)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("run_id", String(64), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("step_key", String(200)),
+    Column("actor", String(16), nullable=False),  # planner | dispatcher | person
+    Column("decision", String(16), nullable=False),
+    Column("rule_ids", String(200), nullable=False, default=""),
+    Column("reason", Text, nullable=False),
+    Index("ix_decisions_account", "account_id", "business_date"),
+)

@@ -1,0 +1,379 @@
+"""Reads and writes of the ledger, over any SQLAlchemy URL (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+
+from outreach.ledger import schema
+from outreach.ledger.schema import (
+    account_snapshots,
+    attempts,
+    decisions,
+    pipeline_runs,
+    planned_steps,
+    quarantined_rows,
+    suppressions,
+)
+
+CHUNK = 5000
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """Timestamps come back naive from SQLite; the ledger only ever stores UTC."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _chunks(rows: Sequence[dict[str, Any]], size: int = CHUNK) -> Iterable[Sequence[dict[str, Any]]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def _none_for_missing(frame: pd.DataFrame) -> pd.DataFrame:
+    """Missing values as None, not NaN: callers test them for truth ("no stated timezone")."""
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the report read while a dispatch writes; the timeout rides out short locks.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Ledger:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    @classmethod
+    def from_url(cls, url: str) -> Ledger:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(url)
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        return cls(engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def create_schema(self) -> None:
+        schema.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # -- runs -------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, orchestrator_run_id: str, business_date: date, source: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(pipeline_runs).where(pipeline_runs.c.run_id == run_id))
+            conn.execute(
+                insert(pipeline_runs).values(
+                    run_id=run_id,
+                    orchestrator_run_id=orchestrator_run_id,
+                    business_date=business_date,
+                    source=source,
+                    started_at=datetime.now(UTC),
+                )
+            )
+
+    def update_run(self, run_id: str, **values: Any) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(pipeline_runs).where(pipeline_runs.c.run_id == run_id).values(**values))
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(pipeline_runs).where(pipeline_runs.c.run_id == run_id)).mappings().first()
+        if row is None:
+            raise LookupError(f"no pipeline run {run_id!r} in the ledger")
+        return dict(row)
+
+    def latest_run_id(self, business_date: date) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(pipeline_runs.c.run_id)
+                .where(pipeline_runs.c.business_date == business_date)
+                .order_by(pipeline_runs.c.started_at.desc())
+                .limit(1)
+            ).scalar()
+
+    def replace_quarantine(self, run_id: str, business_date: date, rows: Sequence[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(quarantined_rows).where(quarantined_rows.c.run_id == run_id))
+            for chunk in _chunks([{**r, "run_id": run_id, "business_date": business_date} for r in rows]):
+                conn.execute(insert(quarantined_rows), list(chunk))
+
+    def quarantine_counts(self, run_id: str) -> dict[str, int]:
+        """Quarantined rows of a run, counted per field and reason kind."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(quarantined_rows.c.field, func.count())
+                .where(quarantined_rows.c.run_id == run_id)
+                .group_by(quarantined_rows.c.field)
+            ).all()
+        return {field: count for field, count in rows}
+
+    def quarantined(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(quarantined_rows).where(quarantined_rows.c.run_id == run_id).order_by(quarantined_rows.c.line)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    # -- account snapshots ------------------------------------------------------------------
+
+    def replace_snapshot(self, business_date: date, frame: pd.DataFrame) -> int:
+        """Make ``frame`` the segmented book of ``business_date`` (a re-run replaces it)."""
+        columns = [c.name for c in account_snapshots.columns]
+        records = frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
+        with self.engine.begin() as conn:
+            conn.execute(delete(account_snapshots).where(account_snapshots.c.business_date == business_date))
+            for chunk in _chunks(records):
+                conn.execute(insert(account_snapshots), list(chunk))
+        return len(records)
+
+    def clear_snapshot(self, business_date: date) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(delete(account_snapshots).where(account_snapshots.c.business_date == business_date))
+
+    def snapshot(self, business_date: date, buckets_only: bool = False) -> pd.DataFrame:
+        query = select(account_snapshots).where(account_snapshots.c.business_date == business_date)
+        if buckets_only:
+            query = query.where(account_snapshots.c.bucket != "current")
+        with self.engine.connect() as conn:
+            frame = pd.read_sql(query, conn)
+        return _none_for_missing(frame)
+
+    def latest_buckets_before(self, business_date: date) -> dict[str, str]:
+        """Each account's bucket on the most recent earlier business date in the ledger."""
+        with self.engine.connect() as conn:
+            previous = conn.execute(
+                select(func.max(account_snapshots.c.business_date)).where(
+                    account_snapshots.c.business_date < business_date
+                )
+            ).scalar()
+            if previous is None:
+                return {}
+            rows = conn.execute(
+                select(account_snapshots.c.account_id, account_snapshots.c.bucket).where(
+                    account_snapshots.c.business_date == previous
+                )
+            ).all()
+        return {account_id: bucket for account_id, bucket in rows}
+
+    def bucket_counts(self, business_date: date) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(account_snapshots.c.bucket, func.count())
+                .where(account_snapshots.c.business_date == business_date)
+                .group_by(account_snapshots.c.bucket)
+            ).all()
+        return {bucket: count for bucket, count in rows}
+
+    # -- contact history ------------------------------------------------------------------
+
+    def contact_history(self, account_ids: Iterable[str] | None, since: date, until: date) -> pd.DataFrame:
+        """Steps that reached a provider (or were claimed to), with their stage, between two dates."""
+        query = (
+            select(
+                planned_steps.c.account_id,
+                planned_steps.c.campaign,
+                planned_steps.c.stage,
+                planned_steps.c.channel,
+                planned_steps.c.business_date,
+                attempts.c.status,
+                attempts.c.claimed_at,
+            )
+            .join(attempts, attempts.c.step_key == planned_steps.c.step_key)
+            .where(and_(planned_steps.c.business_date >= since, planned_steps.c.business_date <= until))
+        )
+        if account_ids is not None:
+            query = query.where(planned_steps.c.account_id.in_(list(account_ids)))
+        with self.engine.connect() as conn:
+            frame = pd.read_sql(query, conn)
+        frame["claimed_at"] = pd.to_datetime(frame["claimed_at"], utc=True)
+        return frame
+
+    def active_suppressions(self, at: datetime) -> pd.DataFrame:
+        query = select(suppressions).where(
+            and_(
+                suppressions.c.effective_at <= at,
+                (suppressions.c.lifted_at.is_(None)) | (suppressions.c.lifted_at > at),
+            )
+        )
+        with self.engine.connect() as conn:
+            return pd.read_sql(query, conn)
+
+    def add_suppression(self, **values: Any) -> None:
+        values.setdefault("effective_at", datetime.now(UTC))
+        with self.engine.begin() as conn:
+            conn.execute(insert(suppressions).values(**values))
+
+    # -- planned steps ------------------------------------------------------------------
+
+    def dispatched_step_keys(self, business_date: date) -> set[str]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(attempts.c.step_key)
+                .join(planned_steps, attempts.c.step_key == planned_steps.c.step_key)
+                .where(planned_steps.c.business_date == business_date)
+            ).scalars()
+            return set(rows)
+
+    def save_plan(self, business_date: date, steps: Sequence[dict[str, Any]], audit: Sequence[dict[str, Any]]) -> None:
+        """Replace the not-yet-dispatched plan of a business date and append its audit rows."""
+        dispatched = self.dispatched_step_keys(business_date)
+        fresh = [s for s in steps if s["step_key"] not in dispatched]
+        with self.engine.begin() as conn:
+            stale = select(attempts.c.step_key)
+            conn.execute(
+                delete(planned_steps).where(
+                    and_(planned_steps.c.business_date == business_date, planned_steps.c.step_key.not_in(stale))
+                )
+            )
+            for chunk in _chunks(fresh):
+                conn.execute(insert(planned_steps), list(chunk))
+            for chunk in _chunks(list(audit)):
+                conn.execute(insert(decisions), list(chunk))
+
+    def steps(self, business_date: date, statuses: Sequence[str] | None = None) -> pd.DataFrame:
+        query = select(planned_steps).where(planned_steps.c.business_date == business_date)
+        if statuses is not None:
+            query = query.where(planned_steps.c.status.in_(list(statuses)))
+        with self.engine.connect() as conn:
+            frame = pd.read_sql(query.order_by(planned_steps.c.step_key), conn)
+        for column in ("window_start", "window_end", "planned_at"):
+            frame[column] = pd.to_datetime(frame[column], utc=True)
+        return _none_for_missing(frame)
+
+    def set_step_status(self, updates: Sequence[dict[str, Any]]) -> None:
+        """Bulk status change; each update has step_key, status and status_reason."""
+        if not updates:
+            return
+        statement = (
+            update(planned_steps)
+            .where(planned_steps.c.step_key == bindparam("key"))
+            .values(status=bindparam("new_status"), status_reason=bindparam("new_reason"))
+        )
+        rows = [{"key": u["step_key"], "new_status": u["status"], "new_reason": u["status_reason"]} for u in updates]
+        with self.engine.begin() as conn:
+            for chunk in _chunks(rows):
+                conn.execute(statement, list(chunk))
+
+    # -- attempts ------------------------------------------------------------------
+
+    def claim(self, steps: Sequence[dict[str, Any]], run_id: str) -> set[str]:
+        """Claim steps for sending; returns the keys this caller won.
+
+        The unique step key makes the claim atomic: two workers, a task retry or a
+        re-run of the same day can race here and only one of them gets each step.
+        """
+        if not steps:
+            return set()
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "step_key": s["step_key"],
+                "run_id": run_id,
+                "account_id": s["account_id"],
+                "channel": s["channel"],
+                "status": "claimed",
+                "claimed_at": now,
+            }
+            for s in steps
+        ]
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        statement = (
+            dialect_insert(attempts).on_conflict_do_nothing(index_elements=["step_key"]).returning(attempts.c.step_key)
+        )
+        won: set[str] = set()
+        with self.engine.begin() as conn:
+            for chunk in _chunks(rows, 1000):
+                won.update(conn.execute(statement, list(chunk)).scalars().all())
+        return won
+
+    def complete_attempts(self, results: Sequence[dict[str, Any]]) -> None:
+        """Record each provider outcome; each result has step_key, status, provider_message_id, error_code, error."""
+        if not results:
+            return
+        now = datetime.now(UTC)
+        statement = (
+            update(attempts)
+            .where(attempts.c.step_key == bindparam("key"))
+            .values(
+                status=bindparam("new_status"),
+                provider_message_id=bindparam("provider_id"),
+                error_code=bindparam("code"),
+                error=bindparam("message"),
+                completed_at=bindparam("done_at"),
+            )
+        )
+        rows = [
+            {
+                "key": r["step_key"],
+                "new_status": r["status"],
+                "provider_id": r.get("provider_message_id"),
+                "code": r.get("error_code"),
+                "message": r.get("error"),
+                "done_at": now,
+            }
+            for r in results
+        ]
+        with self.engine.begin() as conn:
+            for chunk in _chunks(rows):
+                conn.execute(statement, list(chunk))
+
+    def attempts_for(self, business_date: date) -> pd.DataFrame:
+        query = (
+            select(attempts, planned_steps.c.stage, planned_steps.c.campaign)
+            .join(planned_steps, attempts.c.step_key == planned_steps.c.step_key)
+            .where(planned_steps.c.business_date == business_date)
+        )
+        with self.engine.connect() as conn:
+            return pd.read_sql(query, conn)
+
+    # -- audit ------------------------------------------------------------------
+
+    def record_decisions(self, rows: Sequence[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            for chunk in _chunks(list(rows)):
+                conn.execute(insert(decisions), list(chunk))
+
+    def account_timeline(self, account_id: str) -> dict[str, pd.DataFrame]:
+        """Everything the ledger knows about one account, oldest first."""
+        with self.engine.connect() as conn:
+            return {
+                "snapshots": pd.read_sql(
+                    select(
+                        account_snapshots.c.business_date,
+                        account_snapshots.c.dpd,
+                        account_snapshots.c.bucket,
+                        account_snapshots.c.flags,
+                    )
+                    .where(account_snapshots.c.account_id == account_id)
+                    .order_by(account_snapshots.c.business_date),
+                    conn,
+                ),
+                "decisions": pd.read_sql(
+                    select(decisions).where(decisions.c.account_id == account_id).order_by(decisions.c.id), conn
+                ),
+                "attempts": pd.read_sql(
+                    select(attempts).where(attempts.c.account_id == account_id).order_by(attempts.c.id), conn
+                ),
+            }

@@ -1,0 +1,162 @@
+"""The daily run's steps, each one call from a DAG task: pull, segment, plan, dispatch, report.
+
+Steps hand each other a small reference (run id, business date, counts); the
+rows themselves live in the ledger and in the run's Parquet file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from outreach.accounts import read_accounts
+from outreach.buckets import assign_buckets
+from outreach.campaigns import load_campaigns
+from outreach.dispatcher import channels_for, dispatch
+from outreach.ledger import Ledger
+from outreach.messages import Renderer
+from outreach.planner import plan_day
+from outreach.report import build_report, format_report
+from outreach.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RunRef = dict[str, Any]
+# Ladders reach back through a whole delinquency episode; a year covers the longest.
+HISTORY_DAYS = 366
+MINOR_UNIT_COLUMNS = ("balance_due_minor", "minimum_due_minor", "last_payment_amount_minor")
+
+
+def ledger_for(settings: Settings) -> Ledger:
+    ledger = Ledger.from_url(settings.ledger_url)
+    ledger.create_schema()
+    return ledger
+
+
+def make_run_id(business_date: date, orchestrator_run_id: str) -> str:
+    digest = hashlib.sha256(orchestrator_run_id.encode()).hexdigest()[:10]
+    return f"{business_date.isoformat()}-{digest}"
+
+
+def pull(
+    business_date: date, orchestrator_run_id: str, settings: Settings | None = None, source: Path | None = None
+) -> RunRef:
+    """Read and validate the accounts source; quarantine bad rows; stage good rows as Parquet."""
+    settings = settings or Settings.from_env()
+    source = source or settings.accounts_file
+    ledger = ledger_for(settings)
+    run_id = make_run_id(business_date, orchestrator_run_id)
+    result = read_accounts(source)
+
+    run_dir = settings.runs_dir / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    accounts_path = run_dir / "accounts.parquet"
+    accepted = pd.DataFrame(result.accounts)
+    for column in MINOR_UNIT_COLUMNS:
+        if column in accepted:
+            accepted[column] = accepted[column].astype("Int64")
+    accepted.to_parquet(accounts_path, index=False)
+
+    ledger.start_run(run_id, orchestrator_run_id, business_date, str(source))
+    ledger.replace_quarantine(
+        run_id,
+        business_date,
+        [
+            {"source": q.source, "line": q.line, "field": q.field, "reason": q.reason, "raw": q.raw}
+            for q in result.quarantined
+        ],
+    )
+    ledger.update_run(
+        run_id, rows_read=result.rows_read, accepted=len(result.accounts), quarantined=len(result.quarantined)
+    )
+    for row in result.quarantined:
+        log.warning("quarantined %s line %d: %s %s", row.source, row.line, row.field, row.reason)
+    log.info(
+        "pulled %d rows from %s: %d accepted, %d quarantined",
+        result.rows_read,
+        source,
+        len(result.accounts),
+        len(result.quarantined),
+    )
+    return {
+        "run_id": run_id,
+        "business_date": business_date.isoformat(),
+        "accounts_path": str(accounts_path),
+        "accepted": len(result.accounts),
+        "quarantined": len(result.quarantined),
+    }
+
+
+def segment(ref: RunRef, settings: Settings | None = None) -> RunRef:
+    """Days past due and bucket for every accepted account; keep the day's snapshot."""
+    settings = settings or Settings.from_env()
+    ledger = ledger_for(settings)
+    business_date = date.fromisoformat(ref["business_date"])
+    frame = pd.read_parquet(ref["accounts_path"])
+    if frame.empty:
+        ledger.clear_snapshot(business_date)
+        return {**ref, "buckets": {}}
+    due_dates = pd.to_datetime(frame["oldest_unpaid_due_date"])
+    frame["dpd"] = (pd.Timestamp(business_date) - due_dates).dt.days.astype("int64")
+    frame["bucket"] = assign_buckets(frame["dpd"])
+    previous = ledger.latest_buckets_before(business_date)
+    frame["previous_bucket"] = frame["account_id"].map(previous)
+    frame["run_id"] = ref["run_id"]
+    frame["business_date"] = business_date
+    ledger.replace_snapshot(business_date, frame)
+    counts = {str(k): int(v) for k, v in frame["bucket"].value_counts().items()}
+    log.info("segmented %d accounts: %s", len(frame), counts)
+    return {**ref, "buckets": counts}
+
+
+def plan(ref: RunRef, settings: Settings | None = None) -> RunRef:
+    """Each account's step(s) for the day, through the contact policy, stored with reasons."""
+    settings = settings or Settings.from_env()
+    ledger = ledger_for(settings)
+    business_date = date.fromisoformat(ref["business_date"])
+    campaign = load_campaigns(settings.campaigns_dir)[0]
+    snapshot = ledger.snapshot(business_date)
+    already = ledger.dispatched_step_keys(business_date)
+    history = ledger.contact_history(None, business_date - timedelta(days=HISTORY_DAYS), business_date)
+    # Today's own attempts are the steps being re-planned; they must not count against today's caps.
+    history = history[history["business_date"] < business_date] if not history.empty else history
+    suppressions = ledger.active_suppressions(datetime.now(UTC))
+    result = plan_day(snapshot, campaign, history, suppressions, business_date, ref["run_id"], datetime.now(UTC))
+    ledger.save_plan(business_date, result.steps, result.audit)
+    decided = pd.Series([s["decision"] for s in result.steps if s["step_key"] not in already])
+    counts = {str(k): int(v) for k, v in decided.value_counts().items()}
+    log.info("planned %d steps (%s); %d already dispatched earlier today", len(result.steps), counts, len(already))
+    return {**ref, "planned": len(result.steps), "decisions": counts}
+
+
+def dispatch_due(
+    ref: RunRef, settings: Settings | None = None, channel_set: str = "log", now: datetime | None = None
+) -> RunRef:
+    """Send every step whose contact window is open now."""
+    settings = settings or Settings.from_env()
+    ledger = ledger_for(settings)
+    business_date = date.fromisoformat(ref["business_date"])
+    channels = channels_for(channel_set, settings.outbox_dir, business_date)
+    summary = dispatch(ledger, business_date, ref["run_id"], channels, Renderer(), now=now)
+    log.info("dispatch: %s", summary.as_dict())
+    return {**ref, "dispatch": summary.as_dict()}
+
+
+def report(ref: RunRef, settings: Settings | None = None) -> RunRef:
+    """Write the run report (text and JSON) and log it."""
+    settings = settings or Settings.from_env()
+    ledger = ledger_for(settings)
+    ledger.update_run(ref["run_id"], finished_at=datetime.now(UTC))
+    data = build_report(ledger, ref["run_id"])
+    settings.reports_dir.mkdir(parents=True, exist_ok=True)
+    text_path = settings.reports_dir / f"{ref['business_date']}.txt"
+    text_path.write_text(format_report(data) + "\n", encoding="utf-8")
+    (settings.reports_dir / f"{ref['business_date']}.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
+    log.info("run report written to %s\n%s", text_path, format_report(data))
+    return {**ref, "report_path": str(text_path)}

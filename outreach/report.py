@@ -1,0 +1,98 @@
+"""The run report: what was planned, sent, held back and why, read back from the ledger."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Any
+
+from outreach.buckets import DEFAULT_BUCKETS
+from outreach.ledger import Ledger
+from outreach.policy import RULES
+
+BUCKET_ORDER = [b.name for b in DEFAULT_BUCKETS] + ["current"]
+CHANNEL_ORDER = ["sms", "email", "voice", "agent_queue"]
+
+
+def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
+    run = ledger.run(run_id)
+    business_date: date = run["business_date"]
+    steps = ledger.steps(business_date)
+    attempts = ledger.attempts_for(business_date)
+    this_run = attempts[attempts["run_id"] == run_id] if not attempts.empty else attempts
+    earlier = attempts[attempts["run_id"] != run_id] if not attempts.empty else attempts
+
+    held = steps[steps["status"] == "held"]
+    held_by_rule: Counter[str] = Counter()
+    for rule_ids in held["rule_ids"]:
+        held_by_rule[(rule_ids or "unknown").split(",")[0]] += 1
+
+    def count_by(frame: Any, column: str) -> dict[str, int]:
+        return {str(k): int(v) for k, v in frame[column].value_counts().items()} if len(frame) else {}
+
+    return {
+        "run_id": run_id,
+        "business_date": business_date.isoformat(),
+        "source": run["source"],
+        "rows_read": run["rows_read"] or 0,
+        "accepted": run["accepted"] or 0,
+        "quarantined": run["quarantined"] or 0,
+        "quarantined_by_field": ledger.quarantine_counts(run_id),
+        "accounts_by_bucket": ledger.bucket_counts(business_date),
+        "planned_by_channel": count_by(steps, "channel"),
+        "sent_by_channel": count_by(this_run[this_run["status"] == "sent"], "channel") if len(this_run) else {},
+        "failed_by_channel": count_by(this_run[this_run["status"] == "failed"], "channel") if len(this_run) else {},
+        "already_sent_earlier": int(len(earlier)),
+        "held_by_rule": dict(held_by_rule.most_common()),
+        "deferred": int((steps["status"] == "deferred").sum()),
+        "expired": int((steps["status"] == "expired").sum()),
+        "pending": int((steps["status"] == "pending").sum()),
+    }
+
+
+def _ordered(counts: dict[str, int], order: list[str]) -> list[tuple[str, int]]:
+    known = [(k, counts[k]) for k in order if k in counts]
+    return known + sorted((k, v) for k, v in counts.items() if k not in order)
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = [
+        f"Outreach run report - business date {report['business_date']} (run {report['run_id']})",
+        "",
+        f"Source: {report['source']}",
+        f"  rows read {report['rows_read']:,}, accepted {report['accepted']:,}, quarantined {report['quarantined']:,}",
+    ]
+    for field, count in sorted(report["quarantined_by_field"].items()):
+        lines.append(f"    quarantined for {field}: {count:,}")
+    lines += ["", "Accounts by bucket:"]
+    lines += [f"  {bucket:<8} {count:>7,}" for bucket, count in _ordered(report["accounts_by_bucket"], BUCKET_ORDER)]
+
+    lines += ["", f"{'Steps by channel':<18} {'planned':>8} {'sent':>8} {'failed':>8}"]
+    planned = report["planned_by_channel"]
+    for channel, count in _ordered(planned, CHANNEL_ORDER):
+        lines.append(
+            f"  {channel:<16} {count:>8,} {report['sent_by_channel'].get(channel, 0):>8,}"
+            f" {report['failed_by_channel'].get(channel, 0):>8,}"
+        )
+    total_sent = sum(report["sent_by_channel"].values())
+    total_failed = sum(report["failed_by_channel"].values())
+    lines.append(f"  {'total':<16} {sum(planned.values()):>8,} {total_sent:>8,} {total_failed:>8,}")
+
+    if report["already_sent_earlier"]:
+        lines += [
+            "",
+            f"Not sent again: {report['already_sent_earlier']:,} step(s) were already dispatched by an earlier run "
+            "of this business date (each step is claimed once in the ledger).",
+        ]
+    lines += ["", "Held back (no contact), by rule:"]
+    if not report["held_by_rule"]:
+        lines.append("  none")
+    for rule_id, count in report["held_by_rule"].items():
+        summary = RULES[rule_id].summary if rule_id in RULES else ""
+        lines.append(f"  {count:>7,}  {rule_id:<34} {summary}")
+    lines += [
+        "",
+        f"Deferred to later today (outside the debtor's local contact hours): {report['deferred']:,}",
+        f"Expired (contact window closed for the day): {report['expired']:,}",
+    ]
+    return "\n".join(lines)

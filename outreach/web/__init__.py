@@ -1,0 +1,1 @@
+"""HTTP endpoints served by the Airflow plugin (FastAPI routers, no Airflow import)."""

@@ -1,0 +1,85 @@
+"""Shared fixtures: ledgers on SQLite and on the real PostgreSQL server, and sample books."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from outreach.ledger import Ledger
+from outreach.settings import Settings
+
+POSTGRES_URL = os.environ.get("OUTREACH_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+BUSINESS_DATE = date(2026, 11, 20)
+
+
+@pytest.fixture
+def business_date() -> date:
+    return BUSINESS_DATE
+
+
+@pytest.fixture
+def sqlite_ledger(tmp_path: Path) -> Iterator[Ledger]:
+    ledger = Ledger.from_url(f"sqlite:///{tmp_path / 'ledger.db'}")
+    ledger.create_schema()
+    yield ledger
+    ledger.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A fresh database on the PostgreSQL server, dropped at the end of the session.
+
+    An unreachable server is an error, never a skip: the production-shaped tests
+    must run against PostgreSQL, and silence would hide that they did not.
+    """
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    name = f"outreach_test_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_URL} (set OUTREACH_TEST_POSTGRES_URL): {exc}")
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def postgres_ledger(postgres_server_url: str) -> Iterator[Ledger]:
+    ledger = Ledger.from_url(postgres_server_url)
+    from outreach.ledger.schema import metadata
+
+    metadata.drop_all(ledger.engine)
+    ledger.create_schema()
+    yield ledger
+    ledger.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def ledger(request: pytest.FixtureRequest) -> Ledger:
+    """The same test on the embedded default and on the production database."""
+    return request.getfixturevalue("sqlite_ledger" if request.param == "sqlite" else "postgres_ledger")
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path):
+    def make(ledger: Ledger, accounts_file: Path | None = None) -> Settings:
+        return Settings(
+            home=tmp_path / "home",
+            ledger_url=ledger.engine.url.render_as_string(hide_password=False),
+            accounts_file=accounts_file or tmp_path / "accounts.csv",
+            timezone="America/New_York",
+            campaigns_dir=None,
+        )
+
+    return make

@@ -1,0 +1,9 @@
+import os
+import tempfile
+from pathlib import Path
+
+from tests.airflow_env import airflow_environment
+
+# Airflow reads its configuration when first imported: point it at a throw-away home first.
+_home = Path(tempfile.mkdtemp(prefix="outreach-dagtests-"))
+os.environ.update(airflow_environment(_home / "airflow", _home / "outreach"))

@@ -1,0 +1,61 @@
+"""Small builders for account rows, so each test states only what it is about."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from outreach.accounts.schema import ACCOUNT_COLUMNS
+
+
+def raw_account(**overrides: Any) -> dict[str, str]:
+    """A valid raw row (as a source file would carry it)."""
+    row = {
+        "account_id": "AC1",
+        "customer_id": "CU1",
+        "name": "Jane Doe",
+        "mobile_phone": "+12125550142",
+        "home_phone": "",
+        "work_phone": "",
+        "email": "jane.doe@example.com",
+        "country": "US",
+        "region": "NY",
+        "postal_code": "10001",
+        "locale": "en",
+        "stated_timezone": "",
+        "currency": "USD",
+        "balance_due": "1250.50",
+        "minimum_due": "62.50",
+        "oldest_unpaid_due_date": "2026-11-01",
+        "last_payment_date": "",
+        "last_payment_amount": "",
+        "consent_sms": "yes",
+        "consent_voice": "yes",
+        "consent_email": "yes",
+        "flags": "",
+        "product": "credit_card",
+        "collector_type": "first_party",
+    }
+    row.update({k: str(v) for k, v in overrides.items()})
+    return row
+
+
+def snapshot_account(business_date: date, dpd: int, **overrides: Any) -> dict[str, Any]:
+    """A segmented account as the planner reads it from the ledger."""
+    from outreach.accounts.validate import validate_row
+    from outreach.buckets import bucket_for
+
+    account = validate_row(raw_account(oldest_unpaid_due_date=(business_date - timedelta(days=dpd)).isoformat()))
+    account.update({"dpd": dpd, "bucket": bucket_for(dpd), "business_date": business_date})
+    account.update(overrides)
+    return account
+
+
+def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(ACCOUNT_COLUMNS))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path

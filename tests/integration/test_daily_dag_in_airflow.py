@@ -1,0 +1,84 @@
+"""The daily DAG run by Airflow itself (``airflow dags test``), on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from outreach.ledger import Ledger
+from tests.airflow_env import PROJECT, airflow_environment
+
+pytestmark = pytest.mark.airflow
+AIRFLOW = str(PROJECT / ".venv" / "bin" / "airflow") if (PROJECT / ".venv" / "bin" / "airflow").exists() else "airflow"
+OUTREACH = str(Path(AIRFLOW).with_name("outreach"))
+
+
+@pytest.fixture(scope="session")
+def migrated_airflow_home(tmp_path_factory) -> Path:
+    home = tmp_path_factory.mktemp("airflow-template")
+    env = airflow_environment(home, home / "unused")
+    result = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return home
+
+
+@pytest.fixture
+def airflow_env(migrated_airflow_home: Path, tmp_path: Path):
+    def make(**extra: str) -> dict[str, str]:
+        home = tmp_path / "airflow"
+        if not home.exists():
+            shutil.copytree(migrated_airflow_home, home)
+        return airflow_environment(home, tmp_path / "outreach", **extra)
+
+    return make
+
+
+def run(command: list[str], env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_daily_dag_runs_in_airflow_and_a_rerun_sends_nothing_twice(database, airflow_env, tmp_path, request):
+    extra = {}
+    if database == "postgresql":
+        extra["OUTREACH_LEDGER_URL"] = request.getfixturevalue("postgres_ledger").engine.url.render_as_string(
+            hide_password=False
+        )
+    env = airflow_env(**extra)
+    assert run([OUTREACH, "sample", "--accounts", "400"], env).returncode == 0
+
+    first = run([AIRFLOW, "dags", "test", "outreach_daily"], env)
+    assert first.returncode == 0, first.stdout[-4000:]
+    assert "state=success" in first.stdout + first.stderr
+
+    business_date = datetime.now(ZoneInfo("America/New_York")).date()
+    ledger = Ledger.from_url(extra.get("OUTREACH_LEDGER_URL") or f"sqlite:///{tmp_path / 'outreach' / 'ledger.db'}")
+    attempts_after_first = ledger.attempts_for(business_date)
+    report = json.loads((tmp_path / "outreach" / "reports" / f"{business_date}.json").read_text())
+    assert report["accepted"] == 400 and report["quarantined"] == 9
+    assert sum(report["sent_by_channel"].values()) == (attempts_after_first["status"] == "sent").sum()
+    # Hand-offs to the agent queue have no quiet hours, so something is always sent.
+    assert len(attempts_after_first) > 0
+
+    second = run([AIRFLOW, "dags", "test", "outreach_daily"], env)
+    assert second.returncode == 0, second.stdout[-4000:]
+    attempts_after_second = ledger.attempts_for(business_date)
+    assert attempts_after_second["step_key"].is_unique
+    rerun_report = json.loads((tmp_path / "outreach" / "reports" / f"{business_date}.json").read_text())
+    assert rerun_report["already_sent_earlier"] == len(attempts_after_first)
+    assert sum(rerun_report["sent_by_channel"].values()) == len(attempts_after_second) - len(attempts_after_first)
+    ledger.dispose()
+
+
+def test_a_missing_accounts_file_fails_the_pull_task_with_its_name(airflow_env, tmp_path):
+    env = airflow_env(OUTREACH_ACCOUNTS_FILE=str(tmp_path / "drop" / "accounts-missing.csv"))
+    result = run([AIRFLOW, "tasks", "test", "outreach_daily", "pull", datetime.now().isoformat()], env)
+    output = result.stdout + result.stderr
+    assert "SourceError: accounts file" in output and "accounts-missing.csv does not exist" in output
+    assert "new_state=up_for_retry" in output  # a late file drop gets another chance

@@ -1,0 +1,131 @@
+"""The daily run's steps end to end on a real ledger (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from outreach import pipeline
+from outreach.accounts import SourceError
+from outreach.report import build_report
+from outreach.sample import write_sample
+
+DAY = date(2026, 11, 20)
+NOON_IN_NEW_YORK = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
+FULL_PHONE = re.compile(r"\+(1\d{10}|86\d{11})\b")
+
+
+def run_day(settings, orchestrator_run_id: str, now: datetime = NOON_IN_NEW_YORK) -> dict:
+    ref = pipeline.pull(DAY, orchestrator_run_id, settings)
+    ref = pipeline.segment(ref, settings)
+    ref = pipeline.plan(ref, settings)
+    ref = pipeline.dispatch_due(ref, settings, now=now)
+    return pipeline.report(ref, settings)
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    path = tmp_path / "accounts.csv"
+    write_sample(path, DAY, accounts=600)
+    return path
+
+
+def test_a_day_runs_end_to_end_and_the_report_matches_the_ledger(ledger, settings_for, book):
+    settings = settings_for(ledger, book)
+    ref = run_day(settings, "scheduled__1")
+    report = build_report(ledger, ref["run_id"])
+
+    assert report["rows_read"] == 609 and report["accepted"] == 600 and report["quarantined"] == 9
+    assert sum(report["accounts_by_bucket"].values()) == 600
+
+    steps = ledger.steps(DAY)
+    attempts = ledger.attempts_for(DAY)
+    assert sum(report["sent_by_channel"].values()) == (attempts["status"] == "sent").sum() > 0
+    assert set(attempts["step_key"]) <= set(steps.loc[steps["decision"] == "send", "step_key"])
+    held = steps[steps["status"] == "held"]
+    assert sum(report["held_by_rule"].values()) == len(held) > 0
+    assert held["reason"].map(bool).all(), "every held step carries a reason"
+    # Honolulu opens at 18:00 UTC and Shanghai closed at 14:00 UTC: both happen in a US-noon run.
+    assert report["deferred"] > 0 and report["expired"] > 0
+
+    outbox = (settings.outbox_dir / f"{DAY}.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(outbox) == len(attempts)
+    assert not FULL_PHONE.search("\n".join(outbox)), "the outbox must mask phone numbers"
+    saved = json.loads((settings.reports_dir / f"{DAY}.json").read_text())
+    assert saved["sent_by_channel"] == report["sent_by_channel"]
+
+
+def test_a_second_run_of_the_same_day_contacts_nobody_twice(ledger, settings_for, book):
+    settings = settings_for(ledger, book)
+    first = build_report(ledger, run_day(settings, "scheduled__1")["run_id"])
+    second = build_report(ledger, run_day(settings, "manual__rerun")["run_id"])
+
+    assert sum(second["sent_by_channel"].values()) == 0
+    assert second["already_sent_earlier"] == sum(first["sent_by_channel"].values())
+    attempts = ledger.attempts_for(DAY)
+    assert attempts["step_key"].is_unique
+    outbox = (settings.outbox_dir / f"{DAY}.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(outbox) == len(attempts)
+
+
+def test_deferred_steps_go_once_their_window_opens(ledger, settings_for, book):
+    settings = settings_for(ledger, book)
+    run_day(settings, "scheduled__1", now=datetime(2026, 11, 20, 11, 0, tzinfo=UTC))  # 06:00 in New York
+    deferred = ledger.steps(DAY, statuses=["deferred"])
+    assert len(deferred) > 0
+    assert deferred["status_reason"].str.startswith("quiet hours").all()
+
+    ref = {"run_id": "later", "business_date": DAY.isoformat()}
+    pipeline.dispatch_due(ref, settings, now=datetime(2026, 11, 20, 19, 0, tzinfo=UTC))
+    sent_later = ledger.attempts_for(DAY)
+    assert set(deferred.loc[deferred["window_start"] <= datetime(2026, 11, 20, 19, 0, tzinfo=UTC), "step_key"]) <= set(
+        sent_later["step_key"]
+    )
+
+
+def test_an_opt_out_recorded_after_planning_stops_the_step(ledger, settings_for, book):
+    settings = settings_for(ledger, book)
+    ref = pipeline.plan(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
+    step = ledger.steps(DAY, statuses=["pending"]).query("channel == 'sms'").iloc[0]
+    ledger.add_suppression(
+        account_id=step["account_id"],
+        channel="sms",
+        address=step["contact_address"],
+        reason="electronic_address_opt_out",
+        source="sms_keyword",
+        effective_at=datetime(2026, 11, 20, 10, tzinfo=UTC),
+    )
+    pipeline.dispatch_due(ref, settings, now=NOON_IN_NEW_YORK)
+    after = ledger.steps(DAY).set_index("step_key").loc[step["step_key"]]
+    assert after["status"] == "held"
+    assert "electronic_address_opt_out" in after["status_reason"]
+    assert step["step_key"] not in set(ledger.attempts_for(DAY)["step_key"])
+
+
+def test_concurrent_claims_never_share_a_step(ledger, settings_for, book):
+    settings = settings_for(ledger, book)
+    pipeline.plan(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
+    steps = ledger.steps(DAY, statuses=["pending"]).to_dict("records")
+    won: dict[str, set[str]] = {}
+
+    def worker(name: str) -> None:
+        won[name] = ledger.claim(steps, run_id=name)
+
+    threads = [threading.Thread(target=worker, args=(f"worker-{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    claimed = [key for keys in won.values() for key in keys]
+    assert len(claimed) == len(set(claimed)) == len(steps)
+
+
+def test_a_missing_accounts_file_fails_the_pull_naming_the_file(sqlite_ledger, settings_for, tmp_path):
+    settings = settings_for(sqlite_ledger, tmp_path / "drop" / "accounts-2026-11-20.csv")
+    with pytest.raises(SourceError, match=r"accounts-2026-11-20\.csv does not exist"):
+        pipeline.pull(DAY, "scheduled__1", settings)

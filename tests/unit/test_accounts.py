@@ -1,0 +1,85 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from outreach.accounts import SourceError, read_accounts
+from tests.factories import raw_account, write_csv
+
+
+def test_good_rows_are_normalised(tmp_path: Path):
+    path = write_csv(tmp_path / "a.csv", [raw_account(mobile_phone="(212) 555-0142", balance_due="1,250.50")])
+    result = read_accounts(path)
+    assert result.quarantined == []
+    (account,) = result.accounts
+    assert account["mobile_phone"] == "+12125550142"
+    assert account["balance_due_minor"] == 125050
+    assert account["consent_sms"] is True
+    assert account["source_line"] == 2
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        ("mobile_phone", "+1212555", "not a valid US phone number"),
+        ("oldest_unpaid_due_date", "31/12/2025", "not a date"),
+        ("balance_due", "-5", "negative"),
+        ("balance_due", "1.005", "more than 2 decimal places"),
+        ("flags", "bankrupcy", "unknown flag"),
+        ("email", "jane.example.com", "not an email address"),
+        ("account_id", "", "is required"),
+        ("country", "USA", "two-letter"),
+        ("currency", "XXX", "not a supported currency"),
+        ("stated_timezone", "Mars/Olympus", "not an IANA timezone"),
+        ("consent_sms", "maybe", "not yes/no"),
+        ("locale", "fr", "not one of"),
+    ],
+)
+def test_a_bad_field_quarantines_the_row_with_line_field_and_reason(tmp_path: Path, field, value, reason):
+    rows = [
+        raw_account(account_id="GOOD1"),
+        raw_account(**{"account_id": "BAD", field: value}),
+        raw_account(account_id="GOOD2"),
+    ]
+    result = read_accounts(write_csv(tmp_path / "a.csv", rows))
+    assert [a["account_id"] for a in result.accounts] == ["GOOD1", "GOOD2"]
+    (bad,) = result.quarantined
+    assert (bad.line, bad.field) == (3, field)
+    assert reason in bad.reason
+
+
+def test_duplicate_account_ids_keep_the_first_and_quarantine_the_rest(tmp_path: Path):
+    result = read_accounts(write_csv(tmp_path / "a.csv", [raw_account(), raw_account()]))
+    assert len(result.accounts) == 1
+    assert result.quarantined[0].reason == "duplicate account_id, first seen on line 2"
+
+
+def test_short_records_and_line_numbers_survive_quoted_newlines(tmp_path: Path):
+    path = write_csv(tmp_path / "a.csv", [raw_account(name="Jane\nDoe"), raw_account(account_id="AC2")])
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write("AC3,CU3,Cut Short\n")
+    result = read_accounts(path)
+    assert [a["source_line"] for a in result.accounts] == [2, 4]
+    (short,) = result.quarantined
+    assert (short.line, short.field) == (5, "record")
+    assert "expected 24 fields, found 3" in short.reason
+
+
+def test_a_missing_file_names_the_file(tmp_path: Path):
+    with pytest.raises(SourceError, match=r"accounts file .*nowhere\.csv does not exist"):
+        read_accounts(tmp_path / "nowhere.csv")
+
+
+def test_a_missing_required_column_names_the_column(tmp_path: Path):
+    path = tmp_path / "a.csv"
+    path.write_text("account_id,country\nAC1,US\n")
+    with pytest.raises(SourceError, match=r"line 1: missing required column\(s\) \['currency'"):
+        read_accounts(path)
+
+
+def test_parquet_sources_report_row_numbers(tmp_path: Path):
+    path = tmp_path / "a.parquet"
+    pd.DataFrame([raw_account(), raw_account(account_id="AC2", email="bad")]).to_parquet(path)
+    result = read_accounts(path)
+    assert len(result.accounts) == 1
+    assert (result.quarantined[0].line, result.quarantined[0].field) == (2, "email")

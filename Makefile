@@ -23,9 +23,13 @@ export UV_PYTHON_DOWNLOADS := never
 demo: setup airflow-db
 	$(BIN)/outreach init
 	$(BIN)/outreach sample
-	$(BIN)/airflow dags test outreach_daily > $(OUTREACH_HOME)/last-dag-run.log 2>&1 \
-		|| { tail -n 60 $(OUTREACH_HOME)/last-dag-run.log; echo "The DAG run failed; full log: $(OUTREACH_HOME)/last-dag-run.log"; exit 1; }
-	@grep -E "Marking run .* (successful|failed)|DagRun Finished" $(OUTREACH_HOME)/last-dag-run.log | tail -n 1 || true
+	@echo "Running the daily DAG in Airflow (log: $(OUTREACH_HOME)/last-dag-run.log) ..."
+	@$(BIN)/airflow dags test outreach_daily > $(OUTREACH_HOME)/last-dag-run.log 2>&1; \
+	if ! grep -q "DagRun Finished.*state=success" $(OUTREACH_HOME)/last-dag-run.log; then \
+		grep -E "Error|error|Traceback" -A3 $(OUTREACH_HOME)/last-dag-run.log | tail -n 40; \
+		echo "The DAG run did not succeed; full log: $(OUTREACH_HOME)/last-dag-run.log"; exit 1; \
+	fi
+	@echo "The DAG run succeeded."
 	@echo
 	@$(BIN)/outreach report
 	@echo

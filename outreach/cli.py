@@ -24,10 +24,17 @@ def _date(value: str) -> date:
 
 
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
+    from outreach.ledger.migrate import LedgerSchemaError, current_revision
     from outreach.pipeline import ledger_for
 
-    ledger_for(settings).dispose()
-    print(f"ledger ready at {settings.ledger_url}")
+    try:
+        ledger = ledger_for(settings)
+    except LedgerSchemaError as exc:
+        print(f"outreach: {exc}", file=sys.stderr)
+        return 1
+    revision = current_revision(ledger.engine)
+    ledger.dispose()
+    print(f"ledger ready at {ledger.engine.url.render_as_string(hide_password=True)} (schema {revision})")
     return 0
 
 
@@ -79,11 +86,57 @@ def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_policy_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Read one contact question as JSON on stdin, print the decision as JSON."""
+    from pydantic import ValidationError
+
+    from outreach.policy import ContactRequest, PolicyConfigError, decide, load_rules
+
+    try:
+        rules = load_rules(str(settings.policy_settings) if settings.policy_settings else None)
+    except PolicyConfigError as exc:
+        print(f"outreach: {exc}", file=sys.stderr)
+        return 2
+    try:
+        request = ContactRequest.model_validate_json(sys.stdin.read())
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']) or '(document)'}: {error['msg']}" for error in exc.errors()
+        )
+        print(f"outreach policy check: invalid input: {problems}", file=sys.stderr)
+        return 2
+    decision = decide(request, rules)
+    print(decision.model_dump_json(indent=2, exclude_none=False))
+    return 0
+
+
+def cmd_policy_schema(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from outreach.policy import ContactRequest
+
+    print(json.dumps(ContactRequest.model_json_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_policy_rules(args: argparse.Namespace, settings: Settings) -> int:
+    from outreach.policy import load_rules
+
+    rules = load_rules(str(settings.policy_settings) if settings.policy_settings else None)
+    for rule in rules.rules:
+        state = "on " if rule.enabled else "off"
+        print(f"{state} {rule.grade} {rule.profile:<10} {rule.id:<32} {rule.citation}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="outreach", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("init", help="create the ledger schema").set_defaults(func=cmd_init)
+    sub.add_parser("init", help="create the ledger, or upgrade it to this version's schema").set_defaults(func=cmd_init)
+    db = sub.add_parser("db", help="ledger database maintenance")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply pending ledger schema migrations").set_defaults(func=cmd_init)
 
     sample = sub.add_parser("sample", help="write a realistic sample accounts file")
     sample.add_argument("--out", type=Path, help="where to write (default: OUTREACH_ACCOUNTS_FILE)")
@@ -96,6 +149,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--date", type=_date, help="business date (default today)")
     report.add_argument("--run", help="a specific run id (default: the latest run of the date)")
     report.set_defaults(func=cmd_report)
+
+    policy = sub.add_parser("policy", help="the contact policy: what-if checks and the rule table")
+    policy_sub = policy.add_subparsers(dest="policy_command", required=True)
+    policy_sub.add_parser("check", help="decide one contact read as JSON on stdin").set_defaults(func=cmd_policy_check)
+    policy_sub.add_parser("schema", help="print the JSON Schema of the check input").set_defaults(
+        func=cmd_policy_schema
+    )
+    policy_sub.add_parser("rules", help="list the rule table with grades and citations").set_defaults(
+        func=cmd_policy_rules
+    )
 
     explain = sub.add_parser("explain", help="an account's timeline and the reason for every decision")
     explain.add_argument("account")

@@ -1,9 +1,10 @@
-"""Executing the day's plan: claim each due step in the ledger, send it, record the outcome.
+"""Executing the day's plan: ask the policy again, claim each step in the ledger, send, record.
 
-The claim comes before the provider call and is unique per step key, so an
-Airflow retry, a re-run of the day or a second worker never contacts anyone twice.
-Quiet hours are judged at send time: a step whose contact window has not
-opened yet is deferred, one whose window has closed expires, each with its reason.
+The policy engine is asked again at send time, with the latest history and
+suppressions, because quiet hours are judged when a message goes and an opt-out
+may have arrived since the plan was made. The claim comes before the provider
+call and is unique per step key, so an Airflow retry, a re-run of the day or a
+second worker never contacts anyone twice.
 """
 
 from __future__ import annotations
@@ -12,18 +13,19 @@ import logging
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from outreach.channels import Channel, OutboundMessage, SendResult
 from outreach.ledger import Ledger
 from outreach.messages import Renderer
-from outreach.policy import ContactRequest
-from outreach.policy.engine import suppression_holds
+from outreach.planner import BusinessDay, contact_request, group_records
+from outreach.policy import RuleSet, decide
 
 log = logging.getLogger(__name__)
+# Calls and texts from a week back are all the caps look at; a little more is harmless.
+HISTORY_WINDOW = timedelta(days=8)
 
 
 @dataclass
@@ -31,7 +33,7 @@ class DispatchSummary:
     due: int = 0
     sent: int = 0
     failed: int = 0
-    deferred: int = 0
+    waiting: int = 0
     expired: int = 0
     held_at_send: int = 0
     claimed_elsewhere: int = 0
@@ -43,85 +45,85 @@ class DispatchSummary:
         return data
 
 
-def _in_window(step: Mapping[str, Any], now: datetime) -> tuple[str, str | None]:
-    """('due' | 'deferred' | 'expired', reason)."""
-    start, end = step["window_start"], step["window_end"]
-    if pd.isna(start) or pd.isna(end):
-        return "due", None
-    if now < start:
-        return "deferred", f"quiet hours: contact window opens {start:%Y-%m-%d %H:%M} UTC"
-    if now >= end:
-        return "expired", f"contact window closed {end:%Y-%m-%d %H:%M} UTC before the step could go"
-    return "due", None
-
-
 def dispatch(
     ledger: Ledger,
-    business_date: date,
+    day: BusinessDay,
     run_id: str,
     channels: Mapping[str, Channel],
     renderer: Renderer,
     now: datetime | None = None,
+    rules: RuleSet | None = None,
     batch_size: int = 500,
 ) -> DispatchSummary:
     now = now or datetime.now(UTC)
     summary = DispatchSummary()
-    steps = ledger.steps(business_date, statuses=["pending", "deferred"])
+    steps = ledger.steps(day.date, statuses=["pending"])
     if steps.empty:
         return summary
-    accounts = ledger.snapshot(business_date).set_index("account_id").to_dict("index")
-    suppressions = ledger.active_suppressions(now)
-    suppressed_accounts = set(suppressions["account_id"]) if not suppressions.empty else set()
+    accounts = ledger.snapshot(day.date).set_index("account_id", drop=False).to_dict("index")
+    events_by_account = group_records(ledger.contact_events(now - HISTORY_WINDOW))
+    suppressions_by_account = group_records(ledger.active_suppressions(now))
 
     status_updates: list[dict[str, Any]] = []
     audit: list[dict[str, Any]] = []
     due: list[dict[str, Any]] = []
 
-    def note(step: Mapping[str, Any], status: str, reason: str) -> None:
-        status_updates.append({"step_key": step["step_key"], "status": status, "status_reason": reason})
+    def note(step: Mapping[str, Any], status: str, reason: str, rules_ids: str, window_start: Any = None) -> None:
+        status_updates.append(
+            {"step_key": step["step_key"], "status": status, "status_reason": reason, "window_start": window_start}
+        )
         audit.append(
             {
                 "decided_at": now,
                 "run_id": run_id,
-                "business_date": business_date,
+                "business_date": day.date,
                 "account_id": step["account_id"],
                 "step_key": step["step_key"],
                 "actor": "dispatcher",
                 "decision": status,
-                "rule_ids": "regf.window" if status in {"deferred", "expired"} else "ledger.suppression",
+                "rule_ids": rules_ids,
                 "reason": reason,
             }
         )
 
     for step in steps.to_dict("records"):
-        if step["account_id"] in suppressed_accounts:
-            # An opt-out or hold recorded after the plan was made still stops the step.
-            rows = suppressions[suppressions["account_id"] == step["account_id"]].to_dict("records")
-            account = accounts[step["account_id"]]
-            request = ContactRequest(account, step["channel"], step["contact_address"], business_date)
-            holds = suppression_holds(request, rows)
-            if holds:
-                note(step, "held", "; ".join(text for _, text in holds))
-                summary.held_at_send += 1
-                continue
-        state, reason = _in_window(step, now)
-        if state != "due":
-            note(step, state, reason or "")
-            setattr(summary, state, getattr(summary, state) + 1)
+        if step["window_start"] is not None and now < step["window_start"]:
+            summary.waiting += 1
             continue
-        due.append(step)
+        account = accounts[step["account_id"]]
+        request = contact_request(
+            account,
+            step["channel"],
+            step["template"],
+            step["contact_address"],
+            now,
+            events_by_account.get(step["account_id"], []),
+            suppressions_by_account.get(step["account_id"], []),
+        )
+        decision = decide(request, rules)
+        rule_ids = ",".join(decision.rules)
+        if decision.decision == "send":
+            due.append(step)
+        elif decision.decision == "defer" and decision.not_before and decision.not_before < day.end:
+            note(step, "pending", f"waiting: {decision.reason_text()}", rule_ids, window_start=decision.not_before)
+            summary.waiting += 1
+        elif decision.decision == "defer":
+            note(step, "expired", f"not possible today: {decision.reason_text()}", rule_ids)
+            summary.expired += 1
+        else:
+            note(step, "held", decision.reason_text(), rule_ids)
+            summary.held_at_send += 1
 
     summary.due = len(due)
     for start in range(0, len(due), batch_size):
         batch = due[start : start + batch_size]
         won = ledger.claim(batch, run_id)
         summary.claimed_elsewhere += len(batch) - len(won)
-        results: list[SendResult] = []
         by_channel: dict[str, list[OutboundMessage]] = {}
         for step in batch:
             if step["step_key"] not in won:
                 continue
-            account = {"account_id": step["account_id"], **accounts[step["account_id"]]}
+            account = accounts[step["account_id"]]
             rendered = renderer.render(step["channel"], step["template"], account)
             by_channel.setdefault(step["channel"], []).append(
                 OutboundMessage(
@@ -134,6 +136,7 @@ def dispatch(
                     locale=account["locale"],
                 )
             )
+        results: list[SendResult] = []
         for channel_name, messages in by_channel.items():
             results.extend(channels[channel_name].send(messages))
         ledger.complete_attempts([r.__dict__ for r in results])
@@ -146,7 +149,7 @@ def dispatch(
             else:
                 summary.failed += 1
         log.info(
-            "dispatched batch of %d: %d sent, %d failed",
+            "dispatched a batch of %d: %d sent, %d failed",
             len(batch),
             sum(r.status == "sent" for r in results),
             sum(r.status == "failed" for r in results),
@@ -157,11 +160,11 @@ def dispatch(
     return summary
 
 
-def channels_for(kind: str, outbox_dir: Any, business_date: date) -> dict[str, Channel]:
+def channels_for(kind: str, outbox_dir: Path, business_date: Any) -> dict[str, Channel]:
     """The channel set for a deployment. Only the log channel exists at this stage."""
     if kind != "log":
         raise ValueError(f"unknown channel set {kind!r}; available: log")
     from outreach.channels import LogChannel
 
     channel = LogChannel(outbox_dir / f"{business_date.isoformat()}.jsonl")
-    return {"sms": channel, "email": channel, "voice": channel, "agent_queue": channel}
+    return {name: channel for name in ("sms", "email", "voice", "voicemail", "letter", "agent_queue")}

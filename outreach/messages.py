@@ -72,6 +72,7 @@ class Renderer:
             "callback_number": self.sender.callback_number,
             "postal_address": self.sender.postal_address,
             "first_name": name.split()[0] if name and account.get("locale") != "zh-CN" else name or "",
+            "full_name": name,
             "account_last4": str(account["account_id"])[-4:],
             "amount_due": format_amount(int(account["balance_due_minor"]), str(account["currency"])),
             "days_past_due": int(account["dpd"]),

@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -21,9 +22,12 @@ from outreach.campaigns import load_campaigns
 from outreach.dispatcher import channels_for, dispatch
 from outreach.ledger import Ledger
 from outreach.messages import Renderer
-from outreach.planner import plan_day
+from outreach.planner import BusinessDay, plan_day
+from outreach.policy import RuleSet, load_rules
+from outreach.policy.configuration import check_deployment
 from outreach.report import build_report, format_report
 from outreach.settings import Settings
+from outreach.template_checks import require_clean_templates
 
 log = logging.getLogger(__name__)
 
@@ -115,20 +119,44 @@ def segment(ref: RunRef, settings: Settings | None = None) -> RunRef:
     return {**ref, "buckets": counts}
 
 
+def business_day(business_date: date, timezone: str) -> BusinessDay:
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(business_date, time(0), zone).astimezone(UTC)
+    end = datetime.combine(business_date + timedelta(days=1), time(0), zone).astimezone(UTC)
+    return BusinessDay(business_date, start, end)
+
+
+def rules_for(settings: Settings) -> RuleSet:
+    return load_rules(str(settings.policy_settings) if settings.policy_settings else None)
+
+
 def plan(ref: RunRef, settings: Settings | None = None) -> RunRef:
     """Each account's step(s) for the day, through the contact policy, stored with reasons."""
     settings = settings or Settings.from_env()
-    ledger = ledger_for(settings)
-    business_date = date.fromisoformat(ref["business_date"])
     campaign = load_campaigns(settings.campaigns_dir)[0]
-    snapshot = ledger.snapshot(business_date)
-    already = ledger.dispatched_step_keys(business_date)
-    history = ledger.contact_history(None, business_date - timedelta(days=HISTORY_DAYS), business_date)
-    # Today's own attempts are the steps being re-planned; they must not count against today's caps.
-    history = history[history["business_date"] < business_date] if not history.empty else history
-    suppressions = ledger.active_suppressions(datetime.now(UTC))
-    result = plan_day(snapshot, campaign, history, suppressions, business_date, ref["run_id"], datetime.now(UTC))
-    ledger.save_plan(business_date, result.steps, result.audit)
+    check_deployment(
+        settings.collector_type,
+        settings.sms_provider,
+        {stage.channel for ladder in campaign.ladders for stage in ladder.stages},
+    )
+    require_clean_templates()
+    rules = rules_for(settings)
+    ledger = ledger_for(settings)
+    day = business_day(date.fromisoformat(ref["business_date"]), settings.timezone)
+    snapshot = ledger.snapshot(day.date)
+    already = ledger.dispatched_step_keys(day.date)
+    stage_history = ledger.contact_history(None, day.date - timedelta(days=HISTORY_DAYS), day.date)
+    # The plan is made as of the start of the business day: what happened before it counts.
+    stage_history = (
+        stage_history[stage_history["business_date"] < day.date] if not stage_history.empty else stage_history
+    )
+    events = ledger.contact_events(day.start - timedelta(days=8))
+    events = events[events["at"] < day.start] if not events.empty else events
+    suppressions = ledger.active_suppressions(day.start)
+    result = plan_day(
+        snapshot, campaign, stage_history, events, suppressions, day, ref["run_id"], datetime.now(UTC), rules
+    )
+    ledger.save_plan(day.date, result.steps, result.audit)
     decided = pd.Series([s["decision"] for s in result.steps if s["step_key"] not in already])
     counts = {str(k): int(v) for k, v in decided.value_counts().items()}
     log.info("planned %d steps (%s); %d already dispatched earlier today", len(result.steps), counts, len(already))
@@ -141,9 +169,9 @@ def dispatch_due(
     """Send every step whose contact window is open now."""
     settings = settings or Settings.from_env()
     ledger = ledger_for(settings)
-    business_date = date.fromisoformat(ref["business_date"])
-    channels = channels_for(channel_set, settings.outbox_dir, business_date)
-    summary = dispatch(ledger, business_date, ref["run_id"], channels, Renderer(), now=now)
+    day = business_day(date.fromisoformat(ref["business_date"]), settings.timezone)
+    channels = channels_for(channel_set or settings.channel_set, settings.outbox_dir, day.date)
+    summary = dispatch(ledger, day, ref["run_id"], channels, Renderer(), now=now, rules=rules_for(settings))
     log.info("dispatch: %s", summary.as_dict())
     return {**ref, "dispatch": summary.as_dict()}
 

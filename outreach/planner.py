@@ -2,6 +2,7 @@
 
 A pure function: it reads nothing and writes nothing, so the plan of any past
 business date can be recomputed from the same inputs and every step explained.
+No step is planned to go without a SEND (now or later today) from the policy engine.
 """
 
 from __future__ import annotations
@@ -15,14 +16,27 @@ import pandas as pd
 
 from outreach.buckets import CURRENT
 from outreach.campaigns import Campaign, Stage
-from outreach.policy import ContactRequest, decide
+from outreach.policy import ContactRequest, Decision, RuleSet, decide
+from outreach.policy import facts as policy_facts
+from outreach.template_checks import traits_for
 
 ADDRESS_FIELDS: dict[str, tuple[str, ...]] = {
     "sms": ("mobile_phone",),
     "voice": ("mobile_phone", "home_phone"),
+    "voicemail": ("mobile_phone", "home_phone"),
     "email": ("email",),
+    "letter": (),
     "agent_queue": (),
 }
+
+
+@dataclass(frozen=True)
+class BusinessDay:
+    """A business date and the UTC instants it runs between, in the business timezone."""
+
+    date: date
+    start: datetime
+    end: datetime
 
 
 @dataclass
@@ -43,7 +57,7 @@ def choose_address(account: dict[str, Any], channel: str) -> str | None:
     return None
 
 
-def _records(frame: pd.DataFrame, key: str) -> dict[str, list[dict[str, Any]]]:
+def group_records(frame: pd.DataFrame, key: str = "account_id") -> dict[str, list[dict[str, Any]]]:
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not frame.empty:
         for row in frame.to_dict("records"):
@@ -51,30 +65,70 @@ def _records(frame: pd.DataFrame, key: str) -> dict[str, list[dict[str, Any]]]:
     return grouped
 
 
+def contact_request(
+    account: dict[str, Any],
+    channel: str,
+    template: str,
+    address: str | None,
+    at: datetime,
+    events: list[dict[str, Any]],
+    suppressions: list[dict[str, Any]],
+) -> ContactRequest:
+    """The policy question for one step of one account."""
+    return ContactRequest(
+        account=policy_facts.account_facts(account),
+        channel=channel,
+        address=address,
+        delivery_mode="live_agent" if channel == "agent_queue" else "automated",
+        at=at,
+        template=traits_for(channel, template, account.get("locale") or "en"),
+        history=policy_facts.contact_events(events),
+        suppressions=policy_facts.suppressions(suppressions),
+    )
+
+
+def step_status(decision: Decision, day: BusinessDay) -> tuple[str, datetime | None, str | None]:
+    """(status, window start, reason it is not going) for a decision made on a business day."""
+    if decision.decision == "send":
+        return "pending", day.start, None
+    if decision.decision == "defer" and decision.not_before and decision.not_before < day.end:
+        return "pending", decision.not_before, None
+    if decision.decision == "defer":
+        return (
+            "held",
+            None,
+            f"not today: {decision.reason_text()} (not before {decision.not_before:%Y-%m-%d %H:%M} UTC)",
+        )
+    return "held", None, decision.reason_text()
+
+
 def plan_day(
     snapshot: pd.DataFrame,
     campaign: Campaign,
-    history: pd.DataFrame,
+    stage_history: pd.DataFrame,
+    events: pd.DataFrame,
     suppressions: pd.DataFrame,
-    business_date: date,
+    day: BusinessDay,
     run_id: str,
     planned_at: datetime,
+    rules: RuleSet | None = None,
 ) -> Plan:
-    """Steps due today for every account in ``snapshot``.
+    """Steps due on ``day`` for every account in ``snapshot``.
 
-    ``history`` has one row per earlier attempt (account_id, stage, channel,
-    business_date); ``suppressions`` the active suppressions.
+    ``stage_history``: earlier attempts (account_id, stage, business_date);
+    ``events``: contact events in the policy engine's shape; ``suppressions``: active ones.
     """
     plan = Plan()
-    history_by_account = _records(history, "account_id")
-    suppressions_by_account = _records(suppressions, "account_id")
+    stages_by_account = group_records(stage_history)
+    events_by_account = group_records(events)
+    suppressions_by_account = group_records(suppressions)
 
     def audit(account_id: str, decision: str, reason: str, rules: tuple[str, ...] = (), key: str | None = None) -> None:
         plan.audit.append(
             {
                 "decided_at": planned_at,
                 "run_id": run_id,
-                "business_date": business_date,
+                "business_date": day.date,
                 "account_id": account_id,
                 "step_key": key,
                 "actor": "planner",
@@ -94,53 +148,65 @@ def plan_day(
             audit(account_id, "no_contact", f"campaign {campaign.id} has no ladder for bucket {account['bucket']}")
             continue
 
-        day = int(account["dpd"]) - ladder.first_dpd + 1
-        due = [stage for stage in ladder.stages if stage.day <= day]
+        day_in_ladder = int(account["dpd"]) - ladder.first_dpd + 1
+        due = [stage for stage in ladder.stages if stage.day <= day_in_ladder]
         if not due:
             first = ladder.stages[0].day
-            audit(account_id, "wait", f"day {day} of the {account['bucket']} ladder; first stage on day {first}")
+            audit(
+                account_id, "wait", f"day {day_in_ladder} of the {account['bucket']} ladder; first stage on day {first}"
+            )
             continue
         # A new delinquency episode starts the ladder afresh: only attempts since it began count.
-        episode_start = business_date - timedelta(days=int(account["dpd"]) - 1)
-        account_history = history_by_account.get(account_id, [])
-        done = {h["stage"]: h["business_date"] for h in account_history if h["business_date"] >= episode_start}
+        episode_start = day.date - timedelta(days=int(account["dpd"]) - 1)
+        done = {h["stage"] for h in stages_by_account.get(account_id, []) if h["business_date"] >= episode_start}
         latest_day = max(stage.day for stage in due)
         todo: list[Stage] = [s for s in due if s.day == latest_day and s.id not in done]
         if not todo:
-            following = next((s for s in ladder.stages if s.day > day), None)
+            following = next((s for s in ladder.stages if s.day > day_in_ladder), None)
             nxt = f"next stage {following.id} on day {following.day}" if following else "ladder complete"
-            audit(account_id, "wait", f"day {day} of the ladder: stage(s) due already done; {nxt}")
+            audit(account_id, "wait", f"day {day_in_ladder} of the ladder: stage(s) due already done; {nxt}")
             continue
 
         for stage in todo:
             address = choose_address(account, stage.channel)
-            decision = decide(
-                ContactRequest(account, stage.channel, address, business_date),
-                history=account_history,
-                suppressions=suppressions_by_account.get(account_id, []),
+            request = contact_request(
+                account,
+                stage.channel,
+                stage.template,
+                address,
+                day.start,
+                events_by_account.get(account_id, []),
+                suppressions_by_account.get(account_id, []),
             )
-            key = step_key(account_id, campaign.id, stage.id, stage.channel, business_date)
+            decision = decide(request, rules)
+            status, window_start, held_reason = step_status(decision, day)
+            key = step_key(account_id, campaign.id, stage.id, stage.channel, day.date)
             plan.steps.append(
                 {
                     "step_key": key,
                     "run_id": run_id,
-                    "business_date": business_date,
+                    "business_date": day.date,
                     "account_id": account_id,
                     "campaign": campaign.id,
                     "stage": stage.id,
                     "channel": stage.channel,
                     "template": stage.template,
                     "contact_address": address,
-                    "decision": decision.outcome,
-                    "rule_ids": ",".join(decision.rule_ids),
-                    "reason": decision.reason,
-                    "window_start": decision.window_start,
+                    "decision": decision.decision,
+                    "rule_ids": ",".join(decision.rules),
+                    "reason": decision.reason_text(),
+                    "window_start": window_start,
                     "window_end": decision.window_end,
-                    "status": "pending" if decision.outcome == "send" else "held",
-                    "status_reason": None if decision.outcome == "send" else decision.reason,
+                    "status": status,
+                    "status_reason": held_reason,
                     "planned_at": planned_at,
                 }
             )
-            reason = f"{stage.id} ({stage.channel}): {decision.reason}"
-            audit(account_id, decision.outcome, reason, decision.rule_ids, key)
+            audit(
+                account_id,
+                decision.decision,
+                f"{stage.id} ({stage.channel}): {decision.reason_text()}",
+                decision.rules,
+                key,
+            )
     return plan

@@ -8,7 +8,7 @@ from typing import Any
 
 from outreach.buckets import DEFAULT_BUCKETS
 from outreach.ledger import Ledger
-from outreach.policy import RULES
+from outreach.policy import default_rules
 
 BUCKET_ORDER = [b.name for b in DEFAULT_BUCKETS] + ["current"]
 CHANNEL_ORDER = ["sms", "email", "voice", "agent_queue"]
@@ -23,9 +23,7 @@ def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
     earlier = attempts[attempts["run_id"] != run_id] if not attempts.empty else attempts
 
     held = steps[steps["status"] == "held"]
-    held_by_rule: Counter[str] = Counter()
-    for rule_ids in held["rule_ids"]:
-        held_by_rule[(rule_ids or "unknown").split(",")[0]] += 1
+    held_by_rule: Counter[str] = Counter((rule_ids or "unknown").split(",")[0] for rule_ids in held["rule_ids"])
 
     def count_by(frame: Any, column: str) -> dict[str, int]:
         return {str(k): int(v) for k, v in frame[column].value_counts().items()} if len(frame) else {}
@@ -44,9 +42,8 @@ def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
         "failed_by_channel": count_by(this_run[this_run["status"] == "failed"], "channel") if len(this_run) else {},
         "already_sent_earlier": int(len(earlier)),
         "held_by_rule": dict(held_by_rule.most_common()),
-        "deferred": int((steps["status"] == "deferred").sum()),
+        "waiting": int((steps["status"] == "pending").sum()),
         "expired": int((steps["status"] == "expired").sum()),
-        "pending": int((steps["status"] == "pending").sum()),
     }
 
 
@@ -84,15 +81,16 @@ def format_report(report: dict[str, Any]) -> str:
             f"Not sent again: {report['already_sent_earlier']:,} step(s) were already dispatched by an earlier run "
             "of this business date (each step is claimed once in the ledger).",
         ]
+    rules = default_rules()
     lines += ["", "Held back (no contact), by rule:"]
     if not report["held_by_rule"]:
         lines.append("  none")
     for rule_id, count in report["held_by_rule"].items():
-        summary = RULES[rule_id].summary if rule_id in RULES else ""
+        summary = rules[rule_id].summary if rule_id in rules else ""
         lines.append(f"  {count:>7,}  {rule_id:<34} {summary}")
     lines += [
         "",
-        f"Deferred to later today (outside the debtor's local contact hours): {report['deferred']:,}",
-        f"Expired (contact window closed for the day): {report['expired']:,}",
+        f"Waiting for the debtor's contact hours later today: {report['waiting']:,}",
+        f"Not possible today (window closed, cap reached, day to avoid): {report['expired']:,}",
     ]
     return "\n".join(lines)

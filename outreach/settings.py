@@ -25,6 +25,13 @@ class Settings:
     accounts_file: Path
     timezone: str
     campaigns_dir: Path | None
+    collector_type: str = "first_party"
+    channel_set: str = "log"
+    policy_settings: Path | None = None
+
+    @property
+    def sms_provider(self) -> str:
+        return "twilio" if self.channel_set == "providers" else self.channel_set
 
     @property
     def outbox_dir(self) -> Path:
@@ -48,10 +55,19 @@ class Settings:
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise SettingsError(f"OUTREACH_TIMEZONE={timezone!r} is not an IANA timezone name") from exc
         campaigns = env.get("OUTREACH_CAMPAIGNS_DIR")
+        collector_type = env.get("OUTREACH_COLLECTOR_TYPE") or "first_party"
+        if collector_type not in {"first_party", "third_party", "debt_buyer"}:
+            raise SettingsError(
+                f"OUTREACH_COLLECTOR_TYPE={collector_type!r} must be first_party, third_party or debt_buyer"
+            )
+        policy_settings = env.get("OUTREACH_POLICY_SETTINGS")
         return cls(
             home=home,
             ledger_url=env.get("OUTREACH_LEDGER_URL") or f"sqlite:///{home / 'ledger.db'}",
             accounts_file=Path(env.get("OUTREACH_ACCOUNTS_FILE") or home / "accounts.csv"),
             timezone=timezone,
             campaigns_dir=Path(campaigns) if campaigns else None,
+            collector_type=collector_type,
+            channel_set=env.get("OUTREACH_CHANNELS") or "log",
+            policy_settings=Path(policy_settings) if policy_settings else None,
         )

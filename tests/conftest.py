@@ -57,9 +57,9 @@ def postgres_server_url() -> Iterator[str]:
 @pytest.fixture
 def postgres_ledger(postgres_server_url: str) -> Iterator[Ledger]:
     ledger = Ledger.from_url(postgres_server_url)
-    from outreach.ledger.schema import metadata
-
-    metadata.drop_all(ledger.engine)
+    with ledger.engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
     ledger.create_schema()
     yield ledger
     ledger.dispose()

@@ -141,7 +141,9 @@ events = Table(
     Column("account_id", String(64), index=True),
     Column("step_key", String(200)),
     Column("channel", String(16)),
-    Column("kind", String(32), nullable=False),
+    Column("kind", String(32), nullable=False),  # conversation | voicemail_left | inbound | delivery | ...
+    Column("outcome", String(16)),
+    Column("address", String(320)),
     Column("provider_event_id", String(128), unique=True),
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),

@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
-from outreach.ledger import schema
 from outreach.ledger.schema import (
     account_snapshots,
     attempts,
     decisions,
+    events,
     pipeline_runs,
     planned_steps,
     quarantined_rows,
@@ -73,7 +73,10 @@ class Ledger:
         return self.engine.dialect.name
 
     def create_schema(self) -> None:
-        schema.metadata.create_all(self.engine)
+        """Bring the ledger to this code's schema (Alembic migrations; a new ledger starts empty)."""
+        from outreach.ledger.migrate import upgrade
+
+        upgrade(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -210,6 +213,44 @@ class Ledger:
         frame["claimed_at"] = pd.to_datetime(frame["claimed_at"], utc=True)
         return frame
 
+    def contact_events(self, since: datetime, account_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """Outbound attempts and recorded events since a time, in the policy engine's shape."""
+        outbound = (
+            select(
+                attempts.c.account_id,
+                attempts.c.claimed_at.label("at"),
+                attempts.c.channel,
+                literal("attempt").label("kind"),
+                attempts.c.status.label("outcome"),
+                planned_steps.c.contact_address.label("address"),
+            )
+            .join(planned_steps, attempts.c.step_key == planned_steps.c.step_key)
+            .where(attempts.c.claimed_at >= since)
+        )
+        recorded = select(
+            events.c.account_id,
+            events.c.occurred_at.label("at"),
+            events.c.channel,
+            events.c.kind,
+            events.c.outcome,
+            events.c.address,
+        ).where(and_(events.c.occurred_at >= since, events.c.channel.is_not(None)))
+        if account_ids is not None:
+            ids = list(account_ids)
+            outbound = outbound.where(attempts.c.account_id.in_(ids))
+            recorded = recorded.where(events.c.account_id.in_(ids))
+        with self.engine.connect() as conn:
+            frame = pd.concat([pd.read_sql(outbound, conn), pd.read_sql(recorded, conn)], ignore_index=True)
+        # An attempt's own status says whether it reached the provider, not how the call went.
+        frame["outcome"] = frame["outcome"].where(~frame["outcome"].isin(["claimed", "sent"]), "unknown")
+        frame["at"] = pd.to_datetime(frame["at"], utc=True)
+        return _none_for_missing(frame)
+
+    def record_event(self, **values: Any) -> None:
+        values.setdefault("recorded_at", datetime.now(UTC))
+        with self.engine.begin() as conn:
+            conn.execute(insert(events).values(**values))
+
     def active_suppressions(self, at: datetime) -> pd.DataFrame:
         query = select(suppressions).where(
             and_(
@@ -218,7 +259,7 @@ class Ledger:
             )
         )
         with self.engine.connect() as conn:
-            return pd.read_sql(query, conn)
+            return _none_for_missing(pd.read_sql(query, conn))
 
     def add_suppression(self, **values: Any) -> None:
         values.setdefault("effective_at", datetime.now(UTC))
@@ -263,15 +304,27 @@ class Ledger:
         return _none_for_missing(frame)
 
     def set_step_status(self, updates: Sequence[dict[str, Any]]) -> None:
-        """Bulk status change; each update has step_key, status and status_reason."""
+        """Bulk status change; each update has step_key, status, status_reason and window_start."""
         if not updates:
             return
         statement = (
             update(planned_steps)
             .where(planned_steps.c.step_key == bindparam("key"))
-            .values(status=bindparam("new_status"), status_reason=bindparam("new_reason"))
+            .values(
+                status=bindparam("new_status"),
+                status_reason=bindparam("new_reason"),
+                window_start=func.coalesce(bindparam("new_window_start"), planned_steps.c.window_start),
+            )
         )
-        rows = [{"key": u["step_key"], "new_status": u["status"], "new_reason": u["status_reason"]} for u in updates]
+        rows = [
+            {
+                "key": u["step_key"],
+                "new_status": u["status"],
+                "new_reason": u["status_reason"],
+                "new_window_start": u.get("window_start"),
+            }
+            for u in updates
+        ]
         with self.engine.begin() as conn:
             for chunk in _chunks(rows):
                 conn.execute(statement, list(chunk))

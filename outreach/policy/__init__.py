@@ -1,6 +1,19 @@
-"""The contact policy: may we contact this person, on this channel, on this day, and if not, why."""
+"""The contact policy: may we contact this person, on this channel, now, and if not, why."""
 
-from outreach.policy.engine import ContactRequest, Decision, decide
-from outreach.policy.rules import RULES, Rule
+from outreach.policy.engine import decide
+from outreach.policy.model import AccountFacts, ContactEvent, ContactRequest, Decision, Suppression
+from outreach.policy.rules import PolicyConfigError, Rule, RuleSet, default_rules, load_rules
 
-__all__ = ["RULES", "ContactRequest", "Decision", "Rule", "decide"]
+__all__ = [
+    "AccountFacts",
+    "ContactEvent",
+    "ContactRequest",
+    "Decision",
+    "PolicyConfigError",
+    "Rule",
+    "RuleSet",
+    "Suppression",
+    "decide",
+    "default_rules",
+    "load_rules",
+]

@@ -46,12 +46,16 @@ def test_a_day_runs_end_to_end_and_the_report_matches_the_ledger(ledger, setting
     steps = ledger.steps(DAY)
     attempts = ledger.attempts_for(DAY)
     assert sum(report["sent_by_channel"].values()) == (attempts["status"] == "sent").sum() > 0
-    assert set(attempts["step_key"]) <= set(steps.loc[steps["decision"] == "send", "step_key"])
+    assert set(attempts["step_key"]) <= set(steps.loc[steps["decision"].isin(["send", "defer"]), "step_key"])
     held = steps[steps["status"] == "held"]
     assert sum(report["held_by_rule"].values()) == len(held) > 0
     assert held["reason"].map(bool).all(), "every held step carries a reason"
-    # Honolulu opens at 18:00 UTC and Shanghai closed at 14:00 UTC: both happen in a US-noon run.
-    assert report["deferred"] > 0 and report["expired"] > 0
+    # Honolulu opens at 18:00 UTC, Shanghai at 00:00 UTC: both still wait in a US-noon run.
+    waiting = steps[steps["status"] == "pending"]
+    assert report["waiting"] == len(waiting) > 0
+    waiting_accounts = set(waiting["account_id"])
+    snapshot = ledger.snapshot(DAY).set_index("account_id")
+    assert {"CN", "US"} <= set(snapshot.loc[list(waiting_accounts), "country"])
 
     outbox = (settings.outbox_dir / f"{DAY}.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(outbox) == len(attempts)
@@ -73,19 +77,21 @@ def test_a_second_run_of_the_same_day_contacts_nobody_twice(ledger, settings_for
     assert len(outbox) == len(attempts)
 
 
-def test_deferred_steps_go_once_their_window_opens(ledger, settings_for, book):
+def test_steps_wait_for_the_debtor_local_morning_and_go_when_it_comes(ledger, settings_for, book):
     settings = settings_for(ledger, book)
-    run_day(settings, "scheduled__1", now=datetime(2026, 11, 20, 11, 0, tzinfo=UTC))  # 06:00 in New York
-    deferred = ledger.steps(DAY, statuses=["deferred"])
-    assert len(deferred) > 0
-    assert deferred["status_reason"].str.startswith("quiet hours").all()
+    early = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)  # 06:00 in New York
+    run_day(settings, "scheduled__1", now=early)
+    waiting = ledger.steps(DAY, statuses=["pending"])
+    electronic = waiting[waiting["channel"].isin(["sms", "email", "voice"])]
+    assert len(electronic) > 0 and (electronic["window_start"] > early).all()
+    sent_early = set(ledger.attempts_for(DAY)["step_key"])
+    assert sent_early.isdisjoint(set(electronic["step_key"]))
 
-    ref = {"run_id": "later", "business_date": DAY.isoformat()}
-    pipeline.dispatch_due(ref, settings, now=datetime(2026, 11, 20, 19, 0, tzinfo=UTC))
-    sent_later = ledger.attempts_for(DAY)
-    assert set(deferred.loc[deferred["window_start"] <= datetime(2026, 11, 20, 19, 0, tzinfo=UTC), "step_key"]) <= set(
-        sent_later["step_key"]
-    )
+    later = datetime(2026, 11, 20, 19, 0, tzinfo=UTC)
+    pipeline.dispatch_due({"run_id": "later", "business_date": DAY.isoformat()}, settings, now=later)
+    sent = set(ledger.attempts_for(DAY)["step_key"])
+    opened = set(electronic.loc[electronic["window_start"] <= later, "step_key"])
+    assert opened and opened <= sent
 
 
 def test_an_opt_out_recorded_after_planning_stops_the_step(ledger, settings_for, book):

@@ -3,25 +3,66 @@ from datetime import UTC, date, datetime
 import pandas as pd
 
 from outreach.campaigns import load_campaigns
+from outreach.pipeline import business_day
 from outreach.planner import plan_day, step_key
 from tests.factories import snapshot_account
 
-DAY = date(2026, 11, 20)
+DAY = date(2026, 11, 20)  # a Friday
 CAMPAIGN = load_campaigns()[0]
-NO_SUPPRESSIONS = pd.DataFrame(columns=["account_id", "channel", "address", "reason", "source"])
+NO_SUPPRESSIONS = pd.DataFrame(columns=["account_id", "channel", "address", "reason", "source", "effective_at"])
+NO_EVENTS = pd.DataFrame(columns=["account_id", "at", "channel", "kind", "outcome", "address"])
 
 
-def plan(accounts, history=()):
+def plan(accounts, history=(), events=NO_EVENTS, suppressions=NO_SUPPRESSIONS, day=DAY):
     frame = pd.DataFrame(accounts)
     hist = pd.DataFrame(list(history), columns=["account_id", "stage", "channel", "business_date"])
-    return plan_day(frame, CAMPAIGN, hist, NO_SUPPRESSIONS, DAY, "run-1", datetime(2026, 11, 20, 12, tzinfo=UTC))
+    return plan_day(
+        frame,
+        CAMPAIGN,
+        hist,
+        events,
+        suppressions,
+        business_day(day, "America/New_York"),
+        "run-1",
+        datetime(2026, 11, 20, 12, tzinfo=UTC),
+    )
 
 
-def test_day_one_of_m1_is_a_text():
+def test_day_one_of_m1_is_a_text_planned_for_when_new_york_wakes_up():
     result = plan([snapshot_account(DAY, 1)])
     (step,) = result.steps
-    assert (step["stage"], step["channel"], step["decision"]) == ("m1-sms-1", "sms", "send")
+    assert (step["stage"], step["channel"], step["decision"], step["status"]) == ("m1-sms-1", "sms", "defer", "pending")
+    assert step["window_start"] == datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
+    assert step["window_end"] == datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
     assert step["step_key"] == step_key("AC1", "default", "m1-sms-1", "sms", DAY)
+
+
+def test_a_call_due_on_a_sunday_is_held_until_monday_with_the_reason():
+    sunday = date(2026, 11, 22)
+    result = plan([snapshot_account(sunday, 6)], day=sunday)
+    (step,) = result.steps
+    assert (step["channel"], step["status"], step["decision"]) == ("voice", "held", "defer")
+    assert "Sunday" in step["status_reason"] and "2026-11-23" in step["status_reason"]
+    assert step["rule_ids"].startswith("soft.avoid_days"), "the day to avoid is the reason, not the quiet hours"
+
+
+def test_an_opt_out_recorded_before_the_day_holds_the_step():
+    suppressions = pd.DataFrame(
+        [
+            {
+                "account_id": "AC1",
+                "reason": "electronic_address_opt_out",
+                "channel": "sms",
+                "address": "+12125550142",
+                "source": "sms_reply",
+                "note": None,
+                "effective_at": datetime(2026, 11, 19, tzinfo=UTC),
+                "lifted_at": None,
+            }
+        ]
+    )
+    (step,) = plan([snapshot_account(DAY, 1)], suppressions=suppressions).steps
+    assert (step["status"], step["rule_ids"]) == ("held", "regf.optout")
 
 
 def test_the_latest_due_stage_is_taken_without_backfilling_missed_ones():

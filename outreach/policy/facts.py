@@ -1,0 +1,72 @@
+"""From ledger rows to the engine's models: one place that knows both shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from outreach.policy.model import AccountFacts, Consent, ContactEvent, Phone, Suppression
+
+PHONE_TYPES = {"mobile_phone": "mobile", "home_phone": "landline", "work_phone": "work"}
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def account_facts(row: Mapping[str, Any]) -> AccountFacts:
+    """Facts of one account snapshot row (as stored in ``account_snapshots``)."""
+    phones = tuple(Phone(number=row[column], type=kind) for column, kind in PHONE_TYPES.items() if row.get(column))
+    consents = []
+    # The system of record holds one yes/no per channel; each becomes a consent of that scope.
+    if row.get("consent_sms"):
+        consents.append(Consent(scope="tcpa_automated", channels=("sms",), obtained_at=None))
+    if row.get("consent_voice"):
+        consents.append(Consent(scope="tcpa_automated", channels=("voice", "voicemail"), obtained_at=None))
+    if row.get("consent_email"):
+        consents.append(Consent(scope="email", address=row.get("email")))
+    flags = tuple(f for f in str(row.get("flags") or "").split("|") if f)
+    return AccountFacts(
+        account_id=str(row["account_id"]),
+        country=str(row.get("country") or "US"),
+        region=row.get("region"),
+        postal_code=row.get("postal_code"),
+        collector_type=row.get("collector_type") or "first_party",
+        stated_timezone=row.get("stated_timezone"),
+        phones=phones,
+        emails=(row["email"],) if row.get("email") else (),
+        flags=flags,
+        consents=tuple(consents),
+    )
+
+
+def _at(value: Any) -> datetime:
+    moment = value.to_pydatetime() if hasattr(value, "to_pydatetime") else value
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def contact_events(rows: Iterable[Mapping[str, Any]]) -> tuple[ContactEvent, ...]:
+    return tuple(
+        ContactEvent(
+            at=_at(row["at"]),
+            channel=row["channel"],
+            kind=row.get("kind") or "attempt",
+            outcome=row.get("outcome") or "unknown",
+            address=row.get("address"),
+            purpose=row.get("purpose") or "collection",
+        )
+        for row in rows
+    )
+
+
+def suppressions(rows: Iterable[Mapping[str, Any]]) -> tuple[Suppression, ...]:
+    return tuple(
+        Suppression(
+            reason=row["reason"],
+            channel=row.get("channel"),
+            address=row.get("address"),
+            effective_at=_at(row["effective_at"]),
+            lifted_at=_at(row["lifted_at"]) if row.get("lifted_at") is not None else None,
+            source=row.get("source") or "unknown",
+            detail=row.get("note"),
+        )
+        for row in rows
+    )

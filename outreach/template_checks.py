@@ -1,0 +1,111 @@
+"""Checks of message templates, run when templates load and consulted again at send time.
+
+Load time refuses a template that can never be compliant (a text without an
+opt-out, a voicemail that is more than a limited-content message, a Chinese
+collection letter missing a required field). Send time uses what the check found
+(``TemplateTraits``): legal-threat wording is only wrong on a time-barred debt.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from jinja2 import Environment, PackageLoader, meta
+
+from outreach.policy.model import TemplateTraits
+
+OPT_OUT_PATTERNS = {
+    "sms": re.compile(r"reply stop|回复\s*td\s*退订|退订", re.IGNORECASE),
+    "email": re.compile(r"\{\{\s*unsubscribe_link\s*\}\}"),
+}
+LEGAL_THREAT_WORDS = ("sue", "lawsuit", "legal action", "court", "garnish", "起诉", "诉讼", "法院", "强制执行")
+# A limited-content message (12 CFR 1006.2(j)) may carry only these.
+LIMITED_CONTENT_VARIABLES = frozenset({"first_name", "business_name", "callback_number"})
+DEBT_WORDS = ("debt", "past due", "payment", "owe", "balance", "collection", "欠款", "逾期", "还款", "催收")
+# Fields a mainland China collection letter must carry (2023 consumer-protection measures, Art. 69).
+CN_LETTER_FIELDS = {
+    "debtor name": "{{ full_name }}",
+    "amount owed": "{{ amount_due }}",
+    "reason and legal basis": "法律依据",
+    "rights and duties": "权利与义务",
+    "account inquiry method": "账户查询方式",
+    "objection method": "异议提出方式",
+    "bank contact": "本行联系方式",
+    "seal": "盖章",
+}
+
+
+class TemplateCheckError(ValueError):
+    """A template fails a check that no account could pass; the message names the file."""
+
+
+@dataclass(frozen=True)
+class TemplateReport:
+    path: str
+    traits: TemplateTraits
+    problems: tuple[str, ...]
+
+
+def _words(text: str, words: tuple[str, ...]) -> tuple[str, ...]:
+    folded = text.casefold()
+    return tuple(w for w in words if re.search(rf"(?<![a-z]){re.escape(w)}(?![a-z])", folded))
+
+
+def check_template(channel: str, name: str, locale: str, source: str, environment: Environment) -> TemplateReport:
+    path = f"{channel}/{name}.{locale}.j2"
+    variables = meta.find_undeclared_variables(environment.parse(source))
+    problems: list[str] = []
+
+    pattern = OPT_OUT_PATTERNS.get(channel)
+    has_opt_out = True if pattern is None else bool(pattern.search(source))
+    if not has_opt_out:
+        problems.append("no opt-out instruction (12 CFR 1006.6(e))")
+
+    is_limited = True
+    if channel == "voicemail":
+        extra = sorted(variables - LIMITED_CONTENT_VARIABLES)
+        debt_words = _words(source, DEBT_WORDS)
+        is_limited = not extra and not debt_words
+        if not is_limited:
+            problems.append(f"not a limited-content message (extra fields {extra}, words {list(debt_words)})")
+
+    if channel == "letter" and locale == "zh-CN":
+        missing = [field for field, marker in CN_LETTER_FIELDS.items() if marker not in source]
+        if missing:
+            problems.append(f"collection letter lacks required field(s) {missing}")
+
+    traits = TemplateTraits(
+        name=path,
+        has_opt_out=has_opt_out,
+        legal_threat_words=_words(source, LEGAL_THREAT_WORDS),
+        is_limited_content=is_limited,
+    )
+    return TemplateReport(path, traits, tuple(problems))
+
+
+@lru_cache(maxsize=1)
+def check_all_templates() -> dict[str, TemplateReport]:
+    """Every shipped template, keyed by its path under templates/."""
+    environment = Environment(loader=PackageLoader("outreach", "templates"))
+    reports = {}
+    for path in environment.list_templates(extensions=["j2"]):
+        channel, _, filename = path.partition("/")
+        name, locale, _ = filename.split(".", 2)
+        source = environment.loader.get_source(environment, path)[0]
+        reports[path] = check_template(channel, name, locale, source, environment)
+    return reports
+
+
+def require_clean_templates() -> dict[str, TemplateReport]:
+    reports = check_all_templates()
+    failing = [f"outreach/templates/{r.path}: {'; '.join(r.problems)}" for r in reports.values() if r.problems]
+    if failing:
+        raise TemplateCheckError("templates that can never be sent:\n" + "\n".join(failing))
+    return reports
+
+
+def traits_for(channel: str, name: str, locale: str) -> TemplateTraits | None:
+    report = check_all_templates().get(f"{channel}/{name}.{locale}.j2")
+    return report.traits if report else None

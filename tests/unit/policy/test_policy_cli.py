@@ -1,0 +1,44 @@
+"""``outreach policy check``: the what-if command compliance officers use."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from outreach.policy import ContactRequest
+from tests.airflow_env import PROJECT
+
+EXAMPLES = sorted(p for p in (PROJECT / "docs" / "policy-examples").glob("*.json") if ".expected" not in p.name)
+
+
+def run_check(document: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "outreach.cli", "policy", "check"],
+        input=document,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_every_documented_example_gives_its_documented_answer(example: Path):
+    result = run_check(example.read_text())
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    expected = json.loads(example.with_name(example.stem + ".expected.json").read_text())
+    assert {key: answer[key] for key in expected} == expected
+    assert answer["reasons"] and answer["trace"]
+
+
+def test_the_published_schema_is_the_one_the_command_reads():
+    published = json.loads((PROJECT / "docs" / "policy-check.schema.json").read_text())
+    assert published == ContactRequest.model_json_schema(), "regenerate: outreach policy schema > docs/..."
+
+
+def test_invalid_input_names_the_field_and_exits_2():
+    result = run_check(json.dumps({"account": {"account_id": "A"}, "channel": "fax", "at": "2026-11-18T17:00:00"}))
+    assert result.returncode == 2
+    assert "channel" in result.stderr and "at" in result.stderr and "timezone" in result.stderr

@@ -1,0 +1,120 @@
+"""Inbound replies: keywords carriers know, and the phrases they do not."""
+
+import pytest
+
+from outreach.policy import decide
+from outreach.policy.replies import classify, effects
+from tests.unit.policy.builders import NY_MOBILE, ask, utc
+
+AT = utc("2026-11-18T16:58:00Z")
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "STOP",
+        "stop",
+        "Stop.",
+        "ＳＴＯＰ",
+        " unsubscribe ",
+        "CANCEL",
+        "end",
+        "quit",
+        "REVOKE",
+        "optout",
+        "opt out",
+        "stop all",
+        "STOPALL",
+        "alto",
+        "parar",
+        "cancelar",
+        "baja",
+        "退订",
+        "TD",
+        "取消",
+        "停止",
+        "拒收",
+        "Quit!! 🙏",
+    ],
+)
+def test_exact_opt_out_keywords_in_english_spanish_and_chinese(reply):
+    assert classify(reply) == "opt_out"
+
+
+@pytest.mark.parametrize(
+    ("reply", "intent"),
+    [
+        ("please stop texting me", "opt_out"),
+        ("Stop please", "opt_out"),
+        ("don't contact me again", "opt_out"),
+        ("不要再发短信了", "opt_out"),
+        ("stop calling me", "medium_opt_out_voice"),
+        ("talk to my lawyer", "attorney"),
+        ("I have an attorney", "attorney"),
+        ("I dispute this", "dispute"),
+        ("this is not my debt", "dispute"),
+        ("I filed bankruptcy last week", "bankruptcy"),
+        ("he passed away in March", "deceased"),
+        ("START", "opt_in"),
+        ("UNSTOP", "opt_in"),
+        ("HELP", "help"),
+        ("ok thanks, will pay friday", "none"),
+    ],
+)
+def test_intent_phrases_twilio_does_not_catch(reply, intent):
+    assert classify(reply) == intent
+
+
+def test_stop_by_text_suppresses_that_number_for_texts_and_robocalls_at_once():
+    effect = effects("STOP", "sms", NY_MOBILE, AT)
+    reasons = {(s.reason, s.channel, s.address) for s in effect.add}
+    assert reasons == {("electronic_address_opt_out", "sms", NY_MOBILE), ("tcpa_revoked", None, NY_MOBILE)}
+    assert all(s.effective_at == AT for s in effect.add)
+    assert effect.confirm is True
+    assert decide(ask("sms", at="2026-11-18T17:00:00Z", suppressions=list(effect.add))).decision == "block"
+    assert decide(ask("voice", at="2026-11-18T17:00:00Z", suppressions=list(effect.add))).decision == "block"
+
+
+def test_one_confirmation_within_five_minutes_and_no_more():
+    from outreach.policy import ContactEvent
+
+    holds = list(effects("STOP", "sms", NY_MOBILE, AT).add)
+    first = ask("sms", at="2026-11-18T17:01:00Z", suppressions=holds, purpose="opt_out_confirmation")
+    assert decide(first).decision == "send"
+    sent = [
+        ContactEvent(
+            at=utc("2026-11-18T17:01:00Z"),
+            channel="sms",
+            kind="opt_out_confirmation",
+            address=NY_MOBILE,
+            purpose="opt_out_confirmation",
+        )
+    ]
+    second = ask("sms", at="2026-11-18T17:02:00Z", suppressions=holds, history=sent, purpose="opt_out_confirmation")
+    assert decide(second).rules == ("tcpa.confirmation_5min",)
+    late = ask("sms", at="2026-11-18T17:10:00Z", suppressions=holds, purpose="opt_out_confirmation")
+    assert decide(late).rules == ("tcpa.confirmation_5min",)
+
+
+def test_start_reopens_texts_on_that_number_only():
+    effect = effects("START", "sms", NY_MOBILE, AT)
+    assert effect.add == ()
+    assert set(effect.lift) == {("electronic_address_opt_out", "sms", NY_MOBILE), ("tcpa_revoked", None, NY_MOBILE)}
+    assert not any(reason in {"cease_and_desist", "dispute", "bankruptcy", "attorney"} for reason, _, _ in effect.lift)
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("talk to my lawyer", "attorney"),
+        ("I dispute this", "dispute"),
+        ("I filed bankruptcy", "bankruptcy"),
+        ("she passed away", "deceased"),
+    ],
+)
+def test_intents_that_route_to_people_hold_the_whole_account(reply, reason):
+    effect = effects(reply, "sms", NY_MOBILE, AT)
+    (suppression,) = effect.add
+    assert (suppression.reason, suppression.channel, suppression.address) == (reason, None, None)
+    assert effect.routing
+    assert decide(ask("email", at="2026-11-18T17:00:00Z", suppressions=list(effect.add))).decision == "block"

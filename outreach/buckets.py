@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -92,3 +93,27 @@ def expand_group(names: Sequence[str], groups: dict[str, tuple[str, ...]] = DEFA
     for name in names:
         expanded.extend(groups.get(name, (name,)))
     return tuple(expanded)
+
+
+def roll(previous: pd.Series, current: pd.Series, buckets: Sequence[Bucket] = DEFAULT_BUCKETS) -> pd.Series:
+    """forward (to a worse bucket), back (to a better one, or current), same, or new (not seen before)."""
+    rank = {CURRENT: 0, **{b.name: i + 1 for i, b in enumerate(buckets)}}
+    before, after = previous.map(rank), current.map(rank)
+    result = np.select([before.isna(), after > before, after < before], ["new", "forward", "back"], default="same")
+    return pd.Series(result, index=current.index, dtype="object")
+
+
+def segment_frame(
+    frame: pd.DataFrame,
+    business_date: date,
+    previous_buckets: dict[str, str],
+    buckets: Sequence[Bucket] = DEFAULT_BUCKETS,
+) -> pd.DataFrame:
+    """DPD from the oldest unpaid due date, the bucket, and the roll since the previous business date."""
+    due = pd.to_datetime(frame["oldest_unpaid_due_date"])
+    frame = frame.copy()
+    frame["dpd"] = (pd.Timestamp(business_date) - due).dt.days.astype("int64")
+    frame["bucket"] = assign_buckets(frame["dpd"], buckets)
+    frame["previous_bucket"] = frame["account_id"].map(previous_buckets)
+    frame["roll"] = roll(frame["previous_bucket"], frame["bucket"], buckets)
+    return frame

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from outreach.accounts import read_accounts
-from outreach.buckets import assign_buckets
+from outreach.accounts import SourceSpec, file_spec, load_spec, read_source
+from outreach.buckets import segment_frame
 from outreach.campaigns import load_campaigns
 from outreach.dispatcher import channels_for, dispatch
 from outreach.ledger import Ledger
@@ -34,7 +35,6 @@ log = logging.getLogger(__name__)
 RunRef = dict[str, Any]
 # Ladders reach back through a whole delinquency episode; a year covers the longest.
 HISTORY_DAYS = 366
-MINOR_UNIT_COLUMNS = ("balance_due_minor", "minimum_due_minor", "last_payment_amount_minor")
 
 
 def ledger_for(settings: Settings) -> Ledger:
@@ -48,26 +48,36 @@ def make_run_id(business_date: date, orchestrator_run_id: str) -> str:
     return f"{business_date.isoformat()}-{digest}"
 
 
+def source_for(settings: Settings, source: Path | None = None) -> SourceSpec:
+    if source is not None:
+        return file_spec(source)
+    if settings.source_spec is not None:
+        return load_spec(settings.source_spec)
+    return file_spec(settings.accounts_file)
+
+
 def pull(
-    business_date: date, orchestrator_run_id: str, settings: Settings | None = None, source: Path | None = None
+    business_date: date,
+    orchestrator_run_id: str,
+    settings: Settings | None = None,
+    source: Path | None = None,
+    resolve_connection: Callable[[str], str] | None = None,
 ) -> RunRef:
-    """Read and validate the accounts source; quarantine bad rows; stage good rows as Parquet."""
+    """Read, map and validate the day's source; quarantine bad rows; stage good rows as Parquet."""
     settings = settings or Settings.from_env()
-    source = source or settings.accounts_file
+    spec = source_for(settings, source)
     ledger = ledger_for(settings)
     run_id = make_run_id(business_date, orchestrator_run_id)
-    result = read_accounts(source)
+    # Read everything before writing anything: a source that fails leaves no half-written run.
+    result = read_source(spec, business_date, resolve_connection)
 
     run_dir = settings.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     accounts_path = run_dir / "accounts.parquet"
-    accepted = pd.DataFrame(result.accounts)
-    for column in MINOR_UNIT_COLUMNS:
-        if column in accepted:
-            accepted[column] = accepted[column].astype("Int64")
-    accepted.to_parquet(accounts_path, index=False)
+    result.accounts.to_parquet(accounts_path, index=False)
 
-    ledger.start_run(run_id, orchestrator_run_id, business_date, str(source))
+    described = spec.describe(business_date)
+    ledger.start_run(run_id, orchestrator_run_id, business_date, described)
     ledger.replace_quarantine(
         run_id,
         business_date,
@@ -79,12 +89,14 @@ def pull(
     ledger.update_run(
         run_id, rows_read=result.rows_read, accepted=len(result.accounts), quarantined=len(result.quarantined)
     )
-    for row in result.quarantined:
+    for row in result.quarantined[:50]:
         log.warning("quarantined %s line %d: %s %s", row.source, row.line, row.field, row.reason)
+    if result.rows_read == 0:
+        log.warning("source %s is empty: no accounts for %s", described, business_date)
     log.info(
         "pulled %d rows from %s: %d accepted, %d quarantined",
         result.rows_read,
-        source,
+        described,
         len(result.accounts),
         len(result.quarantined),
     )
@@ -98,7 +110,7 @@ def pull(
 
 
 def segment(ref: RunRef, settings: Settings | None = None) -> RunRef:
-    """Days past due and bucket for every accepted account; keep the day's snapshot."""
+    """Days past due, bucket and roll for every accepted account; keep the day's snapshot."""
     settings = settings or Settings.from_env()
     ledger = ledger_for(settings)
     business_date = date.fromisoformat(ref["business_date"])
@@ -106,16 +118,12 @@ def segment(ref: RunRef, settings: Settings | None = None) -> RunRef:
     if frame.empty:
         ledger.clear_snapshot(business_date)
         return {**ref, "buckets": {}}
-    due_dates = pd.to_datetime(frame["oldest_unpaid_due_date"])
-    frame["dpd"] = (pd.Timestamp(business_date) - due_dates).dt.days.astype("int64")
-    frame["bucket"] = assign_buckets(frame["dpd"])
-    previous = ledger.latest_buckets_before(business_date)
-    frame["previous_bucket"] = frame["account_id"].map(previous)
+    frame = segment_frame(frame, business_date, ledger.latest_buckets_before(business_date))
     frame["run_id"] = ref["run_id"]
     frame["business_date"] = business_date
     ledger.replace_snapshot(business_date, frame)
     counts = {str(k): int(v) for k, v in frame["bucket"].value_counts().items()}
-    log.info("segmented %d accounts: %s", len(frame), counts)
+    log.info("segmented %d accounts: %s; rolls %s", len(frame), counts, frame["roll"].value_counts().to_dict())
     return {**ref, "buckets": counts}
 
 

@@ -143,6 +143,9 @@ def plan_day(
         if account["bucket"] == CURRENT:
             audit(account_id, "no_contact", f"account is current (DPD {account['dpd']}); it leaves outreach")
             continue
+        if "paid_in_full" in str(account.get("flags") or "").split("|"):
+            audit(account_id, "no_contact", "account is paid in full; it leaves outreach", ("acct.paid_in_full",))
+            continue
         ladder = campaign.ladder_for(account["bucket"])
         if ladder is None:
             audit(account_id, "no_contact", f"campaign {campaign.id} has no ladder for bucket {account['bucket']}")

@@ -37,6 +37,8 @@ def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
         "quarantined": run["quarantined"] or 0,
         "quarantined_by_field": ledger.quarantine_counts(run_id),
         "accounts_by_bucket": ledger.bucket_counts(business_date),
+        "left_outreach": ledger.left_outreach_counts(business_date),
+        "rolls": ledger.roll_counts(business_date),
         "planned_by_channel": count_by(steps, "channel"),
         "sent_by_channel": count_by(this_run[this_run["status"] == "sent"], "channel") if len(this_run) else {},
         "failed_by_channel": count_by(this_run[this_run["status"] == "failed"], "channel") if len(this_run) else {},
@@ -63,6 +65,11 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"    quarantined for {field}: {count:,}")
     lines += ["", "Accounts by bucket:"]
     lines += [f"  {bucket:<8} {count:>7,}" for bucket, count in _ordered(report["accounts_by_bucket"], BUCKET_ORDER)]
+    rolls = report["rolls"]
+    if rolls:
+        lines.append("  since the previous business date: " + ", ".join(f"{k} {v:,}" for k, v in sorted(rolls.items())))
+    left = report["left_outreach"]
+    lines.append(f"  left outreach today: current {left.get('current', 0):,}, paid in full {left.get('paid', 0):,}")
 
     lines += ["", f"{'Steps by channel':<18} {'planned':>8} {'sent':>8} {'failed':>8}"]
     planned = report["planned_by_channel"]

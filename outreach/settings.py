@@ -28,6 +28,7 @@ class Settings:
     collector_type: str = "first_party"
     channel_set: str = "log"
     policy_settings: Path | None = None
+    source_spec: Path | None = None
 
     @property
     def sms_provider(self) -> str:
@@ -70,4 +71,5 @@ class Settings:
             collector_type=collector_type,
             channel_set=env.get("OUTREACH_CHANNELS") or "log",
             policy_settings=Path(policy_settings) if policy_settings else None,
+            source_spec=Path(env["OUTREACH_SOURCE"]) if env.get("OUTREACH_SOURCE") else None,
         )

@@ -44,10 +44,12 @@ def raw_account(**overrides: Any) -> dict[str, str]:
 
 def snapshot_account(business_date: date, dpd: int, **overrides: Any) -> dict[str, Any]:
     """A segmented account as the planner reads it from the ledger."""
-    from outreach.accounts.validate import validate_row
+    from outreach.accounts import validate_records
     from outreach.buckets import bucket_for
 
-    account = validate_row(raw_account(oldest_unpaid_due_date=(business_date - timedelta(days=dpd)).isoformat()))
+    due = (business_date - timedelta(days=dpd)).isoformat()
+    result = validate_records([raw_account(oldest_unpaid_due_date=due)])
+    account = {k: (None if v is None or v != v else v) for k, v in result.accounts.iloc[0].to_dict().items()}
     account.update({"dpd": dpd, "bucket": bucket_for(dpd), "business_date": business_date})
     account.update(overrides)
     return account

@@ -1,17 +1,21 @@
-"""Row validation: each raw row becomes a clean account record or a quarantined row
-with the line it came from, the field at fault and a reason a person can act on."""
+"""Validation of a whole batch of raw account rows at once.
+
+Each check runs over a column, not a row, so a million accounts validate in
+seconds. A row fails on the first field at fault, in schema order, and goes to
+quarantine with its source line, the field and a reason a person can act on;
+every other row flows on, typed: E.164 phones, exact minor-unit amounts, dates.
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
+import numpy as np
+import pandas as pd
 
+from outreach.accounts.phones import PhoneNormaliser
 from outreach.accounts.schema import (
     COLLECTOR_TYPES,
     CURRENCY_EXPONENT,
@@ -20,20 +24,11 @@ from outreach.accounts.schema import (
     FLAGS,
     LOCALES,
     PHONE_COLUMNS,
-    REQUIRED_COLUMNS,
     TRUE_WORDS,
 )
 
-# Deliberately permissive: one @, a dot in the domain, no spaces. Deliverability is
-# the provider's job; this only catches values that cannot be an address at all.
-EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-class RowError(ValueError):
-    def __init__(self, field_name: str, reason: str):
-        super().__init__(f"{field_name}: {reason}")
-        self.field = field_name
-        self.reason = reason
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+AMOUNT_PATTERN = r"^-?\d+(\.\d+)?$"
 
 
 @dataclass(frozen=True)
@@ -48,7 +43,7 @@ class QuarantinedRow:
 @dataclass
 class PullResult:
     source: str
-    accounts: list[dict[str, Any]] = field(default_factory=list)
+    accounts: pd.DataFrame
     quarantined: list[QuarantinedRow] = field(default_factory=list)
 
     @property
@@ -56,126 +51,217 @@ class PullResult:
         return len(self.accounts) + len(self.quarantined)
 
 
-def _text(raw: dict[str, Any], name: str) -> str:
-    value = raw.get(name)
-    return "" if value is None else str(value).strip()
+class _Failures:
+    """The first failure of every row: field and reason, in the order checks ran."""
+
+    def __init__(self, index: pd.Index):
+        self.field = pd.Series(None, index=index, dtype=object)
+        self.reason = pd.Series(None, index=index, dtype=object)
+
+    def add(self, mask: pd.Series, field_name: str, reason: pd.Series | str) -> None:
+        fresh = mask & self.field.isna()
+        if not fresh.any():
+            return
+        self.field[fresh] = field_name
+        self.reason[fresh] = reason[fresh] if isinstance(reason, pd.Series) else reason
+
+    @property
+    def failed(self) -> pd.Series:
+        return self.field.notna()
 
 
-def parse_phone(value: str, field_name: str, region: str) -> str | None:
-    if not value:
+def _text(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name not in frame:
+        return pd.Series("", index=frame.index, dtype=object)
+    return frame[name].fillna("").astype(str).str.strip()
+
+
+def _minor_units(values: pd.Series, currency: pd.Series, name: str, failures: _Failures, required: bool) -> pd.Series:
+    cleaned = values.str.replace(",", "", regex=False)
+    present = cleaned != ""
+    if required:
+        failures.add(~present, name, "is required")
+    shaped = cleaned.str.match(AMOUNT_PATTERN)
+    failures.add(present & ~shaped, name, "'" + values + "' is not an amount")
+    negative = present & shaped & cleaned.str.startswith("-")
+    failures.add(negative, name, values + " is negative")
+    whole = cleaned.str.extract(r"^-?(\d+)", expand=False).fillna("0")
+    fraction = cleaned.str.extract(r"\.(\d+)$", expand=False).fillna("")
+    exponent = currency.map(CURRENCY_EXPONENT).fillna(2).astype(int)
+    too_precise = present & shaped & (fraction.str.len() > exponent)
+    failures.add(too_precise, name, values + " has more decimal places than " + currency + " allows")
+    ok = present & shaped & ~negative & ~too_precise
+    digits = pd.Series(0, index=values.index, dtype="int64")
+    if ok.any():
+        padded = [f + "0" * (e - len(f)) for f, e in zip(fraction[ok], exponent[ok], strict=True)]
+        digits[ok] = (whole[ok] + pd.Series(padded, index=whole[ok].index)).astype("int64")
+    return digits.where(ok, other=pd.NA).astype("Int64")
+
+
+def _dates(values: pd.Series, name: str, failures: _Failures, required: bool) -> pd.Series:
+    present = values != ""
+    if required:
+        failures.add(~present, name, "is required")
+    parsed = pd.to_datetime(values.where(present), format="%Y-%m-%d", errors="coerce")
+    failures.add(present & parsed.isna(), name, "'" + values + "' is not a date in YYYY-MM-DD form")
+    return parsed.dt.date.astype(object).where(parsed.notna(), None)
+
+
+def _booleans(values: pd.Series, name: str, failures: _Failures) -> pd.Series:
+    folded = values.str.casefold()
+    truth = folded.isin(TRUE_WORDS)
+    failures.add(~truth & ~folded.isin(FALSE_WORDS), name, "'" + values + "' is not yes/no")
+    return truth
+
+
+def _check_distinct(values: pd.Series, check: Any) -> pd.Series:
+    """Reason (or None) per value, computing ``check`` once per distinct value."""
+    verdicts = {value: check(value) for value in pd.unique(values)}
+    return values.map(verdicts)
+
+
+def _zone_problem(zone: str) -> str | None:
+    if not zone:
         return None
     try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException as exc:
-        raise RowError(field_name, f"not a phone number ({exc})") from exc
-    if not phonenumbers.is_valid_number(number):
-        raise RowError(field_name, f"not a valid {region} phone number")
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"'{zone}' is not an IANA timezone"
+    return None
 
 
-def parse_date(value: str, field_name: str, required: bool = False) -> date | None:
-    if not value:
-        if required:
-            raise RowError(field_name, "is required")
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise RowError(field_name, f"{value!r} is not a date in YYYY-MM-DD form") from exc
-
-
-def parse_minor_units(value: str, field_name: str, currency: str, required: bool = False) -> int | None:
-    if not value:
-        if required:
-            raise RowError(field_name, "is required")
-        return None
-    try:
-        amount = Decimal(value.replace(",", ""))
-    except InvalidOperation as exc:
-        raise RowError(field_name, f"{value!r} is not an amount") from exc
-    if not amount.is_finite():
-        raise RowError(field_name, f"{value!r} is not an amount")
-    if amount < 0:
-        raise RowError(field_name, f"{value} is negative")
-    exponent = CURRENCY_EXPONENT[currency]
-    scaled = amount.scaleb(exponent)
-    if scaled != scaled.to_integral_value():
-        raise RowError(field_name, f"{value} has more than {exponent} decimal places for {currency}")
-    return int(scaled)
-
-
-def parse_bool(value: str, field_name: str) -> bool:
-    word = value.casefold()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise RowError(field_name, f"{value!r} is not yes/no")
-
-
-def validate_row(raw: dict[str, Any]) -> dict[str, Any]:
-    """A clean account record, or RowError naming the first field at fault."""
-    for name in REQUIRED_COLUMNS:
-        if not _text(raw, name):
-            raise RowError(name, "is required")
-
-    country = _text(raw, "country").upper()
-    if not re.fullmatch(r"[A-Z]{2}", country):
-        raise RowError("country", f"{country!r} is not an ISO 3166 two-letter code")
-    currency = _text(raw, "currency").upper()
-    if currency not in CURRENCY_EXPONENT:
-        raise RowError("currency", f"{currency!r} is not a supported currency")
-
-    phones = {name: parse_phone(_text(raw, name), name, country) for name in PHONE_COLUMNS}
-
-    email = _text(raw, "email") or None
-    if email and not EMAIL_PATTERN.match(email):
-        raise RowError("email", "is not an email address")
-
-    locale = _text(raw, "locale") or DEFAULT_LOCALE_BY_COUNTRY.get(country, "en")
-    if locale not in LOCALES:
-        raise RowError("locale", f"{locale!r} is not one of {sorted(LOCALES)}")
-
-    stated_tz = _text(raw, "stated_timezone") or None
-    if stated_tz:
-        try:
-            ZoneInfo(stated_tz)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise RowError("stated_timezone", f"{stated_tz!r} is not an IANA timezone") from exc
-
-    flags = sorted({f.strip().lower() for f in _text(raw, "flags").split("|") if f.strip()})
-    unknown = [f for f in flags if f not in FLAGS]
+def _flags_problem(flags: str) -> str | None:
+    unknown = sorted({f.strip().lower() for f in flags.split("|") if f.strip()} - FLAGS)
     if unknown:
         # An unrecognised hold (a typo of "bankruptcy", say) must never be read as "no hold".
-        raise RowError("flags", f"unknown flag(s) {unknown}; known flags are {sorted(FLAGS)}")
+        return f"unknown flag(s) {unknown}; known flags are {sorted(FLAGS)}"
+    return None
 
-    collector_type = _text(raw, "collector_type") or "first_party"
-    if collector_type not in COLLECTOR_TYPES:
-        raise RowError("collector_type", f"{collector_type!r} is not one of {sorted(COLLECTOR_TYPES)}")
 
-    return {
-        "account_id": _text(raw, "account_id"),
-        "customer_id": _text(raw, "customer_id") or _text(raw, "account_id"),
-        "name": _text(raw, "name"),
-        **phones,
-        "email": email,
-        "country": country,
-        "region": _text(raw, "region").upper() or None,
-        "postal_code": _text(raw, "postal_code") or None,
-        "locale": locale,
-        "stated_timezone": stated_tz,
-        "currency": currency,
-        "balance_due_minor": parse_minor_units(_text(raw, "balance_due"), "balance_due", currency, required=True),
-        "minimum_due_minor": parse_minor_units(_text(raw, "minimum_due"), "minimum_due", currency),
-        "oldest_unpaid_due_date": parse_date(_text(raw, "oldest_unpaid_due_date"), "oldest_unpaid_due_date", True),
-        "last_payment_date": parse_date(_text(raw, "last_payment_date"), "last_payment_date"),
-        "last_payment_amount_minor": parse_minor_units(
-            _text(raw, "last_payment_amount"), "last_payment_amount", currency
-        ),
-        "consent_sms": parse_bool(_text(raw, "consent_sms"), "consent_sms"),
-        "consent_voice": parse_bool(_text(raw, "consent_voice"), "consent_voice"),
-        "consent_email": parse_bool(_text(raw, "consent_email"), "consent_email"),
-        "flags": "|".join(flags),
-        "product": _text(raw, "product") or None,
-        "collector_type": collector_type,
+def validate_frame(
+    raw: pd.DataFrame,
+    lines: pd.Series,
+    source: str,
+    phones: PhoneNormaliser | None = None,
+    default_region: str | None = None,
+) -> PullResult:
+    """Validate a batch of raw rows (strings, schema column names) into accounts and quarantine."""
+    phones = phones or PhoneNormaliser()
+    raw = raw.reset_index(drop=True)
+    lines = pd.Series(np.asarray(lines), index=raw.index)
+    failures = _Failures(raw.index)
+    text = {name: _text(raw, name) for name in raw.columns}
+    get = lambda name: text.get(name, pd.Series("", index=raw.index, dtype=object))  # noqa: E731
+
+    account_id = get("account_id")
+    failures.add(account_id == "", "account_id", "is required")
+    country = get("country").str.upper()
+    if default_region:
+        country = country.where(country != "", default_region)
+    failures.add(country == "", "country", "is required")
+    failures.add(
+        (country != "") & ~country.str.match(r"^[A-Z]{2}$"),
+        "country",
+        "'" + country + "' is not an ISO 3166 two-letter code",
+    )
+    currency = get("currency").str.upper()
+    failures.add(currency == "", "currency", "is required")
+    failures.add(
+        (currency != "") & ~currency.isin(list(CURRENCY_EXPONENT)),
+        "currency",
+        "'" + currency + "' is not a supported currency",
+    )
+
+    normalised: dict[str, pd.Series] = {}
+    for name in PHONE_COLUMNS:
+        number, problem = phones.normalise(get(name), country)
+        failures.add(problem.notna(), name, problem)
+        normalised[name] = number
+
+    email = get("email")
+    failures.add((email != "") & ~email.str.match(EMAIL_PATTERN), "email", "is not an email address")
+
+    locale = get("locale")
+    locale = locale.where(locale != "", country.map(DEFAULT_LOCALE_BY_COUNTRY).fillna("en"))
+    failures.add(~locale.isin(LOCALES), "locale", "'" + locale + "' is not one of " + str(sorted(LOCALES)))
+
+    stated = get("stated_timezone")
+    zone_problem = _check_distinct(stated, _zone_problem)
+    failures.add(zone_problem.notna(), "stated_timezone", zone_problem)
+
+    balance = _minor_units(get("balance_due"), currency, "balance_due", failures, required=True)
+    minimum = _minor_units(get("minimum_due"), currency, "minimum_due", failures, required=False)
+    due_date = _dates(get("oldest_unpaid_due_date"), "oldest_unpaid_due_date", failures, required=True)
+    last_payment = _dates(get("last_payment_date"), "last_payment_date", failures, required=False)
+    last_amount = _minor_units(get("last_payment_amount"), currency, "last_payment_amount", failures, required=False)
+    consents = {
+        name: _booleans(get(name), name, failures) for name in ("consent_sms", "consent_voice", "consent_email")
     }
+
+    flags_text = get("flags")
+    flag_problem = _check_distinct(flags_text, _flags_problem)
+    failures.add(flag_problem.notna(), "flags", flag_problem)
+    flags = _check_distinct(
+        flags_text, lambda f: "|".join(sorted({x.strip().lower() for x in f.split("|") if x.strip()}))
+    )
+
+    collector = get("collector_type").where(get("collector_type") != "", "first_party")
+    failures.add(
+        ~collector.isin(COLLECTOR_TYPES),
+        "collector_type",
+        "'" + collector + "' is not one of " + str(sorted(COLLECTOR_TYPES)),
+    )
+
+    # Duplicates among otherwise good rows: the first occurrence wins, later ones are named.
+    good_so_far = ~failures.failed
+    duplicate = good_so_far & account_id.where(good_so_far).duplicated(keep="first") & (account_id != "")
+    if duplicate.any():
+        first_line = lines[good_so_far].groupby(account_id[good_so_far]).first()
+        failures.add(
+            duplicate,
+            "account_id",
+            "duplicate account_id, first seen on line " + account_id.map(first_line).astype(str),
+        )
+
+    ok = ~failures.failed
+    accounts = pd.DataFrame(
+        {
+            "account_id": account_id,
+            "customer_id": get("customer_id").where(get("customer_id") != "", account_id),
+            "name": get("name"),
+            **normalised,
+            "email": email.where(email != "", None),
+            "country": country,
+            "region": get("region").str.upper().where(get("region") != "", None),
+            "postal_code": get("postal_code").where(get("postal_code") != "", None),
+            "locale": locale,
+            "stated_timezone": stated.where(stated != "", None),
+            "currency": currency,
+            "balance_due_minor": balance,
+            "minimum_due_minor": minimum,
+            "oldest_unpaid_due_date": due_date,
+            "last_payment_date": last_payment,
+            "last_payment_amount_minor": last_amount,
+            **consents,
+            "flags": flags,
+            "product": get("product").where(get("product") != "", None),
+            "collector_type": collector,
+            "source_line": lines.astype("int64"),
+        }
+    )[ok].reset_index(drop=True)
+
+    bad = failures.failed
+    raw_bad = raw[bad].astype(object).where(raw[bad].notna(), None).to_dict("records")
+    quarantined = [
+        QuarantinedRow(source, int(line), str(field_name), str(reason), record)
+        for line, field_name, reason, record in zip(
+            lines[bad], failures.field[bad], failures.reason[bad], raw_bad, strict=True
+        )
+    ]
+    return PullResult(source=source, accounts=accounts, quarantined=quarantined)
+
+
+def validate_records(records: list[dict[str, Any]], source: str = "records") -> PullResult:
+    """Validate a handful of rows given as dicts (line numbers count from 2, as in a CSV)."""
+    frame = pd.DataFrame(records, dtype=object)
+    return validate_frame(frame, pd.Series(range(2, len(records) + 2)), source)

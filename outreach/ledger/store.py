@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -142,14 +143,29 @@ class Ledger:
     # -- account snapshots ------------------------------------------------------------------
 
     def replace_snapshot(self, business_date: date, frame: pd.DataFrame) -> int:
-        """Make ``frame`` the segmented book of ``business_date`` (a re-run replaces it)."""
+        """Make ``frame`` the segmented book of ``business_date`` (a re-run replaces it), in one transaction."""
         columns = [c.name for c in account_snapshots.columns]
-        records = frame[columns].astype(object).where(frame[columns].notna(), None).to_dict("records")
         with self.engine.begin() as conn:
             conn.execute(delete(account_snapshots).where(account_snapshots.c.business_date == business_date))
-            for chunk in _chunks(records):
-                conn.execute(insert(account_snapshots), list(chunk))
-        return len(records)
+            self._bulk_insert(conn, account_snapshots.name, frame[columns])
+        return len(frame)
+
+    def _bulk_insert(self, conn: Any, table: str, frame: pd.DataFrame) -> None:
+        """The fastest insert each database offers: COPY on PostgreSQL, executemany of tuples elsewhere."""
+        if frame.empty:
+            return
+        columns = list(frame.columns)
+        if self.dialect == "postgresql":
+            buffer = io.StringIO()
+            frame.to_csv(buffer, index=False, header=False, na_rep="\\N")
+            buffer.seek(0)
+            cursor = conn.connection.driver_connection.cursor()
+            cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
+            return
+        rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+        placeholders = ", ".join("?" for _ in columns)
+        cursor = conn.connection.driver_connection.cursor()
+        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)
 
     def clear_snapshot(self, business_date: date) -> None:
         with self.engine.begin() as conn:
@@ -188,6 +204,22 @@ class Ledger:
                 .group_by(account_snapshots.c.bucket)
             ).all()
         return {bucket: count for bucket, count in rows}
+
+    def roll_counts(self, business_date: date) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(account_snapshots.c.roll, func.count())
+                .where(and_(account_snapshots.c.business_date == business_date, account_snapshots.c.roll.is_not(None)))
+                .group_by(account_snapshots.c.roll)
+            ).all()
+        return {roll: count for roll, count in rows}
+
+    def left_outreach_counts(self, business_date: date) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            base = select(func.count()).where(account_snapshots.c.business_date == business_date)
+            current = conn.execute(base.where(account_snapshots.c.bucket == "current")).scalar() or 0
+            paid = conn.execute(base.where(account_snapshots.c.flags.like("%paid_in_full%"))).scalar() or 0
+        return {"current": int(current), "paid": int(paid)}
 
     # -- contact history ------------------------------------------------------------------
 

@@ -11,20 +11,24 @@ def test_good_rows_are_normalised(tmp_path: Path):
     path = write_csv(tmp_path / "a.csv", [raw_account(mobile_phone="(212) 555-0142", balance_due="1,250.50")])
     result = read_accounts(path)
     assert result.quarantined == []
-    (account,) = result.accounts
+    account = result.accounts.iloc[0]
     assert account["mobile_phone"] == "+12125550142"
     assert account["balance_due_minor"] == 125050
-    assert account["consent_sms"] is True
+    assert bool(account["consent_sms"]) is True
     assert account["source_line"] == 2
 
 
 @pytest.mark.parametrize(
     ("field", "value", "reason"),
     [
-        ("mobile_phone", "+1212555", "not a valid US phone number"),
+        ("mobile_phone", "+1212555", "not a valid phone number"),
+        ("mobile_phone", "call me", "not a phone number"),
         ("oldest_unpaid_due_date", "31/12/2025", "not a date"),
+        ("oldest_unpaid_due_date", "2026-02-30", "not a date"),
         ("balance_due", "-5", "negative"),
-        ("balance_due", "1.005", "more than 2 decimal places"),
+        ("balance_due", "1.005", "more decimal places"),
+        ("balance_due", "12 dollars", "not an amount"),
+        ("balance_due", "", "is required"),
         ("flags", "bankrupcy", "unknown flag"),
         ("email", "jane.example.com", "not an email address"),
         ("account_id", "", "is required"),
@@ -33,6 +37,7 @@ def test_good_rows_are_normalised(tmp_path: Path):
         ("stated_timezone", "Mars/Olympus", "not an IANA timezone"),
         ("consent_sms", "maybe", "not yes/no"),
         ("locale", "fr", "not one of"),
+        ("collector_type", "bank", "not one of"),
     ],
 )
 def test_a_bad_field_quarantines_the_row_with_line_field_and_reason(tmp_path: Path, field, value, reason):
@@ -42,7 +47,7 @@ def test_a_bad_field_quarantines_the_row_with_line_field_and_reason(tmp_path: Pa
         raw_account(account_id="GOOD2"),
     ]
     result = read_accounts(write_csv(tmp_path / "a.csv", rows))
-    assert [a["account_id"] for a in result.accounts] == ["GOOD1", "GOOD2"]
+    assert result.accounts["account_id"].tolist() == ["GOOD1", "GOOD2"]
     (bad,) = result.quarantined
     assert (bad.line, bad.field) == (3, field)
     assert reason in bad.reason
@@ -58,8 +63,9 @@ def test_short_records_and_line_numbers_survive_quoted_newlines(tmp_path: Path):
     path = write_csv(tmp_path / "a.csv", [raw_account(name="Jane\nDoe"), raw_account(account_id="AC2")])
     with path.open("a", encoding="utf-8") as handle:
         handle.write("AC3,CU3,Cut Short\n")
+        handle.write(",".join(raw_account(account_id="AC4").values()) + "\n")
     result = read_accounts(path)
-    assert [a["source_line"] for a in result.accounts] == [2, 4]
+    assert result.accounts["source_line"].tolist() == [2, 4, 6]
     (short,) = result.quarantined
     assert (short.line, short.field) == (5, "record")
     assert "expected 24 fields, found 3" in short.reason
@@ -73,8 +79,16 @@ def test_a_missing_file_names_the_file(tmp_path: Path):
 def test_a_missing_required_column_names_the_column(tmp_path: Path):
     path = tmp_path / "a.csv"
     path.write_text("account_id,country\nAC1,US\n")
-    with pytest.raises(SourceError, match=r"line 1: missing required column\(s\) \['currency'"):
+    with pytest.raises(SourceError, match=r"line 1: missing required column\(s\) 'currency'"):
         read_accounts(path)
+
+
+def test_an_empty_file_is_an_empty_day(tmp_path: Path):
+    header_only = write_csv(tmp_path / "a.csv", [])
+    assert read_accounts(header_only).rows_read == 0
+    blank = tmp_path / "b.csv"
+    blank.write_text("")
+    assert read_accounts(blank).rows_read == 0
 
 
 def test_parquet_sources_report_row_numbers(tmp_path: Path):

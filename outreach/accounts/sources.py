@@ -1,0 +1,259 @@
+"""Where the day's overdue book comes from: a file drop (CSV or Parquet, local or any
+fsspec URL) or a SQL query/table, with the bank's own column names mapped onto ours.
+
+A source that cannot be read fails loudly, naming it, so the task fails and is
+retried; nothing is written until the whole source has been read. A row that
+cannot be used is quarantined with its line number; the rest flow on.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from outreach.accounts.phones import PhoneNormaliser
+from outreach.accounts.schema import ACCOUNT_COLUMNS, REQUIRED_COLUMNS
+from outreach.accounts.validate import PullResult, QuarantinedRow, validate_frame
+
+
+class SourceError(RuntimeError):
+    """The source as a whole cannot be read; the message names it and the problem."""
+
+
+class SourceSpec(BaseModel):
+    """How to read one bank's book. Stored as YAML; see docs/sources.md."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["csv", "parquet", "sql"]
+    path: str | None = Field(None, description="file path or fsspec URL; {business_date} is filled in")
+    query: str | None = Field(None, description="SQL with an optional :business_date parameter")
+    table: str | None = None
+    url: str | None = Field(None, description="SQLAlchemy URL of the source database")
+    conn_id: str | None = Field(None, description="an Airflow connection id, resolved by the DAG")
+    default_region: str | None = Field(None, description="country assumed for rows and phone numbers without one")
+    columns: dict[str, str] = Field(default_factory=dict, description="source column -> schema column")
+
+    @model_validator(mode="after")
+    def _complete(self) -> SourceSpec:
+        if self.kind in ("csv", "parquet") and not self.path:
+            raise ValueError(f"a {self.kind} source needs a path")
+        if self.kind == "sql":
+            if not (self.query or self.table):
+                raise ValueError("a sql source needs a query or a table")
+            if not (self.url or self.conn_id):
+                raise ValueError("a sql source needs a url or a conn_id")
+        unknown = sorted(set(self.columns.values()) - set(ACCOUNT_COLUMNS) - {"dpd"})
+        if unknown:
+            raise ValueError(f"columns map onto unknown schema field(s) {unknown}")
+        return self
+
+    def describe(self, business_date: date) -> str:
+        if self.kind == "sql":
+            return f"sql:{self.table or 'query'}@{self.conn_id or _safe_url(self.url)}"
+        return self.resolved_path(business_date)
+
+    def resolved_path(self, business_date: date) -> str:
+        return (self.path or "").replace("{business_date}", business_date.isoformat())
+
+
+def _safe_url(url: str | None) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True) if url else ""
+
+
+def load_spec(path: Path) -> SourceSpec:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SourceError(f"source spec {path} cannot be read: {exc.strerror}") from exc
+    try:
+        return SourceSpec.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}" for e in exc.errors())
+        raise SourceError(f"source spec {path}: {problems}") from exc
+
+
+def file_spec(path: Path | str) -> SourceSpec:
+    """The spec for a plain accounts file already in the schema's column names."""
+    text = str(path)
+    return SourceSpec(kind="parquet" if text.lower().endswith(".parquet") else "csv", path=text)
+
+
+def _open(location: str):
+    import fsspec
+
+    try:
+        return fsspec.open(location, "rb").open()
+    except FileNotFoundError as exc:
+        raise SourceError(f"accounts file {location} does not exist") from exc
+    except (OSError, ValueError, ImportError) as exc:
+        raise SourceError(f"accounts file {location} cannot be opened: {exc}") from exc
+
+
+def _as_strings(table: pa.Table) -> pd.DataFrame:
+    """Every column as text (dates ISO, decimals exact), so one validator serves every source."""
+    columns = {}
+    for name, column in zip(table.column_names, table.columns, strict=True):
+        if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
+            column = pc.cast(column, pa.string()) if not pa.types.is_null(column.type) else column.cast(pa.string())
+        columns[name] = pc.fill_null(column, "")
+    return pa.table(columns).to_pandas()
+
+
+def _read_csv(location: str) -> tuple[pd.DataFrame, pd.Series, list[QuarantinedRow]]:
+    handle = _open(location)
+    with handle:
+        data = handle.read()
+    if not data.strip():
+        return pd.DataFrame(columns=list(REQUIRED_COLUMNS)), pd.Series([], dtype="int64"), []
+    invalid: list[tuple[int, str, int]] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        invalid.append((row.number, row.text, row.actual_columns))
+        return "skip"
+
+    try:
+        header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8-sig").strip()]))
+        column_types = {name: pa.string() for name in header}
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(use_threads=False, encoding="utf-8"),
+            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(column_types=column_types, strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise SourceError(f"accounts file {location} is not readable CSV: {exc}") from exc
+    frame = _as_strings(table)
+    frame.columns = [c.lstrip("\ufeff").strip() for c in frame.columns]
+    width = len(frame.columns)
+
+    # Physical line of each record: records before it, plus the newlines inside their quoted fields.
+    invalid_numbers = {number for number, _, _ in invalid}
+    total = len(frame) + len(invalid)
+    record_numbers = [n for n in range(2, total + 2) if n not in invalid_numbers]
+    embedded = frame.apply(lambda column: column.str.count("\n")).sum(axis=1).to_numpy() if len(frame) else []
+    newlines_after = dict(zip(record_numbers, embedded, strict=True))
+    for number, text, _ in invalid:
+        newlines_after[number] = text.count("\n")
+    line_of: dict[int, int] = {}
+    line = 2
+    for number in range(2, total + 2):
+        line_of[number] = line
+        line += 1 + int(newlines_after.get(number, 0))
+    lines = pd.Series([line_of[n] for n in record_numbers], dtype="int64")
+    bad = [
+        QuarantinedRow(
+            location, line_of[number], "record", f"expected {width} fields, found {actual}", {"_text": text[:200]}
+        )
+        for number, text, actual in invalid
+    ]
+    return frame, lines, bad
+
+
+def _read_parquet(location: str) -> tuple[pd.DataFrame, pd.Series, list[QuarantinedRow]]:
+    handle = _open(location)
+    try:
+        with handle:
+            table = pq.read_table(handle)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise SourceError(f"accounts file {location} is not readable Parquet: {exc}") from exc
+    # Parquet has no lines; the 1-based row number plays that part.
+    return _as_strings(table), pd.Series(range(1, table.num_rows + 1), dtype="int64"), []
+
+
+def _read_sql(spec: SourceSpec, business_date: date, resolve_connection: Callable[[str], str] | None):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = spec.url
+    if url is None:
+        if resolve_connection is None:
+            raise SourceError(f"source connection {spec.conn_id!r} needs Airflow to resolve it")
+        url = resolve_connection(spec.conn_id or "")
+    query = spec.query or f"SELECT * FROM {spec.table}"
+    params = {"business_date": business_date} if ":business_date" in query else {}
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            frame = pd.read_sql(text(query), conn, params=params, dtype_backend="pyarrow")
+    except SQLAlchemyError as exc:
+        raise SourceError(
+            f"source {spec.describe(business_date)} cannot be read: {exc.__class__.__name__}: "
+            f"{str(exc.orig if hasattr(exc, 'orig') else exc).strip()[:300]}"
+        ) from exc
+    finally:
+        engine.dispose()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return _as_strings(table), pd.Series(range(1, len(frame) + 1), dtype="int64"), []
+
+
+def _apply_mapping(frame: pd.DataFrame, spec: SourceSpec, business_date: date, where: str) -> pd.DataFrame:
+    if spec.columns:
+        missing = [source for source in spec.columns if source not in frame.columns]
+        frame = frame.rename(columns=spec.columns)
+    else:
+        missing = []
+    has_due = "oldest_unpaid_due_date" in frame.columns
+    required = [c for c in REQUIRED_COLUMNS if c != "oldest_unpaid_due_date" or "dpd" not in frame.columns]
+    absent = [c for c in required if c not in frame.columns]
+    if absent or missing:
+        reverse = {target: source for source, target in spec.columns.items()}
+        named = [f"{reverse[c]!r} (mapped to {c})" if c in reverse else repr(c) for c in absent]
+        named += [
+            f"{source!r} (mapped to {spec.columns[source]})"
+            for source in missing
+            if spec.columns[source] not in required
+        ]
+        raise SourceError(f"{where}: missing required column(s) {', '.join(named)}")
+    if not has_due and "dpd" in frame.columns:
+        dpd = pd.to_numeric(frame["dpd"], errors="coerce")
+        due = pd.Timestamp(business_date) - pd.to_timedelta(dpd, unit="D")
+        frame["oldest_unpaid_due_date"] = due.dt.strftime("%Y-%m-%d").fillna(frame["dpd"].map(lambda v: f"dpd={v}"))
+    return frame
+
+
+def read_source(
+    spec: SourceSpec,
+    business_date: date,
+    resolve_connection: Callable[[str], str] | None = None,
+    phones: PhoneNormaliser | None = None,
+) -> PullResult:
+    """Read, map and validate the whole source for one business date."""
+    where = spec.describe(business_date)
+    if spec.kind == "csv":
+        frame, lines, bad = _read_csv(where)
+        where_lines = f"accounts file {where}, line 1"
+    elif spec.kind == "parquet":
+        frame, lines, bad = _read_parquet(where)
+        where_lines = f"accounts file {where}"
+    else:
+        frame, lines, bad = _read_sql(spec, business_date, resolve_connection)
+        where_lines = f"source {where}"
+    if frame.empty and not len(frame.columns):
+        frame = pd.DataFrame(columns=list(REQUIRED_COLUMNS))
+    frame = _apply_mapping(frame, spec, business_date, where_lines)
+    result = validate_frame(frame, lines, where, phones=phones, default_region=spec.default_region)
+    result.quarantined = sorted(bad + result.quarantined, key=lambda row: row.line)
+    return result
+
+
+def read_accounts(path: Path | str, business_date: date | None = None) -> PullResult:
+    """Read and validate a plain accounts file (``.csv`` or ``.parquet``) in the schema's columns."""
+    text = str(path)
+    if not text.lower().endswith((".csv", ".txt", ".parquet")):
+        raise SourceError(f"accounts file {text}: unsupported format (use .csv or .parquet)")
+    return read_source(file_spec(path), business_date or date.today())

@@ -8,12 +8,15 @@ every other row flows on, typed: E.164 phones, exact minor-unit amounts, dates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from outreach.accounts.phones import PhoneNormaliser
 from outreach.accounts.schema import (
@@ -28,7 +31,6 @@ from outreach.accounts.schema import (
 )
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-AMOUNT_PATTERN = r"^-?\d+(\.\d+)?$"
 
 
 @dataclass(frozen=True)
@@ -58,44 +60,89 @@ class _Failures:
         self.field = pd.Series(None, index=index, dtype=object)
         self.reason = pd.Series(None, index=index, dtype=object)
 
-    def add(self, mask: pd.Series, field_name: str, reason: pd.Series | str) -> None:
+    def add(self, mask: pd.Series, field_name: str, reason: str | Callable[[pd.Series], pd.Series]) -> None:
+        """Record ``reason`` for the rows in ``mask`` that have no failure yet.
+
+        A callable reason is only built for the failing rows: most batches have few.
+        """
         fresh = mask & self.field.isna()
         if not fresh.any():
             return
         self.field[fresh] = field_name
-        self.reason[fresh] = reason[fresh] if isinstance(reason, pd.Series) else reason
+        self.reason[fresh] = reason(fresh) if callable(reason) else reason
 
     @property
     def failed(self) -> pd.Series:
         return self.field.notna()
 
 
+def _arrow(values: pd.Series) -> pa.Array:
+    return pa.array(values, type=pa.string(), from_pandas=True)
+
+
+def _series(array: pa.Array | pa.ChunkedArray, index: pd.Index) -> pd.Series:
+    series = array.to_pandas()
+    series.index = index
+    return series
+
+
 def _text(frame: pd.DataFrame, name: str) -> pd.Series:
     if name not in frame:
-        return pd.Series("", index=frame.index, dtype=object)
-    return frame[name].fillna("").astype(str).str.strip()
+        return pd.Series("", index=frame.index, dtype="str")
+    trimmed = pc.utf8_trim_whitespace(pc.fill_null(_arrow(frame[name]), ""))
+    return _series(trimmed, frame.index)
+
+
+AMOUNT_PARTS = r"^(?P<sign>-?)(?P<whole>\d+)(?:\.(?P<fraction>\d+))?$"
 
 
 def _minor_units(values: pd.Series, currency: pd.Series, name: str, failures: _Failures, required: bool) -> pd.Series:
-    cleaned = values.str.replace(",", "", regex=False)
-    present = cleaned != ""
+    """Exact minor units from decimal text, by string surgery: never through a float."""
+    cleaned = pc.replace_substring(_arrow(values), ",", "")
+    present = _series(pc.not_equal(cleaned, ""), values.index)
     if required:
         failures.add(~present, name, "is required")
-    shaped = cleaned.str.match(AMOUNT_PATTERN)
-    failures.add(present & ~shaped, name, "'" + values + "' is not an amount")
-    negative = present & shaped & cleaned.str.startswith("-")
-    failures.add(negative, name, values + " is negative")
-    whole = cleaned.str.extract(r"^-?(\d+)", expand=False).fillna("0")
-    fraction = cleaned.str.extract(r"\.(\d+)$", expand=False).fillna("")
-    exponent = currency.map(CURRENCY_EXPONENT).fillna(2).astype(int)
-    too_precise = present & shaped & (fraction.str.len() > exponent)
-    failures.add(too_precise, name, values + " has more decimal places than " + currency + " allows")
-    ok = present & shaped & ~negative & ~too_precise
-    digits = pd.Series(0, index=values.index, dtype="int64")
-    if ok.any():
-        padded = [f + "0" * (e - len(f)) for f, e in zip(fraction[ok], exponent[ok], strict=True)]
-        digits[ok] = (whole[ok] + pd.Series(padded, index=whole[ok].index)).astype("int64")
-    return digits.where(ok, other=pd.NA).astype("Int64")
+    exponent = currency.map(CURRENCY_EXPONENT).fillna(2).astype("int64")
+    result = pd.Series(pd.NA, index=values.index, dtype="Int64")
+
+    # Fast path: the usual "1234.56" for a two-decimal currency is the digits without the point.
+    usual = _series(pc.match_substring_regex(cleaned, r"^\d{1,15}\.\d\d$"), values.index) & (exponent == 2)
+    if usual.any():
+        rows = usual.to_numpy()
+        digits = pc.cast(pc.replace_substring(pc.filter(cleaned, rows), ".", ""), pa.int64())
+        result[rows] = digits.to_numpy(zero_copy_only=False)
+
+    rest = (present & ~usual).to_numpy()
+    if not rest.any():
+        return result
+    index = values.index[rest]
+    parts = pc.extract_regex(pc.filter(cleaned, rest), AMOUNT_PARTS)
+    shaped = pd.Series(pc.is_valid(parts).to_numpy(zero_copy_only=False), index=index)
+    failures.add(
+        present & ~usual & ~shaped.reindex(values.index, fill_value=True),
+        name,
+        lambda m: "'" + values[m] + "' is not an amount",
+    )
+    parts = parts.fill_null({"sign": "", "whole": "0", "fraction": ""})
+    negative = pd.Series(pc.equal(pc.struct_field(parts, "sign"), "-").to_numpy(zero_copy_only=False), index=index)
+    negative &= shaped
+    failures.add(negative.reindex(values.index, fill_value=False), name, lambda m: values[m] + " is negative")
+    fraction = pc.struct_field(parts, "fraction")
+    places = exponent[index]
+    too_precise = shaped & (pd.Series(pc.utf8_length(fraction).to_numpy(zero_copy_only=False), index=index) > places)
+    failures.add(
+        too_precise.reindex(values.index, fill_value=False),
+        name,
+        lambda m: values[m] + " has more decimal places than " + currency[m] + " allows",
+    )
+    ok = shaped & ~negative & ~too_precise
+    for exp in places[ok].unique():
+        chosen = (ok & (places == exp)).to_numpy()
+        whole = pc.filter(pc.struct_field(parts, "whole"), chosen)
+        padded = pc.utf8_rpad(pc.filter(fraction, chosen), width=int(exp), padding="0")
+        digits = pc.cast(pc.binary_join_element_wise(whole, padded, ""), pa.int64())
+        result[index[chosen]] = digits.to_numpy(zero_copy_only=False)
+    return result
 
 
 def _dates(values: pd.Series, name: str, failures: _Failures, required: bool) -> pd.Series:
@@ -103,14 +150,14 @@ def _dates(values: pd.Series, name: str, failures: _Failures, required: bool) ->
     if required:
         failures.add(~present, name, "is required")
     parsed = pd.to_datetime(values.where(present), format="%Y-%m-%d", errors="coerce")
-    failures.add(present & parsed.isna(), name, "'" + values + "' is not a date in YYYY-MM-DD form")
+    failures.add(present & parsed.isna(), name, lambda m: "'" + values[m] + "' is not a date in YYYY-MM-DD form")
     return parsed.dt.date.astype(object).where(parsed.notna(), None)
 
 
 def _booleans(values: pd.Series, name: str, failures: _Failures) -> pd.Series:
-    folded = values.str.casefold()
+    folded = _series(pc.utf8_lower(_arrow(values)), values.index)
     truth = folded.isin(TRUE_WORDS)
-    failures.add(~truth & ~folded.isin(FALSE_WORDS), name, "'" + values + "' is not yes/no")
+    failures.add(~truth & ~folded.isin(FALSE_WORDS), name, lambda m: "'" + values[m] + "' is not yes/no")
     return truth
 
 
@@ -162,20 +209,20 @@ def validate_frame(
     failures.add(
         (country != "") & ~country.str.match(r"^[A-Z]{2}$"),
         "country",
-        "'" + country + "' is not an ISO 3166 two-letter code",
+        lambda m: "'" + country[m] + "' is not an ISO 3166 two-letter code",
     )
     currency = get("currency").str.upper()
     failures.add(currency == "", "currency", "is required")
     failures.add(
         (currency != "") & ~currency.isin(list(CURRENCY_EXPONENT)),
         "currency",
-        "'" + currency + "' is not a supported currency",
+        lambda m: "'" + currency[m] + "' is not a supported currency",
     )
 
     normalised: dict[str, pd.Series] = {}
     for name in PHONE_COLUMNS:
         number, problem = phones.normalise(get(name), country)
-        failures.add(problem.notna(), name, problem)
+        failures.add(problem.notna(), name, lambda m, problem=problem: problem[m])
         normalised[name] = number
 
     email = get("email")
@@ -183,11 +230,11 @@ def validate_frame(
 
     locale = get("locale")
     locale = locale.where(locale != "", country.map(DEFAULT_LOCALE_BY_COUNTRY).fillna("en"))
-    failures.add(~locale.isin(LOCALES), "locale", "'" + locale + "' is not one of " + str(sorted(LOCALES)))
+    failures.add(~locale.isin(LOCALES), "locale", lambda m: "'" + locale[m] + "' is not one of " + str(sorted(LOCALES)))
 
     stated = get("stated_timezone")
     zone_problem = _check_distinct(stated, _zone_problem)
-    failures.add(zone_problem.notna(), "stated_timezone", zone_problem)
+    failures.add(zone_problem.notna(), "stated_timezone", lambda m: zone_problem[m])
 
     balance = _minor_units(get("balance_due"), currency, "balance_due", failures, required=True)
     minimum = _minor_units(get("minimum_due"), currency, "minimum_due", failures, required=False)
@@ -200,7 +247,7 @@ def validate_frame(
 
     flags_text = get("flags")
     flag_problem = _check_distinct(flags_text, _flags_problem)
-    failures.add(flag_problem.notna(), "flags", flag_problem)
+    failures.add(flag_problem.notna(), "flags", lambda m: flag_problem[m])
     flags = _check_distinct(
         flags_text, lambda f: "|".join(sorted({x.strip().lower() for x in f.split("|") if x.strip()}))
     )
@@ -209,7 +256,7 @@ def validate_frame(
     failures.add(
         ~collector.isin(COLLECTOR_TYPES),
         "collector_type",
-        "'" + collector + "' is not one of " + str(sorted(COLLECTOR_TYPES)),
+        lambda m: "'" + collector[m] + "' is not one of " + str(sorted(COLLECTOR_TYPES)),
     )
 
     # Duplicates among otherwise good rows: the first occurrence wins, later ones are named.
@@ -220,7 +267,7 @@ def validate_frame(
         failures.add(
             duplicate,
             "account_id",
-            "duplicate account_id, first seen on line " + account_id.map(first_line).astype(str),
+            lambda m: "duplicate account_id, first seen on line " + account_id[m].map(first_line).astype(str),
         )
 
     ok = ~failures.failed

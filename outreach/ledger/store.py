@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -156,16 +158,23 @@ class Ledger:
             return
         columns = list(frame.columns)
         if self.dialect == "postgresql":
-            buffer = io.StringIO()
-            frame.to_csv(buffer, index=False, header=False, na_rep="\\N")
+            # Arrow's CSV quotes every string and leaves nulls unquoted and empty: exactly COPY's CSV NULL.
+            buffer = io.BytesIO()
+            pacsv.write_csv(
+                pa.Table.from_pandas(frame, preserve_index=False),
+                buffer,
+                write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"),
+            )
             buffer.seek(0)
             cursor = conn.connection.driver_connection.cursor()
-            cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
+            cursor.copy_expert(f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer)
             return
-        rows = frame.astype(object).where(frame.notna(), None).itertuples(index=False, name=None)
+        values = [frame[c].astype(object).where(frame[c].notna(), None).tolist() for c in columns]
         placeholders = ", ".join("?" for _ in columns)
         cursor = conn.connection.driver_connection.cursor()
-        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", rows)
+        cursor.executemany(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})", zip(*values, strict=True)
+        )
 
     def clear_snapshot(self, business_date: date) -> None:
         with self.engine.begin() as conn:

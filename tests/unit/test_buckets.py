@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from outreach.buckets import Bucket, BucketTableError, assign_buckets, bucket_for, expand_group
+from outreach.buckets import Bucket, BucketTableError, assign_buckets, bucket_for, expand_group, segment_frame
 
 
 @pytest.mark.parametrize(
@@ -42,3 +42,56 @@ def test_a_custom_table_with_a_gap_is_refused():
 def test_a_custom_table_is_honoured():
     table = [Bucket("early", 1, 14), Bucket("late", 15, None)]
     assert assign_buckets(pd.Series([14, 15]), table).tolist() == ["early", "late"]
+
+
+@pytest.mark.parametrize(
+    ("due", "business_date", "dpd"),
+    [
+        ("2026-01-31", "2026-03-01", 29),  # across February
+        ("2028-01-31", "2028-03-01", 30),  # across a leap February
+        ("2028-02-29", "2028-03-30", 30),  # from a leap day: still M1
+        ("2028-02-29", "2028-03-31", 31),  # ... and into M2 a day later
+        ("2026-12-31", "2027-01-01", 1),  # across a year end
+        ("2026-11-20", "2026-11-20", 0),  # due today: current
+    ],
+)
+def test_dpd_counts_calendar_days_across_month_ends_and_leap_days(due, business_date, dpd):
+    from datetime import date
+
+    frame = pd.DataFrame({"account_id": ["A"], "oldest_unpaid_due_date": [date.fromisoformat(due)]})
+    segmented = segment_frame(frame, date.fromisoformat(business_date), {})
+    assert segmented["dpd"].tolist() == [dpd]
+
+
+def test_roll_forward_back_same_and_new_against_the_previous_day():
+    from datetime import date
+
+    day = date(2026, 11, 20)
+    frame = pd.DataFrame(
+        {
+            "account_id": ["worse", "better", "cured", "same", "new"],
+            "oldest_unpaid_due_date": [
+                date(2026, 10, 20),
+                date(2026, 11, 10),
+                date(2026, 11, 25),
+                date(2026, 11, 1),
+                date(2026, 11, 1),
+            ],
+        }
+    )
+    previous = {"worse": "M1", "better": "M2", "cured": "M1", "same": "M1"}
+    segmented = segment_frame(frame, day, previous).set_index("account_id")
+    assert segmented["bucket"].to_dict() == {
+        "worse": "M2",
+        "better": "M1",
+        "cured": "current",
+        "same": "M1",
+        "new": "M1",
+    }
+    assert segmented["roll"].to_dict() == {
+        "worse": "forward",
+        "better": "back",
+        "cured": "back",
+        "same": "same",
+        "new": "new",
+    }

@@ -1,0 +1,178 @@
+"""Ingest benchmark: how close the pull comes to the floor, and how far it is from the naive way.
+
+    .venv/bin/python bench/ingest.py --accounts 1000000
+
+Generates N accounts as Parquet, then measures, each phase in its own process so
+that peak memory is its own:
+  (a) floor      read the file and compute DPD with pyarrow/pandas, nothing else;
+  (b) pull       the project's pull: read, map, validate, normalise, quarantine,
+                 segment (DPD, bucket, roll) and write the snapshot to the ledger;
+  (c) reference  a straightforward row-by-row version of the same work (iterrows,
+                 a phonenumbers.parse per number, a dict per row into the ledger),
+                 run on a sample and extrapolated to N.
+Prints rows/s, peak RSS, and the ratios b/a and c/b.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+BUSINESS_DATE = date(2026, 11, 20)
+
+
+def phase_floor(path: Path) -> int:
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    frame = pq.read_table(path).to_pandas()
+    dpd = (pd.Timestamp(BUSINESS_DATE) - pd.to_datetime(frame["oldest_unpaid_due_date"])).dt.days
+    return int(dpd.count())
+
+
+def phase_pull(path: Path, ledger_url: str, home: Path) -> int:
+    from outreach import pipeline
+    from outreach.settings import Settings
+
+    settings = Settings(
+        home=home, ledger_url=ledger_url, accounts_file=path, timezone="America/New_York", campaigns_dir=None
+    )
+    ref = pipeline.pull(BUSINESS_DATE, "bench", settings)
+    pipeline.segment(ref, settings)
+    return int(ref["accepted"])
+
+
+def phase_reference(path: Path, rows: int, ledger_url: str) -> int:
+    import pandas as pd
+    import phonenumbers
+    from sqlalchemy import create_engine
+
+    frame = pd.read_parquet(path).head(rows)
+    out = []
+    for _, row in frame.iterrows():
+        record = row.to_dict()
+        ok = True
+        for column in ("mobile_phone", "home_phone", "work_phone"):
+            if record[column]:
+                try:
+                    number = phonenumbers.parse(record[column], record["country"])
+                    ok = ok and phonenumbers.is_valid_number(number)
+                    record[column] = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                except phonenumbers.NumberParseException:
+                    ok = False
+        ok = ok and bool(re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", record["email"] or "x@y.z"))
+        record["balance_due_minor"] = int(round(float(record["balance_due"]) * 100))
+        due = date.fromisoformat(record["oldest_unpaid_due_date"])
+        record["dpd"] = (BUSINESS_DATE - due).days
+        record["bucket"] = next(
+            (
+                name
+                for name, top in (("M1", 30), ("M2", 60), ("M3", 90), ("M4", 120), ("M5", 150), ("M6", 180))
+                if record["dpd"] <= top
+            ),
+            "M7+",
+        )
+        if ok:
+            out.append(record)
+    pd.DataFrame(out).to_sql("reference_snapshot", create_engine(ledger_url), if_exists="replace", index=False)
+    return len(out)
+
+
+def run_phase(args: list[str]) -> dict:
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, __file__, "--phase", *args], capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(f"phase {args[0]} failed:\n{result.stderr[-3000:]}")
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    data["wall_seconds"] = elapsed
+    return data
+
+
+def child(phase: str, path: Path, rows: int, ledger_url: str, home: Path) -> None:
+    # Imports are paid before the clock starts: the phases compare work, not start-up.
+    import pandas  # noqa: F401
+    import phonenumbers  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+    import sqlalchemy  # noqa: F401
+
+    import outreach.pipeline  # noqa: F401
+
+    started = time.perf_counter()
+    if phase == "floor":
+        count = phase_floor(path)
+    elif phase == "pull":
+        count = phase_pull(path, ledger_url, home)
+    else:
+        count = phase_reference(path, rows, ledger_url)
+    seconds = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"rows": count, "seconds": seconds, "peak_mb": peak_mb}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, default=1_000_000)
+    parser.add_argument("--reference-sample", type=int, default=20_000, help="rows the row-by-row reference runs on")
+    parser.add_argument("--ledger-url", help="ledger for (b) and (c); default: a fresh SQLite file")
+    parser.add_argument("--phase", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    if args.phase:
+        phase, path, rows, ledger_url, home = args.phase
+        child(phase, Path(path), int(rows), ledger_url, Path(home))
+        return
+
+    from outreach.sample import write_sample_parquet
+
+    with tempfile.TemporaryDirectory(prefix="outreach-bench-") as scratch:
+        work = Path(scratch)
+        book = work / "book.parquet"
+        started = time.perf_counter()
+        write_sample_parquet(book, BUSINESS_DATE, args.accounts)
+        print(
+            f"generated {args.accounts:,} accounts in {time.perf_counter() - started:.1f} s "
+            f"({book.stat().st_size / 1e6:.0f} MB Parquet)"
+        )
+        ledger_url = args.ledger_url or f"sqlite:///{work / 'ledger.db'}"
+        sample = min(args.reference_sample, args.accounts)
+        common = [str(book), str(sample), ledger_url, str(work / "home")]
+        floor = run_phase(["floor", *common])
+        pull = run_phase(["pull", *common])
+        reference = run_phase(["reference", *common])
+
+    scale = args.accounts / max(1, sample)
+    reference_seconds = reference["seconds"] * scale
+    print(
+        f"machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
+        f"ledger {ledger_url.split(':')[0]}"
+    )
+    print(f"{'phase':<28} {'seconds':>9} {'rows/s':>12} {'peak MB':>9}")
+    print(
+        f"{'(a) floor: read + DPD':<28} {floor['seconds']:>9.2f} {args.accounts / floor['seconds']:>12,.0f} "
+        f"{floor['peak_mb']:>9,.0f}"
+    )
+    print(
+        f"{'(b) pull, end to end':<28} {pull['seconds']:>9.2f} {args.accounts / pull['seconds']:>12,.0f} "
+        f"{pull['peak_mb']:>9,.0f}"
+    )
+    print(
+        f"{'(c) row by row (extrap.)':<28} {reference_seconds:>9.2f} {args.accounts / reference_seconds:>12,.0f} "
+        f"{reference['peak_mb']:>9,.0f}  (measured on {sample:,} rows: {reference['seconds']:.2f} s)"
+    )
+    print(f"b/a = {pull['seconds'] / floor['seconds']:.1f}x   c/b = {reference_seconds / pull['seconds']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,40 @@
+"""Phone normalisation: the prefix cache must agree with a full parse of every number."""
+
+import pandas as pd
+import phonenumbers
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outreach.accounts.phones import PhoneNormaliser
+
+AREA_CODES = ["212", "312", "303", "602", "310", "907", "808", "415", "999", "555", "800", "011", "201"]
+
+
+def full_parse(value: str) -> str | None:
+    try:
+        number = phonenumbers.parse(value, "US")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(AREA_CODES), st.integers(0, 9_999_999)), min_size=1, max_size=200),
+    st.sampled_from(["+1{a}{n:07d}", "({a}) {n:07d}", "+86138{n:08d}", "+86{a}{n:07d}"]),
+)
+def test_the_prefix_cache_agrees_with_a_full_parse(numbers, template):
+    values = pd.Series([template.format(a=a, n=n) for a, n in numbers])
+    normalised, reasons = PhoneNormaliser().normalise(values, pd.Series(["US"] * len(values)))
+    for value, got, why in zip(values, normalised, reasons, strict=True):
+        expected = full_parse(value)
+        assert (got if isinstance(got, str) else None) == expected, value
+        assert (why is None or why != why) == (expected is not None)
+
+
+def test_national_formats_use_the_row_country():
+    values = pd.Series(["(212) 555-0142", "138 1234 5678"])
+    normalised, _ = PhoneNormaliser().normalise(values, pd.Series(["US", "CN"]))
+    assert normalised.tolist() == ["+12125550142", "+8613812345678"]

@@ -45,10 +45,17 @@ def outreach_daily():
     def pull() -> dict:
         from datetime import date
 
+        from airflow.sdk import BaseHook
+
         from outreach import pipeline
 
         context = get_current_context()
-        return pipeline.pull(date.fromisoformat(_business_date()), context["run_id"])
+        return pipeline.pull(
+            date.fromisoformat(_business_date()),
+            context["run_id"],
+            # A SQL source may name an Airflow connection instead of carrying credentials.
+            resolve_connection=lambda conn_id: BaseHook.get_connection(conn_id).get_uri(),
+        )
 
     @task
     def segment(ref: dict) -> dict:

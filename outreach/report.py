@@ -35,7 +35,7 @@ def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
         "rows_read": run["rows_read"] or 0,
         "accepted": run["accepted"] or 0,
         "quarantined": run["quarantined"] or 0,
-        "quarantined_by_field": ledger.quarantine_counts(run_id),
+        "quarantined_by_reason": ledger.quarantine_counts(run_id),
         "accounts_by_bucket": ledger.bucket_counts(business_date),
         "left_outreach": ledger.left_outreach_counts(business_date),
         "rolls": ledger.roll_counts(business_date),
@@ -61,8 +61,10 @@ def format_report(report: dict[str, Any]) -> str:
         f"Source: {report['source']}",
         f"  rows read {report['rows_read']:,}, accepted {report['accepted']:,}, quarantined {report['quarantined']:,}",
     ]
-    for field, count in sorted(report["quarantined_by_field"].items()):
-        lines.append(f"    quarantined for {field}: {count:,}")
+    if report["rows_read"] == 0:
+        lines.append("  the source was empty: no overdue accounts for this business date")
+    for reason, count in sorted(report["quarantined_by_reason"].items()):
+        lines.append(f"    quarantined {count:>5,}  {reason}")
     lines += ["", "Accounts by bucket:"]
     lines += [f"  {bucket:<8} {count:>7,}" for bucket, count in _ordered(report["accounts_by_bucket"], BUCKET_ORDER)]
     rolls = report["rolls"]

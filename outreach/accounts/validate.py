@@ -126,14 +126,14 @@ def _minor_units(values: pd.Series, currency: pd.Series, name: str, failures: _F
     parts = parts.fill_null({"sign": "", "whole": "0", "fraction": ""})
     negative = pd.Series(pc.equal(pc.struct_field(parts, "sign"), "-").to_numpy(zero_copy_only=False), index=index)
     negative &= shaped
-    failures.add(negative.reindex(values.index, fill_value=False), name, lambda m: values[m] + " is negative")
+    failures.add(negative.reindex(values.index, fill_value=False), name, lambda m: "'" + values[m] + "' is negative")
     fraction = pc.struct_field(parts, "fraction")
     places = exponent[index]
     too_precise = shaped & (pd.Series(pc.utf8_length(fraction).to_numpy(zero_copy_only=False), index=index) > places)
     failures.add(
         too_precise.reindex(values.index, fill_value=False),
         name,
-        lambda m: values[m] + " has more decimal places than " + currency[m] + " allows",
+        lambda m: "'" + values[m] + "' has more decimal places than " + currency[m] + " allows",
     )
     ok = shaped & ~negative & ~too_precise
     for exp in places[ok].unique():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -126,14 +127,17 @@ class Ledger:
                 conn.execute(insert(quarantined_rows), list(chunk))
 
     def quarantine_counts(self, run_id: str) -> dict[str, int]:
-        """Quarantined rows of a run, counted per field and reason kind."""
+        """Quarantined rows of a run, counted per field and kind of reason (the offending value left out)."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(quarantined_rows.c.field, func.count())
-                .where(quarantined_rows.c.run_id == run_id)
-                .group_by(quarantined_rows.c.field)
+                select(quarantined_rows.c.field, quarantined_rows.c.reason).where(quarantined_rows.c.run_id == run_id)
             ).all()
-        return {field: count for field, count in rows}
+        counts: dict[str, int] = {}
+        for field, reason in rows:
+            kind = re.sub(r"'[^']*'|\[[^\]]*\]", "…", reason).strip()
+            key = f"{field}: {kind}"
+            counts[key] = counts.get(key, 0) + 1
+        return counts
 
     def quarantined(self, run_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

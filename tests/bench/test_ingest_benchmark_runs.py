@@ -1,0 +1,19 @@
+"""The ingest benchmark keeps working; its figures are read by people, not asserted here."""
+
+import subprocess
+import sys
+
+from tests.airflow_env import PROJECT
+
+
+def test_the_ingest_benchmark_runs_at_a_small_size():
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "bench" / "ingest.py"), "--accounts", "3000", "--reference-sample", "300"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for phase in ("(a) floor", "(b) pull", "(c) row by row"):
+        assert phase in result.stdout
+    assert "b/a =" in result.stdout and "c/b =" in result.stdout

@@ -1,11 +1,14 @@
 """Delinquency buckets: days past due (DPD) to a named band, vectorised.
 
 Default bands follow industry usage: M1 = 1-30 DPD, M2 = 31-60, ... M6 = 151-180,
-M7+ beyond. Accounts at zero or negative DPD are ``current`` and leave outreach.
+M7+ beyond; ``OUTREACH_BUCKETS`` replaces them (``M1=1-30,M2=31-60,M3+=61-``). A
+name ending in ``+`` groups a bucket with every later one (``M2+``). Accounts at
+zero or negative DPD are ``current`` and leave outreach.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -35,11 +38,6 @@ DEFAULT_BUCKETS: tuple[Bucket, ...] = (
     Bucket("M6", 151, 180),
     Bucket("M7+", 181, None),
 )
-
-# Strategies treat everything past the first month as one harder segment.
-DEFAULT_GROUPS: dict[str, tuple[str, ...]] = {
-    "M2+": ("M2", "M3", "M4", "M5", "M6", "M7+"),
-}
 
 
 class BucketTableError(ValueError):
@@ -80,18 +78,44 @@ def bucket_for(dpd: int, buckets: Sequence[Bucket] = DEFAULT_BUCKETS) -> str:
     return str(assign_buckets(pd.Series([dpd]), buckets).iloc[0])
 
 
-def bucket_named(name: str, buckets: Sequence[Bucket] = DEFAULT_BUCKETS) -> Bucket:
-    for bucket in buckets:
+def parse_buckets(text: str) -> tuple[Bucket, ...]:
+    """A bucket table from ``M1=1-30,M2=31-60,M3+=61-`` (an open upper end for the last)."""
+    buckets = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, span = item.partition("=")
+        low, dash, high = span.partition("-")
+        if not sep or not dash or not low.strip().isdigit() or (high.strip() and not high.strip().isdigit()):
+            raise BucketTableError(f"bucket {item!r} is not NAME=FROM-TO (TO may be empty for the last)")
+        buckets.append(Bucket(name.strip(), int(low), int(high) if high.strip() else None))
+    validate_buckets(buckets)
+    return tuple(buckets)
+
+
+def configured_buckets() -> tuple[Bucket, ...]:
+    """The bucket table in force: ``OUTREACH_BUCKETS`` if set, else the industry default."""
+    text = os.environ.get("OUTREACH_BUCKETS")
+    return parse_buckets(text) if text else DEFAULT_BUCKETS
+
+
+def bucket_named(name: str, buckets: Sequence[Bucket] | None = None) -> Bucket:
+    for bucket in buckets or configured_buckets():
         if bucket.name == name:
             return bucket
     raise KeyError(f"unknown bucket {name!r}")
 
 
-def expand_group(names: Sequence[str], groups: dict[str, tuple[str, ...]] = DEFAULT_GROUPS) -> tuple[str, ...]:
-    """Bucket names with group names such as ``M2+`` expanded."""
+def expand_group(names: Sequence[str], buckets: Sequence[Bucket] | None = None) -> tuple[str, ...]:
+    """Bucket names with groups expanded: ``M2+`` is M2 and every bucket after it."""
+    table = list(buckets or configured_buckets())
+    order = [b.name for b in table]
     expanded: list[str] = []
     for name in names:
-        expanded.extend(groups.get(name, (name,)))
+        if name in order:
+            expanded.append(name)
+        elif name.endswith("+") and name[:-1] in order:
+            expanded.extend(order[order.index(name[:-1]) :])
+        else:
+            raise KeyError(f"unknown bucket or group {name!r} (buckets: {', '.join(order)})")
     return tuple(expanded)
 
 
@@ -107,12 +131,13 @@ def segment_frame(
     frame: pd.DataFrame,
     business_date: date,
     previous_buckets: dict[str, str],
-    buckets: Sequence[Bucket] = DEFAULT_BUCKETS,
+    buckets: Sequence[Bucket] | None = None,
 ) -> pd.DataFrame:
     """DPD from the oldest unpaid due date, the bucket, and the roll since the previous business date."""
     due = pd.to_datetime(frame["oldest_unpaid_due_date"])
     frame = frame.copy()
     frame["dpd"] = (pd.Timestamp(business_date) - due).dt.days.astype("int64")
+    buckets = buckets or configured_buckets()
     frame["bucket"] = assign_buckets(frame["dpd"], buckets)
     frame["previous_bucket"] = frame["account_id"].map(previous_buckets)
     frame["roll"] = roll(frame["previous_bucket"], frame["bucket"], buckets)

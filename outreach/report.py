@@ -6,11 +6,10 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-from outreach.buckets import DEFAULT_BUCKETS
+from outreach.buckets import configured_buckets
 from outreach.ledger import Ledger
 from outreach.policy import default_rules
 
-BUCKET_ORDER = [b.name for b in DEFAULT_BUCKETS] + ["current"]
 CHANNEL_ORDER = ["sms", "email", "voice", "agent_queue"]
 
 
@@ -66,7 +65,12 @@ def format_report(report: dict[str, Any]) -> str:
     for reason, count in sorted(report["quarantined_by_reason"].items()):
         lines.append(f"    quarantined {count:>5,}  {reason}")
     lines += ["", "Accounts by bucket:"]
-    lines += [f"  {bucket:<8} {count:>7,}" for bucket, count in _ordered(report["accounts_by_bucket"], BUCKET_ORDER)]
+    lines += [
+        f"  {bucket:<8} {count:>7,}"
+        for bucket, count in _ordered(
+            report["accounts_by_bucket"], [b.name for b in configured_buckets()] + ["current"]
+        )
+    ]
     rolls = report["rolls"]
     if rolls:
         lines.append("  since the previous business date: " + ", ".join(f"{k} {v:,}" for k, v in sorted(rolls.items())))

@@ -9,7 +9,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from outreach.buckets import DEFAULT_BUCKETS, bucket_named, expand_group
+from outreach.buckets import bucket_named, expand_group
 
 Channel = Literal["sms", "email", "voice", "agent_queue"]
 
@@ -44,10 +44,10 @@ class Ladder(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Ladder:
-        known = {b.name for b in DEFAULT_BUCKETS}
-        unknown = [name for name in self.bucket_names if name not in known]
-        if unknown:
-            raise ValueError(f"unknown bucket(s) {unknown}")
+        try:
+            expand_group(self.buckets)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from exc
         days = [stage.day for stage in self.stages]
         if days != sorted(days):
             raise ValueError("stages must be in day order")

@@ -95,3 +95,16 @@ def test_roll_forward_back_same_and_new_against_the_previous_day():
         "same": "same",
         "new": "new",
     }
+
+
+def test_a_bucket_table_from_configuration(monkeypatch):
+    from outreach.buckets import configured_buckets, expand_group, parse_buckets
+
+    assert [b.name for b in parse_buckets("early=1-14, late=15-")] == ["early", "late"]
+    with pytest.raises(BucketTableError, match="NAME=FROM-TO"):
+        parse_buckets("M1=1to30")
+    monkeypatch.setenv("OUTREACH_BUCKETS", "B1=1-45,B2=46-90,B3=91-")
+    assert bucket_for(50, configured_buckets()) == "B2"
+    assert expand_group(["B2+"]) == ("B2", "B3")
+    with pytest.raises(KeyError, match="unknown bucket or group 'M2\\+'"):
+        expand_group(["M2+"])

@@ -129,6 +129,17 @@ def cmd_policy_rules(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from outreach.sandbox.app import SandboxConfig, SandboxState, create_app
+
+    state = SandboxState(config=SandboxConfig(auth_token=args.auth_token))
+    print(f"provider sandbox on http://{args.host}:{args.port} (Twilio and SendGrid APIs; control at /_sandbox)")
+    uvicorn.run(create_app(state), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="outreach", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -159,6 +170,12 @@ def build_parser() -> argparse.ArgumentParser:
     policy_sub.add_parser("rules", help="list the rule table with grades and citations").set_defaults(
         func=cmd_policy_rules
     )
+
+    sandbox = sub.add_parser("sandbox", help="run the local Twilio/SendGrid sandbox server")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument("--auth-token", default="sandbox-auth-token", help="Twilio auth token to sign callbacks")
+    sandbox.set_defaults(func=cmd_sandbox)
 
     explain = sub.add_parser("explain", help="an account's timeline and the reason for every decision")
     explain.add_argument("account")

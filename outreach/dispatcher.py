@@ -10,6 +10,7 @@ second worker never contacts anyone twice.
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -161,10 +162,32 @@ def dispatch(
 
 
 def channels_for(kind: str, outbox_dir: Path, business_date: Any) -> dict[str, Channel]:
-    """The channel set for a deployment. Only the log channel exists at this stage."""
-    if kind != "log":
-        raise ValueError(f"unknown channel set {kind!r}; available: log")
+    """The channel set of a deployment: ``log`` (record only), ``sandbox`` or ``providers``.
+
+    Hand-offs to people (agent queue, letters) are recorded by the log channel in every set.
+    """
     from outreach.channels import LogChannel
 
-    channel = LogChannel(outbox_dir / f"{business_date.isoformat()}.jsonl")
-    return {name: channel for name in ("sms", "email", "voice", "voicemail", "letter", "agent_queue")}
+    log_channel = LogChannel(outbox_dir / f"{business_date.isoformat()}.jsonl")
+    channels: dict[str, Channel] = {
+        name: log_channel for name in ("sms", "email", "voice", "voicemail", "letter", "agent_queue")
+    }
+    if kind == "log":
+        return channels
+    if kind not in ("sandbox", "providers"):
+        raise ValueError(f"unknown channel set {kind!r}; available: log, sandbox, providers")
+    from outreach.channels.providers import (
+        ProviderSettings,
+        SendGridEmailChannel,
+        TwilioSmsChannel,
+        TwilioVoiceChannel,
+    )
+
+    env = dict(os.environ)
+    if kind == "sandbox":
+        env.setdefault("OUTREACH_SANDBOX_URL", "http://127.0.0.1:8765")
+    settings = ProviderSettings.from_env(env)
+    channels.update(
+        sms=TwilioSmsChannel(settings), voice=TwilioVoiceChannel(settings), email=SendGridEmailChannel(settings)
+    )
+    return channels

@@ -83,3 +83,23 @@ def settings_for(tmp_path: Path):
         )
 
     return make
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[str]:
+    from outreach.sandbox.app import create_app
+    from tests.servers import serve
+
+    with serve(create_app()) as url:
+        yield url
+
+
+@pytest.fixture
+def sandbox(sandbox_server: str):
+    """The provider sandbox, reset for each test."""
+    from tests.servers import Sandbox
+
+    client = Sandbox(sandbox_server)
+    client.reset()
+    yield client
+    client.reset()

@@ -1,0 +1,279 @@
+"""Twilio SMS, Twilio voice and SendGrid email channels, through the official SDKs.
+
+Credentials and base URLs are configuration (``ProviderSettings``): pointing at
+the sandbox, a staging proxy or the real provider changes no code. Twilio's base
+URL is not a constructor argument, so a custom HTTP client (the SDK's documented
+hook) rewrites it; SendGrid takes its host directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+import requests
+from python_http_client.exceptions import HTTPError as SendGridHTTPError
+from sendgrid import SendGridAPIClient
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from outreach.channels.base import OutboundMessage, SendResult
+from outreach.channels.delivery import PermanentError, RateLimiter, RetryPolicy, TransientError, send_all
+
+TWILIO_API = "https://api.twilio.com"
+# Twilio codes that will fail the same way every time: recorded, handed to the ladder's fallback.
+TWILIO_PERMANENT = {21211, 21214, 21408, 21602, 21603, 21604, 21610, 21612, 21614, 21617, 21200, 21205, 21215}
+VOICE_LANGUAGES = {"en": "en-US", "zh-CN": "cmn-CN"}
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    twilio_account_sid: str
+    twilio_auth_token: str
+    twilio_base_url: str
+    sms_from: str
+    voice_from: str
+    sendgrid_api_key: str
+    sendgrid_base_url: str
+    email_from: str
+    email_from_name: str
+    unsubscribe_group_id: int | None
+    # Where providers post status callbacks: the Airflow API server's /outreach prefix.
+    callback_base_url: str | None
+    sms_per_second: float = 10.0
+    calls_per_second: float = 1.0
+    mail_requests_per_second: float = 10.0
+    concurrency: int = 8
+    mail_batch_size: int = 1000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ProviderSettings:
+        env = os.environ if env is None else env
+        sandbox = env.get("OUTREACH_SANDBOX_URL")
+
+        def need(name: str, default: str | None = None) -> str:
+            value = env.get(name) or default
+            if not value:
+                raise ValueError(f"{name} is not set (needed to send through the providers)")
+            return value
+
+        return cls(
+            twilio_account_sid=need("TWILIO_ACCOUNT_SID", "ACsandbox" if sandbox else None),
+            twilio_auth_token=need("TWILIO_AUTH_TOKEN", "sandbox-auth-token" if sandbox else None),
+            twilio_base_url=env.get("TWILIO_BASE_URL") or sandbox or TWILIO_API,
+            sms_from=need("OUTREACH_SMS_FROM", "+15005550006" if sandbox else None),
+            voice_from=need("OUTREACH_VOICE_FROM", "+15005550006" if sandbox else None),
+            sendgrid_api_key=need("SENDGRID_API_KEY", "SG.sandbox" if sandbox else None),
+            sendgrid_base_url=env.get("SENDGRID_BASE_URL") or sandbox or "https://api.sendgrid.com",
+            email_from=need("OUTREACH_EMAIL_FROM", "collections@example.com" if sandbox else None),
+            email_from_name=env.get("OUTREACH_EMAIL_FROM_NAME") or "Example Bank",
+            unsubscribe_group_id=int(env["OUTREACH_UNSUBSCRIBE_GROUP"])
+            if env.get("OUTREACH_UNSUBSCRIBE_GROUP")
+            else None,
+            callback_base_url=env.get("OUTREACH_CALLBACK_BASE_URL"),
+            sms_per_second=float(env.get("OUTREACH_SMS_PER_SECOND", 10)),
+            calls_per_second=float(env.get("OUTREACH_CALLS_PER_SECOND", 1)),
+            mail_requests_per_second=float(env.get("OUTREACH_MAIL_REQUESTS_PER_SECOND", 10)),
+            concurrency=int(env.get("OUTREACH_SEND_CONCURRENCY", 8)),
+        )
+
+    def callback_url(self, path: str, step_key: str) -> str | None:
+        if not self.callback_base_url:
+            return None
+        return f"{self.callback_base_url.rstrip('/')}/{path}?step={quote(step_key, safe='')}"
+
+
+class RoutedTwilioHttpClient(TwilioHttpClient):
+    """The SDK's HTTP client, sending to a configured base URL and keeping each thread's last headers."""
+
+    def __init__(self, base_url: str, timeout: float = 15.0):
+        # The SDK logs request parameters (phone numbers) at INFO: keep it quiet.
+        super().__init__(timeout=timeout, logger=logging.getLogger("twilio.http_client.quiet"))
+        self.logger.setLevel(logging.WARNING)
+        self.base_url = base_url.rstrip("/")
+        self._local = threading.local()
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any):  # type: ignore[override]
+        if url.startswith(TWILIO_API):
+            url = self.base_url + url[len(TWILIO_API) :]
+        try:
+            response = super().request(method, url, *args, **kwargs)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise TransientError(f"Twilio unreachable: {exc.__class__.__name__}") from exc
+        self._local.headers = response.headers
+        return response
+
+    @property
+    def last_retry_after(self) -> float | None:
+        headers = getattr(self._local, "headers", None) or {}
+        value = headers.get("Retry-After")
+        return float(value) if value else None
+
+
+def _twilio_error(exc: TwilioRestException, http: RoutedTwilioHttpClient) -> Exception:
+    code = str(exc.code) if exc.code else str(exc.status)
+    if exc.status == 429 or exc.status >= 500:
+        return TransientError(f"Twilio {exc.status}: {exc.msg}", code, http.last_retry_after)
+    if exc.code in TWILIO_PERMANENT or 400 <= exc.status < 500:
+        return PermanentError(f"Twilio {exc.code}: {exc.msg}", code)
+    return TransientError(f"Twilio {exc.status}: {exc.msg}", code)
+
+
+class _TwilioChannel:
+    def __init__(self, settings: ProviderSettings, rate: float, policy: RetryPolicy | None = None):
+        self.settings = settings
+        self.http = RoutedTwilioHttpClient(settings.twilio_base_url)
+        self.client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=self.http)
+        self.limiter = RateLimiter(rate)
+        self.policy = policy or RetryPolicy()
+
+    def _create(self, create: Any) -> str:
+        try:
+            return create().sid
+        except TwilioRestException as exc:
+            raise _twilio_error(exc, self.http) from exc
+
+
+class TwilioSmsChannel(_TwilioChannel):
+    name = "twilio_sms"
+
+    def __init__(self, settings: ProviderSettings, policy: RetryPolicy | None = None):
+        super().__init__(settings, settings.sms_per_second, policy)
+
+    def send(self, batch: Sequence[OutboundMessage]) -> list[SendResult]:
+        def one(message: OutboundMessage) -> str:
+            options: dict[str, Any] = {"to": message.to, "from_": self.settings.sms_from, "body": message.body}
+            callback = self.settings.callback_url("outreach/twilio/status", message.step_key)
+            if callback:
+                options["status_callback"] = callback
+            return self._create(lambda: self.client.messages.create(**options))
+
+        return send_all(batch, one, self.policy, self.limiter, self.settings.concurrency)
+
+
+def voice_twiml(message: OutboundMessage, gather_url: str | None) -> str:
+    """Speak the reminder in the account's language and take a keypress (1: link by text, 2: agent)."""
+    language = VOICE_LANGUAGES.get(message.locale, "en-US")
+    say = f'<Say language="{language}">{escape(message.body)}</Say>'
+    if gather_url:
+        action = escape(gather_url, {'"': "&quot;"})
+        return f'<Response><Gather numDigits="1" timeout="6" action="{action}">{say}</Gather>{say}</Response>'
+    return f"<Response>{say}</Response>"
+
+
+class TwilioVoiceChannel(_TwilioChannel):
+    """Automated calls. With a callback URL, Twilio fetches the TwiML from the plugin, which
+    plays a limited-content message to an answering machine; without one, the TwiML is inline."""
+
+    name = "twilio_voice"
+
+    def __init__(self, settings: ProviderSettings, policy: RetryPolicy | None = None):
+        super().__init__(settings, settings.calls_per_second, policy)
+
+    def send(self, batch: Sequence[OutboundMessage]) -> list[SendResult]:
+        def one(message: OutboundMessage) -> str:
+            options: dict[str, Any] = {
+                "to": message.to,
+                "from_": self.settings.voice_from,
+                "machine_detection": "DetectMessageEnd",
+            }
+            url = self.settings.callback_url("outreach/twilio/voice", message.step_key)
+            if url:
+                options["url"] = url
+            else:
+                options["twiml"] = voice_twiml(message, None)
+            status = self.settings.callback_url("outreach/twilio/call-status", message.step_key)
+            if status:
+                options["status_callback"] = status
+                options["status_callback_event"] = ["initiated", "answered", "completed"]
+            return self._create(lambda: self.client.calls.create(**options))
+
+        return send_all(batch, one, self.policy, self.limiter, self.settings.concurrency)
+
+
+class SendGridEmailChannel:
+    """Email in batches of personalizations, one per recipient, with one-click unsubscribe."""
+
+    name = "sendgrid_email"
+
+    def __init__(self, settings: ProviderSettings, policy: RetryPolicy | None = None):
+        self.settings = settings
+        self.client = SendGridAPIClient(api_key=settings.sendgrid_api_key, host=settings.sendgrid_base_url)
+        self.limiter = RateLimiter(settings.mail_requests_per_second)
+        self.policy = policy or RetryPolicy()
+
+    def _payload(self, messages: Sequence[OutboundMessage]) -> dict[str, Any]:
+        personalizations = []
+        for message in messages:
+            unsubscribe = self.settings.callback_url("outreach/sendgrid/unsubscribe", message.step_key)
+            item: dict[str, Any] = {
+                "to": [{"email": message.to}],
+                "subject": message.subject,
+                # The step key travels with every event SendGrid posts back.
+                "custom_args": {"step_key": message.step_key},
+            }
+            if unsubscribe:
+                item["headers"] = {
+                    "List-Unsubscribe": f"<{unsubscribe}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                }
+            personalizations.append(item)
+        payload: dict[str, Any] = {
+            "personalizations": personalizations,
+            "from": {"email": self.settings.email_from, "name": self.settings.email_from_name},
+            # Each personalization has its own body through a substitution of the rendered text.
+            "content": [{"type": "text/plain", "value": "{{body}}"}],
+            "categories": ["collections"],
+        }
+        for item, message in zip(personalizations, messages, strict=True):
+            item["substitutions"] = {"{{body}}": message.body}
+        if self.settings.unsubscribe_group_id is not None:
+            payload["asm"] = {"group_id": self.settings.unsubscribe_group_id}
+        return payload
+
+    def _post(self, messages: Sequence[OutboundMessage]) -> str:
+        try:
+            response = self.client.client.mail.send.post(request_body=self._payload(messages))
+        except SendGridHTTPError as exc:
+            retry_after = exc.headers.get("Retry-After") if exc.headers else None
+            detail = exc.body.decode() if isinstance(exc.body, bytes) else str(exc.body)
+            if exc.status_code == 429 or exc.status_code >= 500:
+                raise TransientError(
+                    f"SendGrid {exc.status_code}", str(exc.status_code), float(retry_after) if retry_after else None
+                ) from exc
+            raise PermanentError(f"SendGrid {exc.status_code}: {detail[:300]}", str(exc.status_code)) from exc
+        except (requests.Timeout, requests.ConnectionError, OSError) as exc:
+            raise TransientError(f"SendGrid unreachable: {exc.__class__.__name__}") from exc
+        return response.headers.get("X-Message-Id", "")
+
+    def send(self, batch: Sequence[OutboundMessage]) -> list[SendResult]:
+        results: list[SendResult] = []
+        size = self.settings.mail_batch_size
+        for start in range(0, len(batch), size):
+            chunk = list(batch[start : start + size])
+            outcome = send_all([chunk[0]], lambda _, chunk=chunk: self._post(chunk), self.policy, self.limiter, 1)[0]
+            for index, message in enumerate(chunk):
+                if outcome.status == "sent":
+                    results.append(
+                        SendResult(
+                            message.step_key, "sent", provider_message_id=f"{outcome.provider_message_id}.{index}"
+                        )
+                    )
+                else:
+                    results.append(
+                        SendResult(
+                            message.step_key,
+                            "failed",
+                            error_code=outcome.error_code,
+                            error=outcome.error,
+                            permanent=outcome.permanent,
+                        )
+                    )
+        return results

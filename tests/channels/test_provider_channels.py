@@ -1,0 +1,148 @@
+"""The Twilio and SendGrid channels, through the real SDKs, against the sandbox."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qsl
+
+import pytest
+from sendgrid.helpers.eventwebhook import EventWebhook
+from twilio.request_validator import RequestValidator
+
+from outreach.channels import OutboundMessage
+from outreach.channels.delivery import RetryPolicy
+from outreach.channels.providers import (
+    ProviderSettings,
+    SendGridEmailChannel,
+    TwilioSmsChannel,
+    TwilioVoiceChannel,
+    voice_twiml,
+)
+from tests.servers import receiver_app, serve
+
+FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.2)
+
+
+def settings_for(sandbox_url: str, callback_base: str | None = None, **overrides) -> ProviderSettings:
+    env = {"OUTREACH_SANDBOX_URL": sandbox_url, "OUTREACH_SMS_PER_SECOND": "200",
+           "OUTREACH_CALLS_PER_SECOND": "200", "OUTREACH_MAIL_REQUESTS_PER_SECOND": "50",
+           "OUTREACH_UNSUBSCRIBE_GROUP": "42"}
+    if callback_base:
+        env["OUTREACH_CALLBACK_BASE_URL"] = callback_base
+    env.update(overrides)
+    return ProviderSettings.from_env(env)
+
+
+def sms(step: str, to: str, body: str = "Example Bank: payment due. Reply STOP to stop texts.") -> OutboundMessage:
+    return OutboundMessage(step_key=step, account_id=step.split("|")[0], channel="sms", to=to, subject=None,
+                           body=body, locale="en")
+
+
+def test_texts_go_through_the_sdk_and_are_recorded_once(sandbox):
+    channel = TwilioSmsChannel(settings_for(sandbox.url), FAST)
+    results = channel.send([sms(f"A{i}|c|s|sms|d", f"+1212555{i:04d}") for i in range(100, 110)])
+    assert [r.status for r in results] == ["sent"] * 10
+    assert all(r.provider_message_id.startswith("SM") for r in results)
+    assert len(sandbox.accepted("twilio")) == 10
+
+
+@pytest.mark.parametrize(("number", "code"), [("+12125550199", "21610"), ("+12125550198", "21614"),
+                                              ("+1212555", "21211")])
+def test_permanent_errors_are_not_retried(sandbox, number, code):
+    (result,) = TwilioSmsChannel(settings_for(sandbox.url), FAST).send([sms("A|c|s|sms|d", number)])
+    assert (result.status, result.error_code, result.permanent) == ("failed", code, True)
+    assert len(sandbox.requests("twilio")) == 1, "a permanent error is never retried"
+
+
+def test_429_bursts_and_outages_are_survived_with_nothing_lost_or_doubled(sandbox):
+    sandbox.configure(burst_every=5, burst_length=2, retry_after_seconds=0, server_error_every=11)
+    numbers = [f"+1312555{i:04d}" for i in range(100, 140)]
+    results = TwilioSmsChannel(settings_for(sandbox.url), RetryPolicy(12, 0.01, 0.1)).send(
+        [sms(f"A{i}|c|s|sms|d", n) for i, n in enumerate(numbers)]
+    )
+    assert all(r.status == "sent" for r in results)
+    accepted = [r["payload"]["To"] for r in sandbox.accepted("twilio")]
+    assert sorted(accepted) == sorted(numbers), "every text exactly once"
+    assert any(r["status"] == 429 for r in sandbox.requests("twilio"))
+
+
+def test_giving_up_on_a_transient_error_is_not_a_permanent_failure(sandbox):
+    sandbox.configure(server_error_every=1)
+    (result,) = TwilioSmsChannel(settings_for(sandbox.url), RetryPolicy(3, 0.01, 0.05)).send(
+        [sms("A|c|s|sms|d", "+12125550142")]
+    )
+    assert result.status == "failed" and result.permanent is False and "gave up after 3 attempts" in result.error
+
+
+def test_the_rate_limit_keeps_the_provider_from_refusing_us(sandbox):
+    sandbox.configure(twilio_rate_limit=25)
+    channel = TwilioSmsChannel(settings_for(sandbox.url, OUTREACH_SMS_PER_SECOND="20"), RetryPolicy(1, 0.01, 0.01))
+    results = channel.send([sms(f"A{i}|c|s|sms|d", f"+1415555{i:04d}") for i in range(100, 150)])
+    assert all(r.status == "sent" for r in results)
+    assert not any(r["status"] == 429 for r in sandbox.requests("twilio"))
+
+
+def test_status_callbacks_carry_the_step_key_and_verify_with_twilio_validator(sandbox):
+    app, received = receiver_app()
+    with serve(app) as receiver:
+        channel = TwilioSmsChannel(settings_for(sandbox.url, receiver), FAST)
+        channel.send([sms("AC1|default|m1-sms-1|sms|2026-11-20", "+12125550197")])
+        sandbox.flush()
+    statuses = [dict(parse_qsl(r["body"])) for r in received]
+    assert [s["MessageStatus"] for s in statuses] == ["sent", "undelivered"]
+    assert statuses[-1]["ErrorCode"] == "30003"
+    validator = RequestValidator("sandbox-auth-token")
+    for request, params in zip(received, statuses, strict=True):
+        assert "step=AC1%7Cdefault%7Cm1-sms-1%7Csms%7C2026-11-20" in request["url"]
+        assert validator.validate(request["url"], params, request["headers"]["x-twilio-signature"])
+        assert not validator.validate(request["url"], {**params, "MessageStatus": "delivered"},
+                                      request["headers"]["x-twilio-signature"])
+
+
+def test_calls_use_answering_machine_detection_and_a_keypress_menu(sandbox):
+    channel = TwilioVoiceChannel(settings_for(sandbox.url), FAST)
+    message = OutboundMessage("A|c|s|voice|d", "A", "voice", "+13035550142", None,
+                              "This is Example Bank. Press 1 for a payment link, 2 for an agent.", "zh-CN")
+    (result,) = channel.send([message])
+    assert result.status == "sent" and result.provider_message_id.startswith("CA")
+    (request,) = sandbox.accepted("twilio")
+    assert request["payload"]["MachineDetection"] == "DetectMessageEnd"
+    assert '<Say language="cmn-CN">' in request["payload"]["Twiml"]
+    twiml = voice_twiml(message, "https://ops.example.com/outreach/twilio/gather?step=x&y=1")
+    assert '<Gather numDigits="1"' in twiml and "step=x&amp;y=1" in twiml
+
+
+def test_email_goes_in_batches_of_at_most_1000_with_one_click_unsubscribe(sandbox):
+    settings = settings_for(sandbox.url, "https://ops.example.com")
+    channel = SendGridEmailChannel(settings, FAST)
+    batch = [OutboundMessage(f"A{i}|c|s|email|d", f"A{i}", "email", f"user{i}@example.com", "Reminder",
+                             f"Hello {i}. To stop emails use the link.", "en") for i in range(2500)]
+    results = channel.send(batch)
+    assert [r.status for r in results] == ["sent"] * 2500
+    requests = sandbox.accepted("sendgrid")
+    assert [len(r["payload"]["personalizations"]) for r in requests] == [1000, 1000, 500]
+    first = requests[0]["payload"]["personalizations"][0]
+    assert first["custom_args"] == {"step_key": "A0|c|s|email|d"}
+    assert first["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert first["headers"]["List-Unsubscribe"].startswith("<https://ops.example.com/outreach/sendgrid/unsubscribe?")
+    assert requests[0]["payload"]["asm"] == {"group_id": 42}
+
+
+def test_email_events_are_signed_as_sendgrid_signs_them(sandbox):
+    app, received = receiver_app()
+    with serve(app) as receiver:
+        sandbox.configure(sendgrid_event_url=receiver + "/outreach/sendgrid/events")
+        SendGridEmailChannel(settings_for(sandbox.url), FAST).send(
+            [OutboundMessage("A|c|s|email|d", "A", "email", "bounce.me@example.com", "Reminder", "Hello", "en")]
+        )
+        sandbox.flush()
+    (request,) = received
+    events = json.loads(request["body"])
+    assert [e["event"] for e in events] == ["processed", "bounce"]
+    assert events[1]["step_key"] == "A|c|s|email|d"
+    verifier = EventWebhook(sandbox.public_key())
+    headers = request["headers"]
+    signature = headers["x-twilio-email-event-webhook-signature"]
+    timestamp = headers["x-twilio-email-event-webhook-timestamp"]
+    assert verifier.verify_signature(request["body"], signature, timestamp)
+    assert not verifier.verify_signature(request["body"].replace("bounce", "delivered"), signature, timestamp)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from outreach.channels import Channel, OutboundMessage, SendResult
+from outreach.channels.segments import segment_count
 from outreach.ledger import Ledger
 from outreach.messages import Renderer
 from outreach.planner import BusinessDay, contact_request, group_records
@@ -27,6 +28,8 @@ from outreach.policy import RuleSet, decide
 log = logging.getLogger(__name__)
 # Calls and texts from a week back are all the caps look at; a little more is harmless.
 HISTORY_WINDOW = timedelta(days=8)
+# Twilio answers that mean "never text this number again": unsubscribed, not a mobile.
+PROVIDER_BLOCK_CODES = {"21610", "21614"}
 
 
 @dataclass
@@ -55,6 +58,7 @@ def dispatch(
     now: datetime | None = None,
     rules: RuleSet | None = None,
     batch_size: int = 500,
+    max_sms_segments: int = 3,
 ) -> DispatchSummary:
     now = now or datetime.now(UTC)
     summary = DispatchSummary()
@@ -121,11 +125,27 @@ def dispatch(
         won = ledger.claim(batch, run_id)
         summary.claimed_elsewhere += len(batch) - len(won)
         by_channel: dict[str, list[OutboundMessage]] = {}
+        results: list[SendResult] = []
+        segments: dict[str, int] = {}
         for step in batch:
             if step["step_key"] not in won:
                 continue
             account = accounts[step["account_id"]]
             rendered = renderer.render(step["channel"], step["template"], account)
+            if step["channel"] == "sms":
+                segments[step["step_key"]] = segment_count(rendered.body)
+                if segments[step["step_key"]] > max_sms_segments:
+                    results.append(
+                        SendResult(
+                            step["step_key"],
+                            "failed",
+                            error_code="segments",
+                            permanent=True,
+                            error=f"the text is {segments[step['step_key']]} segments; the cap "
+                            f"is {max_sms_segments} (template {step['template']})",
+                        )
+                    )
+                    continue
             by_channel.setdefault(step["channel"], []).append(
                 OutboundMessage(
                     step_key=step["step_key"],
@@ -137,10 +157,22 @@ def dispatch(
                     locale=account["locale"],
                 )
             )
-        results: list[SendResult] = []
         for channel_name, messages in by_channel.items():
             results.extend(channels[channel_name].send(messages))
-        ledger.complete_attempts([r.__dict__ for r in results])
+        ledger.complete_attempts([{**r.__dict__, "segments": segments.get(r.step_key)} for r in results])
+        address_of = {step["step_key"]: (step["account_id"], step["contact_address"]) for step in batch}
+        for result in results:
+            if result.permanent and result.error_code in PROVIDER_BLOCK_CODES:
+                account_id, address = address_of[result.step_key]
+                ledger.add_suppression(
+                    account_id=account_id,
+                    channel="sms",
+                    address=address,
+                    reason="provider_block",
+                    source="provider",
+                    note=f"Twilio {result.error_code}",
+                    effective_at=now,
+                )
         channel_of = {step["step_key"]: step["channel"] for step in batch}
         for result in results:
             status_updates.append({"step_key": result.step_key, "status": result.status, "status_reason": result.error})

@@ -26,6 +26,7 @@ from outreach.messages import Renderer
 from outreach.planner import BusinessDay, plan_day
 from outreach.policy import RuleSet, load_rules
 from outreach.policy.configuration import check_deployment
+from outreach.reconcile import reconcile_unconfirmed
 from outreach.report import build_report, format_report
 from outreach.settings import Settings
 from outreach.template_checks import require_clean_templates
@@ -172,14 +173,34 @@ def plan(ref: RunRef, settings: Settings | None = None) -> RunRef:
 
 
 def dispatch_due(
-    ref: RunRef, settings: Settings | None = None, channel_set: str = "log", now: datetime | None = None
+    ref: RunRef, settings: Settings | None = None, channel_set: str | None = None, now: datetime | None = None
 ) -> RunRef:
     """Send every step whose contact window is open now."""
     settings = settings or Settings.from_env()
     ledger = ledger_for(settings)
     day = business_day(date.fromisoformat(ref["business_date"]), settings.timezone)
     channels = channels_for(channel_set or settings.channel_set, settings.outbox_dir, day.date)
-    summary = dispatch(ledger, day, ref["run_id"], channels, Renderer(), now=now, rules=rules_for(settings))
+    ledger.sync_step_status(day.date)
+    sms = channels.get("sms")
+    settled = reconcile_unconfirmed(
+        # Claim ages are wall-clock facts, whatever instant the policy is asked about.
+        ledger,
+        getattr(sms, "find_sent", None),
+        datetime.now(UTC),
+        timedelta(seconds=settings.reconcile_after),
+    )
+    if any(settled.values()):
+        log.warning("interrupted sends settled: %s", settled)
+    summary = dispatch(
+        ledger,
+        day,
+        ref["run_id"],
+        channels,
+        Renderer(),
+        now=now,
+        rules=rules_for(settings),
+        max_sms_segments=settings.max_sms_segments,
+    )
     log.info("dispatch: %s", summary.as_dict())
     return {**ref, "dispatch": summary.as_dict()}
 

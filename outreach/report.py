@@ -42,6 +42,10 @@ def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
         "sent_by_channel": count_by(this_run[this_run["status"] == "sent"], "channel") if len(this_run) else {},
         "failed_by_channel": count_by(this_run[this_run["status"] == "failed"], "channel") if len(this_run) else {},
         "already_sent_earlier": int(len(earlier)),
+        "sms_segments": int(this_run.loc[this_run["status"] != "failed", "segments"].fillna(0).sum())
+        if len(this_run)
+        else 0,
+        "outcome_unknown": int((attempts["status"] == "claimed").sum()) if len(attempts) else 0,
         "held_by_rule": dict(held_by_rule.most_common()),
         "waiting": int((steps["status"] == "pending").sum()),
         "expired": int((steps["status"] == "expired").sum()),
@@ -88,6 +92,13 @@ def format_report(report: dict[str, Any]) -> str:
     total_failed = sum(report["failed_by_channel"].values())
     lines.append(f"  {'total':<16} {sum(planned.values()):>8,} {total_sent:>8,} {total_failed:>8,}")
 
+    if report["sms_segments"]:
+        lines.append(f"  SMS segments sent: {report['sms_segments']:,}")
+    if report["outcome_unknown"]:
+        lines.append(
+            f"  outcome unknown: {report['outcome_unknown']:,} step(s) claimed but not confirmed; they are settled "
+            "from provider callbacks and never re-sent blindly"
+        )
     if report["already_sent_earlier"]:
         lines += [
             "",

@@ -29,6 +29,9 @@ class Settings:
     channel_set: str = "log"
     policy_settings: Path | None = None
     source_spec: Path | None = None
+    # Seconds a claimed send may stay unconfirmed before it is looked up at the provider.
+    reconcile_after: float = 900.0
+    max_sms_segments: int = 3
 
     @property
     def sms_provider(self) -> str:
@@ -72,4 +75,6 @@ class Settings:
             channel_set=env.get("OUTREACH_CHANNELS") or "log",
             policy_settings=Path(policy_settings) if policy_settings else None,
             source_spec=Path(env["OUTREACH_SOURCE"]) if env.get("OUTREACH_SOURCE") else None,
+            reconcile_after=float(env.get("OUTREACH_RECONCILE_AFTER_SECONDS") or 900),
+            max_sms_segments=int(env.get("OUTREACH_SMS_MAX_SEGMENTS") or 3),
         )

@@ -79,8 +79,9 @@ def receiver_app() -> tuple[FastAPI, list[dict[str, Any]]]:
     @app.post("/{path:path}")
     async def receive(path: str, request: Request) -> dict[str, str]:
         body = await request.body()
-        received.append({"path": "/" + path, "url": str(request.url), "headers": dict(request.headers),
-                         "body": body.decode()})
+        received.append(
+            {"path": "/" + path, "url": str(request.url), "headers": dict(request.headers), "body": body.decode()}
+        )
         return {"ok": "yes"}
 
     return app, received

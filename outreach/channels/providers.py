@@ -13,6 +13,7 @@ import os
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 from xml.sax.saxutils import escape
@@ -156,6 +157,12 @@ class TwilioSmsChannel(_TwilioChannel):
             return self._create(lambda: self.client.messages.create(**options))
 
         return send_all(batch, one, self.policy, self.limiter, self.settings.concurrency)
+
+    def find_sent(self, number: str, since: datetime) -> str | None:
+        """The SID of a text sent to ``number`` since ``since``, if Twilio has one."""
+        for message in self.client.messages.list(to=number, date_sent_after=since - timedelta(minutes=1), limit=20):
+            return message.sid
+        return None
 
 
 def voice_twiml(message: OutboundMessage, gather_url: str | None) -> str:

@@ -125,8 +125,11 @@ attempts = Table(
     Column("run_id", String(64), nullable=False),
     Column("account_id", String(64), nullable=False),
     Column("channel", String(16), nullable=False),
-    Column("status", String(12), nullable=False),  # claimed | sent | failed
+    # claimed | sent | failed | unknown, then what the provider reported: delivered, undelivered,
+    # connected, voicemail, busy, no_answer, not_connected
+    Column("status", String(16), nullable=False),
     Column("provider_message_id", String(64)),
+    Column("segments", Integer),  # SMS only: the parts the text is billed and delivered as
     Column("error_code", String(32)),
     Column("error", Text),
     Column("claimed_at", DateTime(timezone=True), nullable=False),

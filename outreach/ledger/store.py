@@ -374,6 +374,21 @@ class Ledger:
             for chunk in _chunks(rows):
                 conn.execute(statement, list(chunk))
 
+    def sync_step_status(self, business_date: date) -> None:
+        """Pending steps whose attempt already finished (a run killed before its bookkeeping) take its status."""
+        finished = (
+            select(attempts.c.status)
+            .where(and_(attempts.c.step_key == planned_steps.c.step_key, attempts.c.status.in_(["sent", "failed"])))
+            .scalar_subquery()
+        )
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(planned_steps)
+                .where(and_(planned_steps.c.business_date == business_date, planned_steps.c.status == "pending"))
+                .where(finished.is_not(None))
+                .values(status=finished)
+            )
+
     # -- attempts ------------------------------------------------------------------
 
     def claim(self, steps: Sequence[dict[str, Any]], run_id: str) -> set[str]:
@@ -420,6 +435,7 @@ class Ledger:
                 error_code=bindparam("code"),
                 error=bindparam("message"),
                 completed_at=bindparam("done_at"),
+                segments=bindparam("new_segments"),
             )
         )
         rows = [
@@ -430,6 +446,7 @@ class Ledger:
                 "code": r.get("error_code"),
                 "message": r.get("error"),
                 "done_at": now,
+                "new_segments": r.get("segments"),
             }
             for r in results
         ]

@@ -196,6 +196,7 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
                 "error_code": None,
                 "error_message": None,
                 "uri": f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json",
+                "created_at": time.time(),
             }
             state.messages[sid] = message
             callback = params.get("StatusCallback")
@@ -216,6 +217,27 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
             response = JSONResponse({**message, "status": "queued"}, status_code=201)
         record("twilio", "message", params, response.status_code)
         return response
+
+    @app.get("/2010-04-01/Accounts/{account_sid}/Messages.json")
+    async def list_messages(account_sid: str, request: Request) -> Response:
+        """Messages to one number, newest first (the part of Twilio's list the reconciler uses)."""
+        to = request.query_params.get("To")
+        rows = [m for m in state.messages.values() if to is None or m["to"] == to]
+        rows.sort(key=lambda m: m["created_at"], reverse=True)
+        uri = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+        return JSONResponse(
+            {
+                "messages": rows,
+                "first_page_uri": uri,
+                "next_page_uri": None,
+                "previous_page_uri": None,
+                "page": 0,
+                "page_size": 50,
+                "start": 0,
+                "end": max(0, len(rows) - 1),
+                "uri": uri,
+            }
+        )
 
     @app.get("/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json")
     async def fetch_message(account_sid: str, sid: str) -> Response:

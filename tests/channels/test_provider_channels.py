@@ -24,9 +24,13 @@ FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.2)
 
 
 def settings_for(sandbox_url: str, callback_base: str | None = None, **overrides) -> ProviderSettings:
-    env = {"OUTREACH_SANDBOX_URL": sandbox_url, "OUTREACH_SMS_PER_SECOND": "200",
-           "OUTREACH_CALLS_PER_SECOND": "200", "OUTREACH_MAIL_REQUESTS_PER_SECOND": "50",
-           "OUTREACH_UNSUBSCRIBE_GROUP": "42"}
+    env = {
+        "OUTREACH_SANDBOX_URL": sandbox_url,
+        "OUTREACH_SMS_PER_SECOND": "200",
+        "OUTREACH_CALLS_PER_SECOND": "200",
+        "OUTREACH_MAIL_REQUESTS_PER_SECOND": "50",
+        "OUTREACH_UNSUBSCRIBE_GROUP": "42",
+    }
     if callback_base:
         env["OUTREACH_CALLBACK_BASE_URL"] = callback_base
     env.update(overrides)
@@ -34,8 +38,9 @@ def settings_for(sandbox_url: str, callback_base: str | None = None, **overrides
 
 
 def sms(step: str, to: str, body: str = "Example Bank: payment due. Reply STOP to stop texts.") -> OutboundMessage:
-    return OutboundMessage(step_key=step, account_id=step.split("|")[0], channel="sms", to=to, subject=None,
-                           body=body, locale="en")
+    return OutboundMessage(
+        step_key=step, account_id=step.split("|")[0], channel="sms", to=to, subject=None, body=body, locale="en"
+    )
 
 
 def test_texts_go_through_the_sdk_and_are_recorded_once(sandbox):
@@ -46,8 +51,9 @@ def test_texts_go_through_the_sdk_and_are_recorded_once(sandbox):
     assert len(sandbox.accepted("twilio")) == 10
 
 
-@pytest.mark.parametrize(("number", "code"), [("+12125550199", "21610"), ("+12125550198", "21614"),
-                                              ("+1212555", "21211")])
+@pytest.mark.parametrize(
+    ("number", "code"), [("+12125550199", "21610"), ("+12125550198", "21614"), ("+1212555", "21211")]
+)
 def test_permanent_errors_are_not_retried(sandbox, number, code):
     (result,) = TwilioSmsChannel(settings_for(sandbox.url), FAST).send([sms("A|c|s|sms|d", number)])
     assert (result.status, result.error_code, result.permanent) == ("failed", code, True)
@@ -95,14 +101,22 @@ def test_status_callbacks_carry_the_step_key_and_verify_with_twilio_validator(sa
     for request, params in zip(received, statuses, strict=True):
         assert "step=AC1%7Cdefault%7Cm1-sms-1%7Csms%7C2026-11-20" in request["url"]
         assert validator.validate(request["url"], params, request["headers"]["x-twilio-signature"])
-        assert not validator.validate(request["url"], {**params, "MessageStatus": "delivered"},
-                                      request["headers"]["x-twilio-signature"])
+        assert not validator.validate(
+            request["url"], {**params, "MessageStatus": "delivered"}, request["headers"]["x-twilio-signature"]
+        )
 
 
 def test_calls_use_answering_machine_detection_and_a_keypress_menu(sandbox):
     channel = TwilioVoiceChannel(settings_for(sandbox.url), FAST)
-    message = OutboundMessage("A|c|s|voice|d", "A", "voice", "+13035550142", None,
-                              "This is Example Bank. Press 1 for a payment link, 2 for an agent.", "zh-CN")
+    message = OutboundMessage(
+        "A|c|s|voice|d",
+        "A",
+        "voice",
+        "+13035550142",
+        None,
+        "This is Example Bank. Press 1 for a payment link, 2 for an agent.",
+        "zh-CN",
+    )
     (result,) = channel.send([message])
     assert result.status == "sent" and result.provider_message_id.startswith("CA")
     (request,) = sandbox.accepted("twilio")
@@ -115,8 +129,18 @@ def test_calls_use_answering_machine_detection_and_a_keypress_menu(sandbox):
 def test_email_goes_in_batches_of_at_most_1000_with_one_click_unsubscribe(sandbox):
     settings = settings_for(sandbox.url, "https://ops.example.com")
     channel = SendGridEmailChannel(settings, FAST)
-    batch = [OutboundMessage(f"A{i}|c|s|email|d", f"A{i}", "email", f"user{i}@example.com", "Reminder",
-                             f"Hello {i}. To stop emails use the link.", "en") for i in range(2500)]
+    batch = [
+        OutboundMessage(
+            f"A{i}|c|s|email|d",
+            f"A{i}",
+            "email",
+            f"user{i}@example.com",
+            "Reminder",
+            f"Hello {i}. To stop emails use the link.",
+            "en",
+        )
+        for i in range(2500)
+    ]
     results = channel.send(batch)
     assert [r.status for r in results] == ["sent"] * 2500
     requests = sandbox.accepted("sendgrid")

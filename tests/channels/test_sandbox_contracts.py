@@ -44,15 +44,22 @@ def test_requests_need_credentials(sandbox):
 
 
 def test_mail_send_is_checked_against_the_openapi_description(sandbox):
-    response = sandbox.http.post("/v3/mail/send", json={"personalizations": [{"to": [{"email": "a@example.com"}]}]},
-                                 headers={"Authorization": "Bearer SG.x"})
+    response = sandbox.http.post(
+        "/v3/mail/send",
+        json={"personalizations": [{"to": [{"email": "a@example.com"}]}]},
+        headers={"Authorization": "Bearer SG.x"},
+    )
     assert response.status_code == 400
     assert any("'from' is a required property" in e["message"] for e in response.json()["errors"])
 
 
 def test_mail_send_refuses_more_than_1000_personalizations(sandbox):
-    body = {"personalizations": [{"to": [{"email": f"u{i}@example.com"}]} for i in range(1001)],
-            "from": {"email": "b@example.com"}, "subject": "s", "content": [{"type": "text/plain", "value": "x"}]}
+    body = {
+        "personalizations": [{"to": [{"email": f"u{i}@example.com"}]} for i in range(1001)],
+        "from": {"email": "b@example.com"},
+        "subject": "s",
+        "content": [{"type": "text/plain", "value": "x"}],
+    }
     response = sandbox.http.post("/v3/mail/send", json=body, headers={"Authorization": "Bearer SG.x"})
     assert response.status_code == 400
     assert any(e["field"] == "personalizations" for e in response.json()["errors"])

@@ -1,0 +1,144 @@
+"""A day dispatched through the real SDKs to the sandbox: errors, callbacks, and a worker killed mid-batch."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, date, datetime
+from urllib.parse import parse_qsl, unquote
+
+import pytest
+
+from outreach import pipeline
+from outreach.events import record_sendgrid_events, record_twilio_status
+from outreach.sample import write_sample
+from tests.servers import receiver_app, serve
+
+DAY = date(2026, 11, 20)
+NOON = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
+FAST = {
+    "OUTREACH_SMS_PER_SECOND": "500",
+    "OUTREACH_CALLS_PER_SECOND": "500",
+    "OUTREACH_MAIL_REQUESTS_PER_SECOND": "100",
+}
+
+
+@pytest.fixture
+def day_planned(ledger, settings_for, tmp_path, sandbox, monkeypatch):
+    book = tmp_path / "accounts.csv"
+    write_sample(book, DAY, accounts=400)
+    settings = settings_for(ledger, book)
+    settings = settings.__class__(**{**settings.__dict__, "channel_set": "sandbox", "reconcile_after": 0.0})
+    monkeypatch.setenv("OUTREACH_SANDBOX_URL", sandbox.url)
+    for key, value in FAST.items():
+        monkeypatch.setenv(key, value)
+    ref = pipeline.plan(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
+    return settings, ref
+
+
+def sent_to(sandbox, provider: str) -> Counter[str]:
+    if provider == "twilio":
+        return Counter(r["payload"]["To"] for r in sandbox.accepted("twilio"))
+    return Counter(p["to"][0]["email"] for r in sandbox.accepted("sendgrid") for p in r["payload"]["personalizations"])
+
+
+def test_a_day_goes_out_through_the_providers_once_each(day_planned, ledger, sandbox):
+    settings, ref = day_planned
+    result = pipeline.dispatch_due(ref, settings, now=NOON)
+    attempts = ledger.attempts_for(DAY)
+    steps = ledger.steps(DAY).set_index("step_key")
+    sent = attempts[attempts["status"] == "sent"]
+    assert result["dispatch"]["sent"] == len(sent) > 0
+
+    phone_steps = sent[sent["channel"].isin(["sms", "voice"])]
+    twilio = sent_to(sandbox, "twilio")
+    assert sum(twilio.values()) == len(phone_steps)
+    email_steps = sent[sent["channel"] == "email"]
+    assert sum(sent_to(sandbox, "sendgrid").values()) == len(email_steps)
+    sms = attempts[attempts["channel"] == "sms"]
+    assert (sms.loc[sms["status"] == "sent", "segments"] >= 1).all()
+
+    # Numbers ending 99 are unsubscribed at the provider (21610): failed for good, and suppressed.
+    unsubscribed = sms[sms["error_code"] == "21610"]
+    for step_key in unsubscribed["step_key"]:
+        assert steps.loc[step_key, "status"] == "failed"
+    blocks = ledger.active_suppressions(NOON)
+    blocked = set(blocks.loc[blocks["reason"] == "provider_block", "address"])
+    assert set(steps.loc[list(unsubscribed["step_key"]), "contact_address"]) <= blocked
+
+    again = pipeline.dispatch_due({**ref, "run_id": "rerun"}, settings, now=NOON)
+    assert again["dispatch"]["sent"] == 0
+    assert sum(sent_to(sandbox, "twilio").values()) == sum(twilio.values())
+
+
+def test_provider_callbacks_settle_each_attempt(day_planned, ledger, sandbox):
+    settings, ref = day_planned
+    app, received = receiver_app()
+    with serve(app) as receiver:
+        os.environ["OUTREACH_CALLBACK_BASE_URL"] = receiver
+        sandbox.configure(sendgrid_event_url=receiver + "/outreach/sendgrid/events")
+        try:
+            pipeline.dispatch_due(ref, settings, now=NOON)
+            sandbox.flush()
+        finally:
+            del os.environ["OUTREACH_CALLBACK_BASE_URL"]
+    import json
+
+    for request in received:
+        if request["path"].startswith("/outreach/twilio"):
+            step = unquote(request["url"].split("step=", 1)[1])
+            record_twilio_status(ledger, step, dict(parse_qsl(request["body"])), NOON)
+            record_twilio_status(ledger, step, dict(parse_qsl(request["body"])), NOON)  # duplicates change nothing
+        else:
+            record_sendgrid_events(ledger, json.loads(request["body"]))
+    attempts = ledger.attempts_for(DAY)
+    statuses = Counter(attempts.loc[attempts["channel"] == "sms", "status"])
+    assert statuses["delivered"] > 0 and statuses["sent"] == 0
+    calls = Counter(attempts.loc[attempts["channel"] == "voice", "status"])
+    assert calls["connected"] > 0
+    email = Counter(attempts.loc[attempts["channel"] == "email", "status"])
+    assert email["delivered"] > 0 and email["sent"] == 0
+
+
+def test_a_worker_killed_mid_batch_and_run_again_sends_each_text_exactly_once(day_planned, ledger, sandbox, tmp_path):
+    settings, ref = day_planned
+    sandbox.configure(latency_ms=40)
+    env = {
+        **os.environ,
+        **FAST,
+        "OUTREACH_SANDBOX_URL": sandbox.url,
+        "OUTREACH_SEND_CONCURRENCY": "1",
+        "OUTREACH_HOME": str(settings.home),
+        "OUTREACH_LEDGER_URL": settings.ledger_url,
+        "OUTREACH_CHANNELS": "sandbox",
+        "OUTREACH_TIMEZONE": settings.timezone,
+    }
+    script = (
+        "from datetime import datetime, UTC; from outreach import pipeline; "
+        f"pipeline.dispatch_due({{'run_id': 'doomed', 'business_date': '{DAY}'}}, "
+        "now=datetime(2026, 11, 20, 17, 0, tzinfo=UTC))"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", script], env=env)
+    deadline = time.monotonic() + 60
+    while len(sandbox.accepted("twilio")) < 15 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait()
+    sandbox.configure(latency_ms=0)
+    before = sum(sent_to(sandbox, "twilio").values())
+    assert before >= 15
+
+    pipeline.dispatch_due({**ref, "run_id": "retry"}, settings, now=NOON)
+    texts = sent_to(sandbox, "twilio")
+    attempts = ledger.attempts_for(DAY)
+    sms_sent = attempts[(attempts["channel"] == "sms") & (attempts["status"] == "sent")]
+    steps = ledger.steps(DAY).set_index("step_key")
+    for step_key in sms_sent["step_key"]:
+        assert texts[steps.loc[step_key, "contact_address"]] >= 1
+    per_step = Counter(steps.loc[list(attempts["step_key"]), "contact_address"])
+    assert all(texts[number] <= per_step[number] for number in texts), "no step was sent twice"
+    assert not (attempts["status"] == "claimed").any(), "every interrupted send was settled"

@@ -23,8 +23,9 @@ export UV_PYTHON_DOWNLOADS := never
 demo: setup airflow-db
 	$(BIN)/outreach init
 	$(BIN)/outreach sample
-	@echo "Running the daily DAG in Airflow (log: $(OUTREACH_HOME)/last-dag-run.log) ..."
-	@$(BIN)/airflow dags test outreach_daily > $(OUTREACH_HOME)/last-dag-run.log 2>&1; \
+	@echo "Running the daily DAG in Airflow, sending through the local Twilio/SendGrid sandbox ..."
+	@OUTREACH_SMS_PER_SECOND=200 OUTREACH_CALLS_PER_SECOND=200 \
+		scripts/with-sandbox $(BIN)/airflow dags test outreach_daily > $(OUTREACH_HOME)/last-dag-run.log 2>&1; \
 	if ! grep -q "DagRun Finished.*state=success" $(OUTREACH_HOME)/last-dag-run.log; then \
 		grep -E "Error|error|Traceback" -A3 $(OUTREACH_HOME)/last-dag-run.log | tail -n 40; \
 		echo "The DAG run did not succeed; full log: $(OUTREACH_HOME)/last-dag-run.log"; exit 1; \
@@ -34,7 +35,7 @@ demo: setup airflow-db
 	@$(BIN)/outreach report
 	@echo
 	@echo "Airflow's log of this run: $(OUTREACH_HOME)/last-dag-run.log"
-	@echo "Outbox (what each channel would have sent, contacts masked): $(OUTREACH_HOME)/outbox/"
+	@echo "Hand-offs recorded by the log channel (contacts masked): $(OUTREACH_HOME)/outbox/"
 	@echo "Why an account was or was not contacted: $(BIN)/outreach explain AC00000042"
 	@echo "See the same run in the Airflow UI: make airflow, then open http://localhost:8080"
 

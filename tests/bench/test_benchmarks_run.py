@@ -17,3 +17,15 @@ def test_the_ingest_benchmark_runs_at_a_small_size():
     for phase in ("(a) floor", "(b) pull", "(c) row by row"):
         assert phase in result.stdout
     assert "b/a =" in result.stdout and "c/b =" in result.stdout
+
+
+def test_the_dispatch_benchmark_runs_at_a_small_size():
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "bench" / "dispatch.py"), "--texts", "60", "--emails", "120", "--rate", "40"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PROJECT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "texts, unthrottled" in result.stdout and "of configured" in result.stdout and "emails" in result.stdout

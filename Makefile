@@ -65,6 +65,8 @@ airflow-db: $(AIRFLOW_HOME)/.migrated
 $(AIRFLOW_HOME)/.migrated: $(VENV)/.synced
 	mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || { cat $(AIRFLOW_HOME)/migrate.log; exit 1; }
+	$(BIN)/airflow pools set outreach_providers 4 "Concurrent dispatch tasks sending to Twilio and SendGrid" \
+		>> $(AIRFLOW_HOME)/migrate.log 2>&1 || { cat $(AIRFLOW_HOME)/migrate.log; exit 1; }
 	touch $@
 
 clean:

@@ -69,11 +69,15 @@ def outreach_daily():
 
         return pipeline.plan(ref)
 
-    @task
+    @task(pool="outreach_providers")
     def dispatch(ref: dict) -> dict:
+        from outreach_hooks import provider_environment
+
         from outreach import pipeline
 
-        return pipeline.dispatch_due(ref)
+        # With OUTREACH_CHANNELS=providers, credentials come from the twilio_default and
+        # sendgrid_default Airflow connections.
+        return pipeline.dispatch_due(ref, provider_env=provider_environment)
 
     @task
     def report(ref: dict) -> dict:

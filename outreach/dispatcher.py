@@ -193,7 +193,9 @@ def dispatch(
     return summary
 
 
-def channels_for(kind: str, outbox_dir: Path, business_date: Any) -> dict[str, Channel]:
+def channels_for(
+    kind: str, outbox_dir: Path, business_date: Any, provider_env: Mapping[str, str] | None = None
+) -> dict[str, Channel]:
     """The channel set of a deployment: ``log`` (record only), ``sandbox`` or ``providers``.
 
     Hand-offs to people (agent queue, letters) are recorded by the log channel in every set.
@@ -215,7 +217,7 @@ def channels_for(kind: str, outbox_dir: Path, business_date: Any) -> dict[str, C
         TwilioVoiceChannel,
     )
 
-    env = dict(os.environ)
+    env = dict(provider_env if provider_env is not None else os.environ)
     if kind == "sandbox":
         env.setdefault("OUTREACH_SANDBOX_URL", "http://127.0.0.1:8765")
     settings = ProviderSettings.from_env(env)

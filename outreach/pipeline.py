@@ -173,13 +173,23 @@ def plan(ref: RunRef, settings: Settings | None = None) -> RunRef:
 
 
 def dispatch_due(
-    ref: RunRef, settings: Settings | None = None, channel_set: str | None = None, now: datetime | None = None
+    ref: RunRef,
+    settings: Settings | None = None,
+    channel_set: str | None = None,
+    now: datetime | None = None,
+    provider_env: Callable[[], dict[str, str]] | None = None,
 ) -> RunRef:
-    """Send every step whose contact window is open now."""
+    """Send every step whose contact window is open now.
+
+    ``provider_env`` supplies provider credentials (from Airflow connections in the DAG);
+    without it they come from the environment.
+    """
     settings = settings or Settings.from_env()
     ledger = ledger_for(settings)
     day = business_day(date.fromisoformat(ref["business_date"]), settings.timezone)
-    channels = channels_for(channel_set or settings.channel_set, settings.outbox_dir, day.date)
+    kind = channel_set or settings.channel_set
+    credentials = provider_env() if provider_env is not None and kind == "providers" else None
+    channels = channels_for(kind, settings.outbox_dir, day.date, credentials)
     ledger.sync_step_status(day.date)
     sms = channels.get("sms")
     settled = reconcile_unconfirmed(

@@ -25,6 +25,14 @@ def migrated_airflow_home(tmp_path_factory) -> Path:
     env = airflow_environment(home, home / "unused")
     result = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    pool = subprocess.run(
+        [AIRFLOW, "pools", "set", "outreach_providers", "4", "Provider sends"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert pool.returncode == 0, pool.stderr[-3000:]
     return home
 
 

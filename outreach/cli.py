@@ -140,6 +140,18 @@ def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_templates(args: argparse.Namespace, settings: Settings) -> int:
+    from outreach.template_checks import check_all_templates
+
+    failing = 0
+    for path, report in sorted(check_all_templates().items()):
+        size = f"{report.segments} {report.encoding} segment(s)" if report.segments else ""
+        verdict = "; ".join(report.problems) or "ok"
+        failing += bool(report.problems)
+        print(f"{path:<38} {size:<22} {verdict}")
+    return 1 if failing else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="outreach", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -169,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     policy_sub.add_parser("rules", help="list the rule table with grades and citations").set_defaults(
         func=cmd_policy_rules
+    )
+
+    sub.add_parser("templates", help="check every message template: disclosures, SMS segments").set_defaults(
+        func=cmd_templates
     )
 
     sandbox = sub.add_parser("sandbox", help="run the local Twilio/SendGrid sandbox server")

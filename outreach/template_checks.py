@@ -41,11 +41,25 @@ class TemplateCheckError(ValueError):
     """A template fails a check that no account could pass; the message names the file."""
 
 
+# Texts longer than this many segments are refused at load time (each segment is billed).
+MAX_SMS_SEGMENTS = 3
+# The longest values a text is likely to carry: its segment count is the template's worst case.
+WORST_CASE_ACCOUNT = {
+    "account_id": "AC99999999",
+    "name": "Maximiliana Montgomery-Worthington",
+    "balance_due_minor": 99_999_999,
+    "currency": "USD",
+    "dpd": 365,
+}
+
+
 @dataclass(frozen=True)
 class TemplateReport:
     path: str
     traits: TemplateTraits
     problems: tuple[str, ...]
+    segments: int | None = None
+    encoding: str | None = None
 
 
 def _words(text: str, words: tuple[str, ...]) -> tuple[str, ...]:
@@ -76,13 +90,25 @@ def check_template(channel: str, name: str, locale: str, source: str, environmen
         if missing:
             problems.append(f"collection letter lacks required field(s) {missing}")
 
+    segments = text_encoding = None
+    if channel == "sms":
+        from outreach.channels.segments import encoding, segment_count
+        from outreach.messages import Renderer
+
+        renderer = Renderer()
+        context = renderer.context({**WORST_CASE_ACCOUNT, "locale": locale})
+        text = environment.from_string(source).render(context).strip()
+        segments, text_encoding = segment_count(text), encoding(text)
+        if segments > MAX_SMS_SEGMENTS:
+            problems.append(f"{segments} {text_encoding} segments at worst; the cap is {MAX_SMS_SEGMENTS}")
+
     traits = TemplateTraits(
         name=path,
         has_opt_out=has_opt_out,
         legal_threat_words=_words(source, LEGAL_THREAT_WORDS),
         is_limited_content=is_limited,
     )
-    return TemplateReport(path, traits, tuple(problems))
+    return TemplateReport(path, traits, tuple(problems), segments, text_encoding)
 
 
 @lru_cache(maxsize=1)

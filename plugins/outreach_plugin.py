@@ -1,8 +1,9 @@
 """The outreach plugin for Airflow's API server.
 
 Its FastAPI app is mounted under ``/outreach``. Airflow does not authenticate
-plugin apps, so nothing here returns debtor data: the health endpoint says only
-whether the ledger answers and when the last run finished.
+plugin apps, so nothing here returns debtor data to an unauthenticated caller:
+the health endpoint says only whether the ledger answers, and the Twilio
+endpoints answer only requests carrying Twilio's signature.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from airflow.plugins_manager import AirflowPlugin
 def create_app():
     from fastapi import FastAPI
 
-    from outreach.web.health import router
+    from outreach.web import health, voice
 
     app = FastAPI(title="Outreach", description="Collections outreach endpoints")
-    app.include_router(router)
+    app.include_router(health.router)
+    app.include_router(voice.router)
     return app
 
 

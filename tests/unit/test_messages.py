@@ -38,3 +38,12 @@ def test_amounts_are_exact_and_in_the_account_currency():
     assert format_amount(125050, "USD") == "$1,250.50"
     assert format_amount(100, "CNY") == "¥1.00"
     assert format_amount(1500, "JPY") == "¥1,500"
+
+
+def test_segments_follow_gsm7_and_ucs2_sizes():
+    from outreach.channels.segments import encoding, segment_count
+
+    assert (segment_count("a" * 160), segment_count("a" * 161), segment_count("a" * 306)) == (1, 2, 2)
+    assert segment_count("a" * 307) == 3
+    assert segment_count("€" * 80) == 1 and segment_count("€" * 81) == 2  # extension characters count twice
+    assert encoding("您好") == "UCS-2" and segment_count("您" * 70) == 1 and segment_count("您" * 71) == 2

@@ -64,3 +64,12 @@ def test_a_third_party_collector_sending_texts_through_twilio_is_refused_at_star
         check_deployment("third_party", "twilio", ["voice", "sms", "email"])
     check_deployment("third_party", "twilio", ["voice", "email"])
     check_deployment("first_party", "twilio", ["sms"])
+
+
+def test_sms_templates_are_sized_in_segments_and_capped():
+    reports = check_all_templates()
+    english, chinese = reports["sms/reminder.en.j2"], reports["sms/reminder.zh-CN.j2"]
+    assert (english.encoding, chinese.encoding) == ("GSM-7", "UCS-2")
+    assert 1 <= english.segments <= 3 and 1 <= chinese.segments <= 3
+    long = check_template("sms", "long", "en", "{{ business_name }} " + "x" * 600 + " Reply STOP to stop.", ENV)
+    assert long.segments == 5 and "the cap is 3" in long.problems[0]

@@ -1,0 +1,85 @@
+"""TwiML for automated calls, fetched by Twilio when the call connects.
+
+A person hears the reminder in their language and a keypress menu; an
+answering machine gets only a limited-content message (12 CFR 1006.2(j)), which
+is why the words are chosen here, once Twilio's answering-machine detection has
+spoken, and not when the call is placed. Requests are authenticated by Twilio's
+signature before anything is read.
+"""
+
+from __future__ import annotations
+
+import os
+from xml.sax.saxutils import escape
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import and_, select
+from twilio.request_validator import RequestValidator
+
+from outreach.ledger import Ledger
+from outreach.ledger.schema import account_snapshots, planned_steps
+from outreach.messages import Renderer
+from outreach.settings import Settings
+
+router = APIRouter(prefix="/twilio")
+LANGUAGES = {"en": "en-US", "zh-CN": "cmn-CN"}
+
+
+def public_url(request: Request) -> str:
+    """The URL Twilio signed: behind a proxy, the configured public base replaces ours."""
+    base = os.environ.get("OUTREACH_CALLBACK_BASE_URL")
+    if not base:
+        return str(request.url)
+    query = f"?{request.url.query}" if request.url.query else ""
+    return f"{base.rstrip('/')}/outreach{request.url.path.removeprefix('/outreach')}{query}"
+
+
+async def verified_form(request: Request) -> dict[str, str] | None:
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    token = os.environ.get("TWILIO_AUTH_TOKEN", "sandbox-auth-token")
+    signature = request.headers.get("X-Twilio-Signature", "")
+    return form if RequestValidator(token).validate(public_url(request), form, signature) else None
+
+
+def _twiml(body: str) -> Response:
+    return Response(f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>', media_type="text/xml")
+
+
+@router.post("/voice")
+async def voice(request: Request, step: str) -> Response:
+    form = await verified_form(request)
+    if form is None:
+        return Response("invalid Twilio signature", status_code=403)
+    ledger = Ledger.from_url(Settings.from_env().ledger_url)
+    try:
+        with ledger.engine.connect() as conn:
+            planned = conn.execute(select(planned_steps).where(planned_steps.c.step_key == step)).mappings().first()
+            account = None
+            if planned is not None:
+                account = (
+                    conn.execute(
+                        select(account_snapshots).where(
+                            and_(
+                                account_snapshots.c.business_date == planned["business_date"],
+                                account_snapshots.c.account_id == planned["account_id"],
+                            )
+                        )
+                    )
+                    .mappings()
+                    .first()
+                )
+    finally:
+        ledger.dispose()
+    if planned is None or account is None:
+        return _twiml("<Hangup/>")
+    account = dict(account)
+    language = LANGUAGES.get(account.get("locale") or "en", "en-US")
+    renderer = Renderer()
+    if form.get("AnsweredBy", "").startswith("machine"):
+        text = renderer.render("voicemail", "lcm", account).body
+        return _twiml(f'<Say language="{language}">{escape(text)}</Say><Hangup/>')
+    text = renderer.render("voice", planned["template"], account).body
+    say = f'<Say language="{language}">{escape(text)}</Say>'
+    gather = f'<Gather numDigits="1" timeout="6" action="{escape(public_url(request).replace("/voice", "/gather"))}">'
+    return _twiml(f"{gather}{say}</Gather>{say}")

@@ -47,6 +47,9 @@ class SandboxConfig:
     # Requests per second above which the sandbox answers 429, per provider (0: unlimited).
     twilio_rate_limit: float = 0
     sendgrid_rate_limit: float = 0
+    # Outcome rules added to the defaults of outreach.sandbox.outcomes, e.g.
+    # {"sms": {"42": ["undelivered", 30003]}, "calls": {"41": ["busy", null]}, "email": {"nomail": "bounce"}}
+    outcome_rules: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -179,7 +182,7 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
             response = twilio_error(*refusal)
         else:
             sid = _sid("SM")
-            outcome = outcomes.sms_outcome(to)
+            outcome = outcomes.sms_outcome(to, state.config.outcome_rules.get("sms"))
             message = {
                 "sid": sid,
                 "account_sid": account_sid,
@@ -270,7 +273,7 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
             response = twilio_error(400, 21205, "Url, Twiml or ApplicationSid is required.")
         else:
             sid = _sid("CA")
-            outcome = outcomes.call_outcome(to)
+            outcome = outcomes.call_outcome(to, state.config.outcome_rules.get("calls"))
             call = {
                 "sid": sid,
                 "account_sid": account_sid,
@@ -358,7 +361,7 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
         for index, item in enumerate(payload["personalizations"]):
             args = {**(payload.get("custom_args") or {}), **(item.get("custom_args") or {})}
             for recipient in item.get("to", []):
-                result = outcomes.email_outcome(recipient["email"])
+                result = outcomes.email_outcome(recipient["email"], state.config.outcome_rules.get("email"))
                 for event in ("processed", result):
                     events.append(
                         {

@@ -8,6 +8,7 @@ address. Every other address succeeds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 # Last two digits of the destination number -> (final status, Twilio error code).
 SMS_OUTCOMES: dict[str, tuple[str, int | None]] = {
@@ -48,19 +49,21 @@ def sms_refusal(number: str) -> tuple[int, int, str] | None:
     return SMS_REFUSALS.get(number[-2:])
 
 
-def sms_outcome(number: str) -> SmsOutcome:
-    status, code = SMS_OUTCOMES.get(number[-2:], ("delivered", None))
+def sms_outcome(number: str, extra: dict[str, Any] | None = None) -> SmsOutcome:
+    rules = {**SMS_OUTCOMES, **{k: tuple(v) for k, v in (extra or {}).items()}}
+    status, code = rules.get(number[-2:], ("delivered", None))
     return SmsOutcome(status, code)
 
 
-def call_outcome(number: str) -> CallOutcome:
-    status, answered_by = CALL_OUTCOMES.get(number[-2:], ("completed", "human"))
+def call_outcome(number: str, extra: dict[str, Any] | None = None) -> CallOutcome:
+    rules = {**CALL_OUTCOMES, **{k: tuple(v) for k, v in (extra or {}).items()}}
+    status, answered_by = rules.get(number[-2:], ("completed", "human"))
     return CallOutcome(status, answered_by)
 
 
-def email_outcome(address: str) -> str:
+def email_outcome(address: str, extra: dict[str, str] | None = None) -> str:
     local = address.split("@", 1)[0].lower()
-    for word, event in EMAIL_OUTCOMES.items():
+    for word, event in {**EMAIL_OUTCOMES, **(extra or {})}.items():
         if word in local:
             return event
     return "delivered"

@@ -170,3 +170,22 @@ def test_email_events_are_signed_as_sendgrid_signs_them(sandbox):
     timestamp = headers["x-twilio-email-event-webhook-timestamp"]
     assert verifier.verify_signature(request["body"], signature, timestamp)
     assert not verifier.verify_signature(request["body"].replace("bounce", "delivered"), signature, timestamp)
+
+
+def test_an_unreachable_provider_is_a_transient_failure_not_a_permanent_one():
+    from tests.servers import free_port
+
+    channel = TwilioSmsChannel(settings_for(f"http://127.0.0.1:{free_port()}"), RetryPolicy(2, 0.01, 0.02))
+    (result,) = channel.send([sms("A|c|s|sms|d", "+12125550142")])
+    assert result.status == "failed" and result.permanent is False
+    assert "unreachable" in result.error
+
+
+def test_outcome_rules_are_configurable(sandbox):
+    app, received = receiver_app()
+    with serve(app) as receiver:
+        sandbox.configure(outcome_rules={"sms": {"42": ["undelivered", 30005]}})
+        TwilioSmsChannel(settings_for(sandbox.url, receiver), FAST).send([sms("A|c|s|sms|d", "+12125550142")])
+        sandbox.flush()
+    final = dict(parse_qsl(received[-1]["body"]))
+    assert (final["MessageStatus"], final["ErrorCode"]) == ("undelivered", "30005")

@@ -142,3 +142,16 @@ def test_a_worker_killed_mid_batch_and_run_again_sends_each_text_exactly_once(da
     per_step = Counter(steps.loc[list(attempts["step_key"]), "contact_address"])
     assert all(texts[number] <= per_step[number] for number in texts), "no step was sent twice"
     assert not (attempts["status"] == "claimed").any(), "every interrupted send was settled"
+
+
+def test_no_full_phone_number_or_email_reaches_the_logs(day_planned, caplog):
+    import logging
+    import re
+
+    settings, ref = day_planned
+    caplog.set_level(logging.INFO)
+    pipeline.dispatch_due(ref, settings, now=NOON)
+    pipeline.report(ref, settings)
+    assert caplog.records, "the run logs what it did"
+    assert not re.search(r"\+(1\d{10}|86\d{11})\b", caplog.text)
+    assert not re.search(r"[\w.]+@example\.(com|cn)", caplog.text)

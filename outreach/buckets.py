@@ -25,9 +25,6 @@ class Bucket:
     min_dpd: int
     max_dpd: int | None  # None: open-ended
 
-    def contains(self, dpd: int) -> bool:
-        return dpd >= self.min_dpd and (self.max_dpd is None or dpd <= self.max_dpd)
-
 
 DEFAULT_BUCKETS: tuple[Bucket, ...] = (
     Bucket("M1", 1, 30),

@@ -35,7 +35,8 @@ class Settings:
 
     @property
     def sms_provider(self) -> str:
-        return "twilio" if self.channel_set == "providers" else self.channel_set
+        # The sandbox stands in for Twilio: the same use-case rules apply to it.
+        return "twilio" if self.channel_set in ("providers", "sandbox") else self.channel_set
 
     @property
     def outbox_dir(self) -> Path:

@@ -291,11 +291,6 @@ class Ledger:
         frame["at"] = pd.to_datetime(frame["at"], utc=True)
         return _none_for_missing(frame)
 
-    def record_event(self, **values: Any) -> None:
-        values.setdefault("recorded_at", datetime.now(UTC))
-        with self.engine.begin() as conn:
-            conn.execute(insert(events).values(**values))
-
     def active_suppressions(self, at: datetime) -> pd.DataFrame:
         query = select(suppressions).where(
             and_(

@@ -1,4 +1,4 @@
-"""Half-open UTC intervals [start, end) and the two operations the windows need."""
+"""Half-open UTC intervals [start, end) and the operations the contact windows need."""
 
 from __future__ import annotations
 
@@ -31,20 +31,4 @@ def intersect(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
             i += 1
         else:
             j += 1
-    return result
-
-
-def subtract(a: Sequence[Interval], b: Sequence[Interval]) -> list[Interval]:
-    result: list[Interval] = []
-    cuts = normalise(b)
-    for start, end in normalise(a):
-        cursor = start
-        for cut_start, cut_end in cuts:
-            if cut_end <= cursor or cut_start >= end:
-                continue
-            if cut_start > cursor:
-                result.append((cursor, cut_start))
-            cursor = max(cursor, cut_end)
-        if cursor < end:
-            result.append((cursor, end))
     return result

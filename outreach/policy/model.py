@@ -162,9 +162,5 @@ class Decision(_Model):
     zones: tuple[str, ...] = ()
     trace: tuple[TraceEntry, ...] = ()
 
-    @property
-    def primary_rule(self) -> str:
-        return self.rules[0] if self.rules else ""
-
     def reason_text(self) -> str:
         return "; ".join(self.reasons)

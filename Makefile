@@ -48,7 +48,7 @@ test: setup
 ## airflow: the Airflow UI on the demo's data (SQLite, LocalExecutor)
 airflow: setup airflow-db
 	@echo "Log in as admin; the password is in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"
-	$(BIN)/airflow standalone
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow standalone
 
 setup: $(VENV)/.synced
 

@@ -14,11 +14,12 @@ from airflow.plugins_manager import AirflowPlugin
 def create_app():
     from fastapi import FastAPI
 
-    from outreach.web import health, voice
+    from outreach.web import health, voice, webhooks
 
     app = FastAPI(title="Outreach", description="Collections outreach endpoints")
     app.include_router(health.router)
     app.include_router(voice.router)
+    app.include_router(webhooks.router)
     return app
 
 

@@ -1,0 +1,110 @@
+"""Provider webhooks: delivery receipts, call outcomes, email events and inbound replies.
+
+Each request is authenticated before anything is recorded (Twilio's signature;
+SendGrid's ECDSA signature inside a replay window); a bad or missing signature
+gets 403 and changes nothing, a malformed body 400. Recording is idempotent and
+quick: the endpoint writes to the ledger and returns; reactions happen in Airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sendgrid.helpers.eventwebhook import EventWebhook
+from sqlalchemy import select
+
+from outreach.events import record_reply, record_sendgrid_events, record_twilio_status
+from outreach.ledger import Ledger
+from outreach.ledger.schema import account_snapshots
+from outreach.settings import Settings
+from outreach.web.voice import verified_form
+
+router = APIRouter()
+REPLAY_WINDOW_SECONDS = 600
+
+
+def _ledger() -> Ledger:
+    return Ledger.from_url(Settings.from_env().ledger_url)
+
+
+async def _twilio_status(request: Request, step: str | None) -> Response:
+    form = await verified_form(request)
+    if form is None:
+        return Response("invalid Twilio signature", status_code=403)
+    if not step or not (form.get("MessageSid") or form.get("CallSid")):
+        return Response("missing step or SID", status_code=400)
+    ledger = _ledger()
+    try:
+        status = record_twilio_status(ledger, step, form, datetime.now(UTC))
+    finally:
+        ledger.dispose()
+    return Response(status_code=204 if status is not None else 404)
+
+
+@router.post("/twilio/status")
+async def twilio_message_status(request: Request, step: str | None = None) -> Response:
+    return await _twilio_status(request, step)
+
+
+@router.post("/twilio/call-status")
+async def twilio_call_status(request: Request, step: str | None = None) -> Response:
+    return await _twilio_status(request, step)
+
+
+@router.post("/twilio/inbound")
+async def twilio_inbound(request: Request) -> Response:
+    form = await verified_form(request)
+    if form is None:
+        return Response("invalid Twilio signature", status_code=403)
+    sender, body = form.get("From"), form.get("Body")
+    if not sender or body is None:
+        return Response("missing From or Body", status_code=400)
+    ledger = _ledger()
+    try:
+        with ledger.engine.connect() as conn:
+            account_id = conn.execute(
+                select(account_snapshots.c.account_id)
+                .where(account_snapshots.c.mobile_phone == sender)
+                .order_by(account_snapshots.c.business_date.desc())
+                .limit(1)
+            ).scalar()
+        if account_id is not None:
+            record_reply(ledger, account_id, "sms", sender, body, datetime.now(UTC))
+    finally:
+        ledger.dispose()
+    return Response('<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="text/xml")
+
+
+@router.post("/sendgrid/events")
+async def sendgrid_events(request: Request) -> Response:
+    key = os.environ.get("OUTREACH_SENDGRID_WEBHOOK_PUBLIC_KEY")
+    signature = request.headers.get("X-Twilio-Email-Event-Webhook-Signature")
+    timestamp = request.headers.get("X-Twilio-Email-Event-Webhook-Timestamp", "")
+    body = (await request.body()).decode("utf-8", errors="replace")
+    if not key or not signature or not timestamp.isdigit():
+        return Response("missing signature", status_code=403)
+    if abs(time.time() - int(timestamp)) > REPLAY_WINDOW_SECONDS:
+        return Response("stale signature", status_code=403)
+    try:
+        valid = EventWebhook(key).verify_signature(body, signature, timestamp)
+    except (ValueError, TypeError):
+        valid = False
+    if not valid:
+        return Response("invalid signature", status_code=403)
+    try:
+        events = json.loads(body)
+        if not isinstance(events, list):
+            raise ValueError("not a list")
+    except ValueError:
+        return Response("body must be a JSON array of events", status_code=400)
+    ledger = _ledger()
+    try:
+        record_sendgrid_events(ledger, events)
+    finally:
+        ledger.dispose()
+    return Response(status_code=204)

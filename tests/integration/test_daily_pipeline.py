@@ -135,3 +135,37 @@ def test_a_missing_accounts_file_fails_the_pull_naming_the_file(sqlite_ledger, s
     settings = settings_for(sqlite_ledger, tmp_path / "drop" / "accounts-2026-11-20.csv")
     with pytest.raises(SourceError, match=r"accounts-2026-11-20\.csv does not exist"):
         pipeline.pull(DAY, "scheduled__1", settings)
+
+
+def _dispatch_in_another_process(ledger_url: str, home: str, name: str) -> None:
+    from outreach.settings import Settings
+
+    settings = Settings(
+        home=Path(home),
+        ledger_url=ledger_url,
+        accounts_file=Path(home) / "unused.csv",
+        timezone="America/New_York",
+        campaigns_dir=None,
+    )
+    pipeline.dispatch_due({"run_id": name, "business_date": DAY.isoformat()}, settings, now=NOON_IN_NEW_YORK)
+
+
+def test_two_worker_processes_on_the_same_day_never_send_a_step_twice(postgres_ledger, settings_for, book):
+    import multiprocessing
+
+    settings = settings_for(postgres_ledger, book)
+    pipeline.plan(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
+    url = postgres_ledger.engine.url.render_as_string(hide_password=False)
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_dispatch_in_another_process, args=(url, str(settings.home), f"w{i}")) for i in range(2)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    attempts = postgres_ledger.attempts_for(DAY)
+    assert len(attempts) > 0 and attempts["step_key"].is_unique
+    outbox = (settings.outbox_dir / f"{DAY}.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(outbox) == len(attempts), "each claimed step was sent by exactly one worker"

@@ -29,3 +29,48 @@ def test_a_ledger_from_before_versioning_is_refused_with_what_to_do(tmp_path):
         conn.execute(text("CREATE TABLE pipeline_runs (run_id VARCHAR PRIMARY KEY)"))
     with pytest.raises(LedgerSchemaError, match="predates schema versioning"):
         Ledger(engine).create_schema()
+
+
+def test_a_ledger_of_every_earlier_version_upgrades_without_losing_rows(ledger):
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from outreach.ledger.migrate import _config
+
+    engine = ledger.engine
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    from outreach.ledger.schema import metadata
+
+    metadata.drop_all(engine)
+    config = _config(engine)
+    revisions = [r.revision for r in reversed(list(ScriptDirectory.from_config(config).walk_revisions()))]
+    assert revisions[0] == "0001" and len(revisions) >= 3
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.execute(
+            text(
+                "INSERT INTO pipeline_runs (run_id, orchestrator_run_id, business_date, source, started_at) "
+                "VALUES ('r1', 'scheduled__1', '2026-11-20', 'accounts.csv', '2026-11-20 14:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO planned_steps (step_key, run_id, business_date, account_id, campaign, stage, channel, "
+                "template, decision, rule_ids, reason, status, planned_at) VALUES ('k1', 'r1', '2026-11-20', 'AC1', "
+                "'default', 'm1-sms-1', 'sms', 'reminder', 'send', '', 'allowed', 'sent', '2026-11-20 14:00:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO attempts (step_key, run_id, account_id, channel, status, claimed_at) "
+                "VALUES ('k1', 'r1', 'AC1', 'sms', 'sent', '2026-11-20 14:00:01')"
+            )
+        )
+    ledger.create_schema()
+    assert current_revision(engine) == revisions[-1]
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT status, segments FROM attempts WHERE step_key = 'k1'")).one() == ("sent", None)
+        assert conn.execute(text("SELECT count(*) FROM pipeline_runs")).scalar() == 1
+    assert ledger.run("r1")["source"] == "accounts.csv"

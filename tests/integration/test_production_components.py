@@ -42,8 +42,7 @@ def databases() -> Iterator[tuple[str, str]]:
 
 
 def run(args: list[str], env: dict[str, str], timeout: int = 300) -> str:
-    result = subprocess.run([str(BIN / args[0]), *args[1:]], env=env, capture_output=True, text=True,
-                            timeout=timeout)
+    result = subprocess.run([str(BIN / args[0]), *args[1:]], env=env, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, f"{args}: {result.stdout[-2000:]}{result.stderr[-2000:]}"
     return result.stdout
 
@@ -64,20 +63,27 @@ def stack_environment(tmp_path: Path, airflow_db: str, ledger_db: str, executor:
         "PATH": f"{BIN}:{os.environ['PATH']}",
     }
     if executor == "CeleryExecutor":
-        extra.update({
-            "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{int(uuid.uuid4()) % 15 + 1}",
-            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + airflow_db,
-            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
-            "AIRFLOW__CELERY__WORKER_LOG_SERVER_PORT": str(free_port()),
-        })
+        extra.update(
+            {
+                "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{int(uuid.uuid4()) % 15 + 1}",
+                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + airflow_db,
+                "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+                "AIRFLOW__CELERY__WORKER_LOG_SERVER_PORT": str(free_port()),
+            }
+        )
     return airflow_environment(tmp_path / "airflow", tmp_path / "outreach", **extra)
 
 
 def wait_for_success(env: dict[str, str], deadline: float) -> list[dict]:
     runs: list[dict] = []
     while time.monotonic() < deadline:
-        out = subprocess.run([str(BIN / "airflow"), "dags", "list-runs", "outreach_daily", "-o", "json"], env=env,
-                             capture_output=True, text=True, timeout=120).stdout
+        out = subprocess.run(
+            [str(BIN / "airflow"), "dags", "list-runs", "outreach_daily", "-o", "json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
         lines = [line for line in out.splitlines() if line.startswith(("[{", "[]"))]
         runs = json.loads(lines[-1]) if lines else []
         if any(r["state"] == "failed" for r in runs):
@@ -99,20 +105,31 @@ def test_the_scheduler_runs_the_daily_dag_on_postgresql(executor, databases, tmp
 
     logs = tmp_path / "logs"
     logs.mkdir()
-    commands = [["airflow", "api-server", "--port", env["AIRFLOW__API__PORT"]], ["airflow", "scheduler"],
-                ["airflow", "dag-processor"]]
+    commands = [
+        ["airflow", "api-server", "--port", env["AIRFLOW__API__PORT"]],
+        ["airflow", "scheduler"],
+        ["airflow", "dag-processor"],
+    ]
     if executor == "CeleryExecutor":
         commands.append(["airflow", "celery", "worker"])
     processes = [
-        subprocess.Popen([str(BIN / c[0]), *c[1:]], env=env, stdout=(logs / f"{c[1]}.log").open("w"),
-                         stderr=subprocess.STDOUT, start_new_session=True)
+        subprocess.Popen(
+            [str(BIN / c[0]), *c[1:]],
+            env=env,
+            stdout=(logs / f"{c[1]}.log").open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         for c in commands
     ]
     try:
         deadline = time.monotonic() + 240
-        while "outreach_daily" not in subprocess.run(
-            [str(BIN / "airflow"), "dags", "list"], env=env, capture_output=True, text=True, timeout=120
-        ).stdout:
+        while (
+            "outreach_daily"
+            not in subprocess.run(
+                [str(BIN / "airflow"), "dags", "list"], env=env, capture_output=True, text=True, timeout=120
+            ).stdout
+        ):
             assert time.monotonic() < deadline, "the DAG processor never parsed the daily DAG"
             time.sleep(3)
         run(["airflow", "dags", "unpause", "outreach_daily"], env)

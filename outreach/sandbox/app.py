@@ -150,27 +150,39 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
 
     # -- Twilio ---------------------------------------------------------------------------
 
-    @app.post("/2010-04-01/Accounts/{account_sid}/Messages.json")
-    async def create_message(account_sid: str, request: Request) -> Response:
+    async def twilio_preamble(
+        request: Request, kind: str, path: str
+    ) -> tuple[list[tuple[str, str]], dict[str, str], Response | None]:
+        """What every Twilio create does first: credentials, throttling, the description's rules, the number."""
         await latency()
         if request.headers.get("authorization") is None:
-            return twilio_error(401, 20003, "Authentication Error - No credentials provided")
-        form = list((await request.form()).multi_items())
-        params = {k: str(v) for k, v in form}
+            return [], {}, twilio_error(401, 20003, "Authentication Error - No credentials provided")
+        form = [(k, str(v)) for k, v in (await request.form()).multi_items()]
+        params = dict(form)
         refused = throttle("twilio")
+        early: Response | None = None
         if refused:
             status, headers = refused
-            record("twilio", "message", params, status)
-            if status == 429:
-                return twilio_error(429, 20429, "Too Many Requests", headers)
-            return twilio_error(503, 20500, "Service Unavailable")
-        problems = check_twilio_form(MESSAGES_PATH, [(k, str(v)) for k, v in form])
+            early = (
+                twilio_error(429, 20429, "Too Many Requests", headers)
+                if status == 429
+                else twilio_error(503, 20500, "Service Unavailable")
+            )
+        elif problems := check_twilio_form(path, form):
+            early = twilio_error(400, 21200, "Invalid request: " + "; ".join(problems))
+        elif not valid_number(params.get("To", "")):
+            early = twilio_error(400, 21211, f"The 'To' number {params.get('To', '')} is not a valid phone number.")
+        if early is not None:
+            record("twilio", kind, params, early.status_code)
+        return form, params, early
+
+    @app.post("/2010-04-01/Accounts/{account_sid}/Messages.json")
+    async def create_message(account_sid: str, request: Request) -> Response:
+        form, params, early = await twilio_preamble(request, "message", MESSAGES_PATH)
+        if early is not None:
+            return early
         to, body = params.get("To", ""), params.get("Body", "")
-        if problems:
-            response = twilio_error(400, 21200, "Invalid request: " + "; ".join(problems))
-        elif not valid_number(to):
-            response = twilio_error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
-        elif not params.get("From") and not params.get("MessagingServiceSid"):
+        if not params.get("From") and not params.get("MessagingServiceSid"):
             response = twilio_error(400, 21603, "A 'From' phone number is required.")
         elif not body:
             response = twilio_error(400, 21602, "Message body is required.")
@@ -251,25 +263,11 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
 
     @app.post("/2010-04-01/Accounts/{account_sid}/Calls.json")
     async def create_call(account_sid: str, request: Request) -> Response:
-        await latency()
-        if request.headers.get("authorization") is None:
-            return twilio_error(401, 20003, "Authentication Error - No credentials provided")
-        form = [(k, str(v)) for k, v in (await request.form()).multi_items()]
-        params = dict(form)
-        refused = throttle("twilio")
-        if refused:
-            status, headers = refused
-            record("twilio", "call", params, status)
-            if status == 429:
-                return twilio_error(429, 20429, "Too Many Requests", headers)
-            return twilio_error(503, 20500, "Service Unavailable")
-        problems = check_twilio_form(CALLS_PATH, form)
+        form, params, early = await twilio_preamble(request, "call", CALLS_PATH)
+        if early is not None:
+            return early
         to = params.get("To", "")
-        if problems:
-            response = twilio_error(400, 21200, "Invalid request: " + "; ".join(problems))
-        elif not valid_number(to):
-            response = twilio_error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
-        elif not (params.get("Twiml") or params.get("Url") or params.get("ApplicationSid")):
+        if not (params.get("Twiml") or params.get("Url") or params.get("ApplicationSid")):
             response = twilio_error(400, 21205, "Url, Twiml or ApplicationSid is required.")
         else:
             sid = _sid("CA")

@@ -205,11 +205,8 @@ def plan_day(
                     "planned_at": planned_at,
                 }
             )
-            audit(
-                account_id,
-                decision.decision,
-                f"{stage.id} ({stage.channel}): {decision.reason_text()}",
-                decision.rules,
-                key,
-            )
+            reason = f"{stage.id} ({stage.channel}): {decision.reason_text()}"
+            if decision.not_before:
+                reason += f" (not before {decision.not_before:%Y-%m-%d %H:%M} UTC)"
+            audit(account_id, decision.decision, reason, decision.rules, key)
     return plan

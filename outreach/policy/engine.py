@@ -67,12 +67,17 @@ def decide(request: ContactRequest, rules: RuleSet | None = None) -> Decision:
                 )
             # The rule that moved the contact furthest in one step is named first: it is the
             # reason a person reads ("Sunday"), not the quiet hours that follow from it.
-            ranked = sorted(deferred_by, key=lambda item: item[2], reverse=True)
+            # Each rule speaks once, with its last word (its latest deferral).
+            last: dict[str, tuple[Rule, Finding, timedelta]] = {}
+            for rule, finding, jump in deferred_by:
+                previous = last.get(rule.id)
+                last[rule.id] = (rule, finding, max(jump, previous[2]) if previous else jump)
+            ranked = sorted(last.values(), key=lambda item: item[2], reverse=True)
             return Decision(
                 decision="defer",
                 not_before=at,
                 window_end=window_end,
-                rules=tuple(dict.fromkeys(rule.id for rule, _, _ in ranked)),
+                rules=tuple(rule.id for rule, _, _ in ranked),
                 reasons=tuple(dict.fromkeys(f.reason for _, f, _ in ranked)),
                 zones=zones,
                 trace=tuple(trace),

@@ -19,25 +19,26 @@ export UV_PYTHON_DOWNLOADS := never
 
 .PHONY: demo test setup airflow-db airflow clean
 
-## demo: sample accounts, one run of the daily DAG through Airflow, then its report
+## demo: sample accounts, four business days of both campaigns through Airflow, then the reports
+DEMO_DAYS := 2026-11-17 2026-11-18 2026-11-19 2026-11-20
 demo: setup airflow-db
+	rm -rf $(OUTREACH_HOME)/ledger.db $(OUTREACH_HOME)/runs $(OUTREACH_HOME)/handoffs $(OUTREACH_HOME)/reports
 	$(BIN)/outreach init
-	$(BIN)/outreach sample
-	@echo "Running the daily DAG in Airflow, sending through the local Twilio/SendGrid sandbox ..."
-	@OUTREACH_SMS_PER_SECOND=200 OUTREACH_CALLS_PER_SECOND=200 \
-		scripts/with-sandbox $(BIN)/airflow dags test outreach_daily > $(OUTREACH_HOME)/last-dag-run.log 2>&1; \
-	if ! grep -q "DagRun Finished.*state=success" $(OUTREACH_HOME)/last-dag-run.log; then \
-		grep -E "Error|error|Traceback" -A3 $(OUTREACH_HOME)/last-dag-run.log | tail -n 40; \
-		echo "The DAG run did not succeed; full log: $(OUTREACH_HOME)/last-dag-run.log"; exit 1; \
-	fi
-	@echo "The DAG run succeeded."
+	$(BIN)/outreach sample --date $(lastword $(DEMO_DAYS))
+	@echo "Running the campaign DAGs in Airflow for $(DEMO_DAYS), through the local Twilio/SendGrid sandbox ..."
+	@OUTREACH_SMS_PER_SECOND=500 OUTREACH_CALLS_PER_SECOND=500 \
+		scripts/with-sandbox scripts/demo-days $(OUTREACH_HOME)/dag-runs $(DEMO_DAYS)
+	@echo "Every DAG run succeeded."
 	@echo
-	@$(BIN)/outreach report
+	@$(BIN)/outreach report --date $(lastword $(DEMO_DAYS))
 	@echo
-	@echo "Airflow's log of this run: $(OUTREACH_HOME)/last-dag-run.log"
-	@echo "Hand-offs recorded by the log channel (contacts masked): $(OUTREACH_HOME)/outbox/"
-	@echo "Why an account was or was not contacted: $(BIN)/outreach explain AC00000042"
-	@echo "See the same run in the Airflow UI: make airflow, then open http://localhost:8080"
+	@echo "One account's way up its ladder over those days:"
+	@$(BIN)/outreach explain --most-moved
+	@echo
+	@echo "Airflow's logs of these runs: $(OUTREACH_HOME)/dag-runs/"
+	@echo "Agent queue, letters and placements for people: $(OUTREACH_HOME)/handoffs/"
+	@echo "Why any account was or was not contacted: $(BIN)/outreach explain AC00000042"
+	@echo "See the same runs in the Airflow UI: make airflow, then open http://localhost:8080"
 
 ## test: the whole suite (needs the PostgreSQL server at 127.0.0.1:5432)
 test: setup

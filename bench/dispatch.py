@@ -51,7 +51,6 @@ def run(kind: str, accounts: int, rate: float, sandbox_url: str, work: Path) -> 
         ledger_url=f"sqlite:///{home / 'ledger.db'}",
         accounts_file=accounts_file,
         timezone="America/New_York",
-        campaigns_dir=None,
         channel_set="sandbox",
     )
     os.environ.update(
@@ -62,7 +61,9 @@ def run(kind: str, accounts: int, rate: float, sandbox_url: str, work: Path) -> 
             "OUTREACH_SEND_CONCURRENCY": "8",
         }
     )
-    ref = pipeline.plan(pipeline.segment(pipeline.pull(BUSINESS_DATE, kind, settings), settings), settings)
+    ref = pipeline.segment(pipeline.pull(BUSINESS_DATE, kind, settings), settings)
+    for campaign in ("m1_self_service", "m2_plus"):
+        pipeline.plan(ref, campaign, settings)
     cpu, wall = time.process_time(), time.perf_counter()
     result = pipeline.dispatch_due(ref, settings, now=NOON_NEW_YORK)["dispatch"]
     return {

@@ -45,7 +45,10 @@ def phase_pull(path: Path, ledger_url: str, home: Path) -> int:
     from outreach.settings import Settings
 
     settings = Settings(
-        home=home, ledger_url=ledger_url, accounts_file=path, timezone="America/New_York", campaigns_dir=None
+        home=home,
+        ledger_url=ledger_url,
+        accounts_file=path,
+        timezone="America/New_York",
     )
     ref = pipeline.pull(BUSINESS_DATE, "bench", settings)
     pipeline.segment(ref, settings)

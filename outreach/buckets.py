@@ -12,9 +12,10 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # pandas loads on first use: campaign files are validated where it is not wanted
+    import pandas as pd
 
 CURRENT = "current"
 
@@ -61,6 +62,9 @@ def validate_buckets(buckets: Sequence[Bucket]) -> None:
 
 def assign_buckets(dpd: pd.Series, buckets: Sequence[Bucket] = DEFAULT_BUCKETS) -> pd.Series:
     """Bucket name for every DPD value; ``current`` for DPD <= 0."""
+    import numpy as np
+    import pandas as pd
+
     validate_buckets(buckets)
     values = dpd.to_numpy(dtype="int64")
     # Upper edges, with the open-ended last bucket reaching to infinity.
@@ -72,6 +76,8 @@ def assign_buckets(dpd: pd.Series, buckets: Sequence[Bucket] = DEFAULT_BUCKETS) 
 
 
 def bucket_for(dpd: int, buckets: Sequence[Bucket] = DEFAULT_BUCKETS) -> str:
+    import pandas as pd
+
     return str(assign_buckets(pd.Series([dpd]), buckets).iloc[0])
 
 
@@ -118,6 +124,9 @@ def expand_group(names: Sequence[str], buckets: Sequence[Bucket] | None = None) 
 
 def roll(previous: pd.Series, current: pd.Series, buckets: Sequence[Bucket] = DEFAULT_BUCKETS) -> pd.Series:
     """forward (to a worse bucket), back (to a better one, or current), same, or new (not seen before)."""
+    import numpy as np
+    import pandas as pd
+
     rank = {CURRENT: 0, **{b.name: i + 1 for i, b in enumerate(buckets)}}
     before, after = previous.map(rank), current.map(rank)
     result = np.select([before.isna(), after > before, after < before], ["new", "forward", "back"], default="same")
@@ -131,6 +140,8 @@ def segment_frame(
     buckets: Sequence[Bucket] | None = None,
 ) -> pd.DataFrame:
     """DPD from the oldest unpaid due date, the bucket, and the roll since the previous business date."""
+    import pandas as pd
+
     due = pd.to_datetime(frame["oldest_unpaid_due_date"])
     frame = frame.copy()
     frame["dpd"] = (pd.Timestamp(business_date) - due).dt.days.astype("int64")

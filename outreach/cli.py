@@ -61,28 +61,61 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     if run_id is None:
         print(f"no run in the ledger for business date {business_date}", file=sys.stderr)
         return 1
-    print(format_report(build_report(ledger, run_id)))
+    campaigns = [args.campaign] if args.campaign else ledger.campaigns_of_run_date(business_date)
+    for index, campaign in enumerate(campaigns or [None]):
+        if index:
+            print()
+        print(format_report(build_report(ledger, ledger.latest_run_id(business_date, campaign) or run_id, campaign)))
     return 0
 
 
 def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
+    from outreach.explain import explain
     from outreach.pipeline import ledger_for
 
-    timeline = ledger_for(settings).account_timeline(args.account)
-    if all(frame.empty for frame in timeline.values()):
-        print(f"account {args.account} is not in the ledger", file=sys.stderr)
+    ledger = ledger_for(settings)
+    account = args.account or (ledger.most_moved_account() if args.most_moved else None)
+    if account is None:
+        print("name an account (or --most-moved, once a campaign has run)", file=sys.stderr)
+        return 2
+    text = explain(ledger, account, args.date)
+    if text is None:
+        print(f"account {account} is not in the ledger", file=sys.stderr)
         return 1
-    print(f"Account {args.account}")
-    for row in timeline["snapshots"].to_dict("records"):
-        flags = f", flags {row['flags']}" if row["flags"] else ""
-        print(f"  {row['business_date']}: DPD {row['dpd']}, bucket {row['bucket']}{flags}")
-    print("Decisions:")
-    for row in timeline["decisions"].to_dict("records"):
-        rules = f" [{row['rule_ids']}]" if row["rule_ids"] else ""
-        print(f"  {row['business_date']} {row['actor']}: {row['decision']}{rules} {row['reason']}")
-    print("Attempts:")
-    for row in timeline["attempts"].to_dict("records"):
-        print(f"  {row['claimed_at']} {row['channel']}: {row['status']} {row['provider_message_id'] or ''}")
+    print(text)
+    return 0
+
+
+def cmd_campaigns_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from outreach.campaigns import validate_directory
+
+    directory = args.directory or settings.campaigns_dir
+    results = validate_directory(directory)
+    if not results:
+        print(f"{directory}: no campaign files (*.yaml)", file=sys.stderr)
+        return 1
+    for path, problem in results.items():
+        print(f"{path}: ok" if problem is None else problem)
+    return 0 if all(problem is None for problem in results.values()) else 1
+
+
+def cmd_promise(args: argparse.Namespace, settings: Settings) -> int:
+    from outreach.pipeline import ledger_for
+
+    promise_id = ledger_for(settings).add_promise(
+        args.account, args.by, round(args.amount * 100), args.currency, "agent", args.agent, args.note
+    )
+    print(f"promise {promise_id} recorded: {args.account} to pay {args.currency} {args.amount:,.2f} by {args.by}")
+    return 0
+
+
+def cmd_payment(args: argparse.Namespace, settings: Settings) -> int:
+    from outreach.pipeline import ledger_for
+
+    added = ledger_for(settings).add_payment(
+        args.account, args.on or _today(settings), round(args.amount * 100), args.currency, "manual", args.reference
+    )
+    print("payment recorded" if added else f"payment {args.reference} was already recorded")
     return 0
 
 
@@ -171,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="print the run report of a business date")
     report.add_argument("--date", type=_date, help="business date (default today)")
     report.add_argument("--run", help="a specific run id (default: the latest run of the date)")
+    report.add_argument("--campaign", help="one campaign (default: every campaign that ran that date)")
     report.set_defaults(func=cmd_report)
 
     policy = sub.add_parser("policy", help="the contact policy: what-if checks and the rule table")
@@ -194,8 +228,33 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.set_defaults(func=cmd_sandbox)
 
     explain = sub.add_parser("explain", help="an account's timeline and the reason for every decision")
-    explain.add_argument("account")
+    explain.add_argument("account", nargs="?")
+    explain.add_argument("--most-moved", action="store_true", help="the account whose ladder moved most")
+    explain.add_argument("--date", type=_date, help="show the timeline up to this business date")
     explain.set_defaults(func=cmd_explain)
+
+    campaigns = sub.add_parser("campaigns", help="campaign files")
+    campaigns_sub = campaigns.add_subparsers(dest="campaigns_command", required=True)
+    validate = campaigns_sub.add_parser("validate", help="check every campaign file; errors name file, line, field")
+    validate.add_argument("directory", nargs="?", type=Path, help="default: OUTREACH_CAMPAIGNS_DIR or campaigns/")
+    validate.set_defaults(func=cmd_campaigns_validate)
+
+    promise = sub.add_parser("promise", help="record a promise to pay taken by an agent")
+    promise.add_argument("account")
+    promise.add_argument("--amount", type=float, required=True)
+    promise.add_argument("--by", type=_date, required=True, help="the promised date")
+    promise.add_argument("--currency", default="USD")
+    promise.add_argument("--agent", required=True, help="who took the promise")
+    promise.add_argument("--note")
+    promise.set_defaults(func=cmd_promise)
+
+    payment = sub.add_parser("payment", help="record a payment (normally they arrive from the payments feed)")
+    payment.add_argument("account")
+    payment.add_argument("--amount", type=float, required=True)
+    payment.add_argument("--on", type=_date, help="payment date (default today)")
+    payment.add_argument("--currency", default="USD")
+    payment.add_argument("--reference", help="the payment's unique reference (makes re-recording harmless)")
+    payment.set_defaults(func=cmd_payment)
     return parser
 
 

@@ -59,10 +59,11 @@ def dispatch(
     rules: RuleSet | None = None,
     batch_size: int = 500,
     max_sms_segments: int = 3,
+    campaign: str | None = None,
 ) -> DispatchSummary:
     now = now or datetime.now(UTC)
     summary = DispatchSummary()
-    steps = ledger.steps(day.date, statuses=["pending"])
+    steps = ledger.steps(day.date, statuses=["pending"], campaign=campaign)
     if steps.empty:
         return summary
     accounts = ledger.snapshot(day.date).set_index("account_id", drop=False).to_dict("index")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -17,10 +18,13 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from outreach import handoffs
 from outreach.accounts import SourceSpec, file_spec, load_spec, read_source
 from outreach.buckets import segment_frame
-from outreach.campaigns import load_campaigns
+from outreach.campaigns import Campaign, load_campaign
 from outreach.dispatcher import channels_for, dispatch
+from outreach.handoffs import HandoffChannel
+from outreach.ladder import History
 from outreach.ledger import Ledger
 from outreach.messages import Renderer
 from outreach.planner import BusinessDay, plan_day
@@ -139,37 +143,98 @@ def rules_for(settings: Settings) -> RuleSet:
     return load_rules(str(settings.policy_settings) if settings.policy_settings else None)
 
 
-def plan(ref: RunRef, settings: Settings | None = None) -> RunRef:
-    """Each account's step(s) for the day, through the contact policy, stored with reasons."""
+def campaign_named(campaign_id: str, settings: Settings) -> Campaign:
+    return load_campaign(settings.campaigns_dir / f"{campaign_id}.yaml")
+
+
+def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> RunRef:
+    """Move each account of the campaign along its ladder and plan the day's steps, stored with reasons."""
     settings = settings or Settings.from_env()
-    campaign = load_campaigns(settings.campaigns_dir)[0]
-    check_deployment(
-        settings.collector_type,
-        settings.sms_provider,
-        {stage.channel for ladder in campaign.ladders for stage in ladder.stages},
-    )
+    campaign = campaign_named(campaign_id, settings)
+    check_deployment(settings.collector_type, settings.sms_provider, campaign.channels())
     require_clean_templates()
     rules = rules_for(settings)
     ledger = ledger_for(settings)
-    day = business_day(date.fromisoformat(ref["business_date"]), settings.timezone)
+    day = business_day(date.fromisoformat(ref["business_date"]), campaign.timezone)
     snapshot = ledger.snapshot(day.date)
     already = ledger.dispatched_step_keys(day.date)
-    stage_history = ledger.contact_history(None, day.date - timedelta(days=HISTORY_DAYS), day.date)
+    histories = ledger.histories(campaign.id, day.date - timedelta(days=HISTORY_DAYS), day.date)
+    add_reported_payments(histories, snapshot, day.date)
     # The plan is made as of the start of the business day: what happened before it counts.
-    stage_history = (
-        stage_history[stage_history["business_date"] < day.date] if not stage_history.empty else stage_history
-    )
     events = ledger.contact_events(day.start - timedelta(days=8))
     events = events[events["at"] < day.start] if not events.empty else events
     suppressions = ledger.active_suppressions(day.start)
     result = plan_day(
-        snapshot, campaign, stage_history, events, suppressions, day, ref["run_id"], datetime.now(UTC), rules
+        snapshot,
+        campaign,
+        ledger.positions(),
+        histories,
+        events,
+        suppressions,
+        day,
+        ref["run_id"],
+        datetime.now(UTC),
+        rules,
     )
-    ledger.save_plan(day.date, result.steps, result.audit)
+    ledger.update_run(ref["run_id"], campaign=campaign.id)
+    ledger.save_plan(day.date, result.steps, result.audit, campaign=campaign.id)
+    ledger.save_positions(result.positions)
+    ledger.add_handoffs(result.handoffs)
+    ledger.settle_promises(result.promises)
     decided = pd.Series([s["decision"] for s in result.steps if s["step_key"] not in already])
     counts = {str(k): int(v) for k, v in decided.value_counts().items()}
-    log.info("planned %d steps (%s); %d already dispatched earlier today", len(result.steps), counts, len(already))
-    return {**ref, "planned": len(result.steps), "decisions": counts}
+    log.info(
+        "%s: planned %d steps (%s), %d placement(s) for approval, %d ladder move(s); %d already dispatched today",
+        campaign.id,
+        len(result.steps),
+        counts,
+        len(result.handoffs),
+        len(result.positions),
+        len(already),
+    )
+    return {
+        **ref,
+        "campaign": campaign.id,
+        "planned": len(result.steps),
+        "decisions": counts,
+        "approvals_requested": len(result.handoffs),
+    }
+
+
+def add_reported_payments(histories: dict[str, History], snapshot: pd.DataFrame, today: date) -> None:
+    """Payments the source reports (last payment date and amount) count like recorded ones."""
+    if snapshot.empty or "last_payment_date" not in snapshot:
+        return
+    paid = snapshot[snapshot["last_payment_date"].notna()]
+    for account_id, paid_on, amount in zip(
+        paid["account_id"], paid["last_payment_date"], paid["last_payment_amount_minor"], strict=True
+    ):
+        day = pd.Timestamp(paid_on).date()
+        if day > today:
+            continue
+        history = histories.setdefault(account_id, History())
+        entry = (day, int(amount) if amount == amount and amount is not None else 0)
+        if entry not in history.payments:
+            history.payments = [*history.payments, entry]
+
+
+def approval_request(ref: RunRef, settings: Settings | None = None) -> dict[str, Any]:
+    """The placements of this campaign waiting for a person, for the Required Actions form."""
+    settings = settings or Settings.from_env()
+    return handoffs.approval_request(ledger_for(settings), ref["campaign"])
+
+
+def apply_approval(ref: RunRef, response: dict[str, Any] | None, settings: Settings | None = None) -> RunRef:
+    """Record a person's answer on the pending placements and write the placement files."""
+    settings = settings or Settings.from_env()
+    counts = handoffs.record_approval(
+        ledger_for(settings),
+        ref["campaign"],
+        response,
+        date.fromisoformat(ref["business_date"]),
+        settings.handoffs_dir,
+    )
+    return {**ref, "approvals": counts}
 
 
 def dispatch_due(
@@ -186,10 +251,18 @@ def dispatch_due(
     """
     settings = settings or Settings.from_env()
     ledger = ledger_for(settings)
-    day = business_day(date.fromisoformat(ref["business_date"]), settings.timezone)
     kind = channel_set or settings.channel_set
+    campaign = campaign_named(ref["campaign"], settings) if ref.get("campaign") else None
+    timezone = campaign.timezone if campaign else settings.timezone
+    day = business_day(date.fromisoformat(ref["business_date"]), timezone)
     credentials = provider_env() if provider_env is not None and kind == "providers" else None
+    if campaign is not None:
+        # The campaign's sender identities take the place of the deployment's defaults.
+        credentials = {**(credentials if credentials is not None else os.environ), **campaign.senders.environment()}
     channels = channels_for(kind, settings.outbox_dir, day.date, credentials)
+    accounts = ledger.snapshot(day.date).set_index("account_id", drop=False).to_dict("index")
+    for name in ("agent_queue", "letter"):
+        channels[name] = HandoffChannel(name, ledger, settings.handoffs_dir, ref["run_id"], accounts)
     ledger.sync_step_status(day.date)
     sms = channels.get("sms")
     settled = reconcile_unconfirmed(
@@ -210,6 +283,7 @@ def dispatch_due(
         now=now,
         rules=rules_for(settings),
         max_sms_segments=settings.max_sms_segments,
+        campaign=campaign.id if campaign else None,
     )
     log.info("dispatch: %s", summary.as_dict())
     return {**ref, "dispatch": summary.as_dict()}
@@ -220,10 +294,11 @@ def report(ref: RunRef, settings: Settings | None = None) -> RunRef:
     settings = settings or Settings.from_env()
     ledger = ledger_for(settings)
     ledger.update_run(ref["run_id"], finished_at=datetime.now(UTC))
-    data = build_report(ledger, ref["run_id"])
+    data = build_report(ledger, ref["run_id"], ref.get("campaign"))
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
-    text_path = settings.reports_dir / f"{ref['business_date']}.txt"
+    name = f"{ref['business_date']}-{ref['campaign']}" if ref.get("campaign") else ref["business_date"]
+    text_path = settings.reports_dir / f"{name}.txt"
     text_path.write_text(format_report(data) + "\n", encoding="utf-8")
-    (settings.reports_dir / f"{ref['business_date']}.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
+    (settings.reports_dir / f"{name}.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
     log.info("run report written to %s\n%s", text_path, format_report(data))
     return {**ref, "report_path": str(text_path)}

@@ -1,21 +1,24 @@
-"""The day's plan: accounts x contact history x campaign x policy -> steps, each with its reason.
+"""The day's plan for one campaign: accounts x ladder position x history x policy -> steps, with reasons.
 
 A pure function: it reads nothing and writes nothing, so the plan of any past
 business date can be recomputed from the same inputs and every step explained.
-No step is planned to go without a SEND (now or later today) from the policy engine.
+The ladder (``outreach.ladder``) says which stage and channel each account is
+due; the policy engine says whether and when that contact may happen. No step
+is planned to go without a SEND (now or later today) from the engine.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 
 from outreach.buckets import CURRENT
 from outreach.campaigns import Campaign, Stage
+from outreach.ladder import History, Move, Position, is_account_hold, move
 from outreach.policy import ContactRequest, Decision, RuleSet, decide
 from outreach.policy import facts as policy_facts
 from outreach.template_checks import traits_for
@@ -43,6 +46,9 @@ class BusinessDay:
 class Plan:
     steps: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
+    positions: list[Position] = field(default_factory=list)
+    handoffs: list[dict[str, Any]] = field(default_factory=list)
+    promises: list[dict[str, Any]] = field(default_factory=list)
 
 
 def step_key(account_id: str, campaign: str, stage: str, channel: str, business_date: date) -> str:
@@ -105,7 +111,8 @@ def step_status(decision: Decision, day: BusinessDay) -> tuple[str, datetime | N
 def plan_day(
     snapshot: pd.DataFrame,
     campaign: Campaign,
-    stage_history: pd.DataFrame,
+    positions: dict[str, Position],
+    histories: dict[str, History],
     events: pd.DataFrame,
     suppressions: pd.DataFrame,
     day: BusinessDay,
@@ -113,13 +120,13 @@ def plan_day(
     planned_at: datetime,
     rules: RuleSet | None = None,
 ) -> Plan:
-    """Steps due on ``day`` for every account in ``snapshot``.
+    """Steps, hand-off requests and ladder moves on ``day`` for the accounts ``campaign`` serves.
 
-    ``stage_history``: earlier attempts (account_id, stage, business_date);
-    ``events``: contact events in the policy engine's shape; ``suppressions``: active ones.
+    ``positions``: each account's ladder position before today; ``histories``: what
+    happened to it (``outreach.ladder.History``); ``events``: contact events in the
+    policy engine's shape; ``suppressions``: active ones.
     """
     plan = Plan()
-    stages_by_account = group_records(stage_history)
     events_by_account = group_records(events)
     suppressions_by_account = group_records(suppressions)
 
@@ -134,79 +141,182 @@ def plan_day(
                 "actor": "planner",
                 "decision": decision,
                 "rule_ids": ",".join(rules),
-                "reason": reason,
+                "reason": f"[{campaign.id}] {reason}",
             }
         )
 
     for account in snapshot.to_dict("records"):
         account_id = account["account_id"]
-        if account["bucket"] == CURRENT:
-            audit(account_id, "no_contact", f"account is current (DPD {account['dpd']}); it leaves outreach")
+        position = positions.get(account_id)
+        ours = campaign.serves(account["bucket"])
+        if not ours and not (position is not None and position.campaign == campaign.id):
             continue
-        if "paid_in_full" in str(account.get("flags") or "").split("|"):
-            audit(account_id, "no_contact", "account is paid in full; it leaves outreach", ("acct.paid_in_full",))
-            continue
-        ladder = campaign.ladder_for(account["bucket"])
-        if ladder is None:
-            audit(account_id, "no_contact", f"campaign {campaign.id} has no ladder for bucket {account['bucket']}")
-            continue
-
-        day_in_ladder = int(account["dpd"]) - ladder.first_dpd + 1
-        due = [stage for stage in ladder.stages if stage.day <= day_in_ladder]
-        if not due:
-            first = ladder.stages[0].day
-            audit(
-                account_id, "wait", f"day {day_in_ladder} of the {account['bucket']} ladder; first stage on day {first}"
-            )
-            continue
-        # A new delinquency episode starts the ladder afresh: only attempts since it began count.
-        episode_start = day.date - timedelta(days=int(account["dpd"]) - 1)
-        done = {h["stage"] for h in stages_by_account.get(account_id, []) if h["business_date"] >= episode_start}
-        latest_day = max(stage.day for stage in due)
-        todo: list[Stage] = [s for s in due if s.day == latest_day and s.id not in done]
-        if not todo:
-            following = next((s for s in ladder.stages if s.day > day_in_ladder), None)
-            nxt = f"next stage {following.id} on day {following.day}" if following else "ladder complete"
-            audit(account_id, "wait", f"day {day_in_ladder} of the ladder: stage(s) due already done; {nxt}")
+        if not ours and account["bucket"] != CURRENT and "paid_in_full" not in str(account.get("flags") or ""):
+            continue  # the campaign serving its new bucket takes it over
+        history = histories.get(account_id) or History()
+        history.reachable = reachable_channels(account)
+        moved = move(campaign, account, position, history, day.date)
+        for decision, reason in moved.notes:
+            audit(account_id, decision, reason)
+        if moved.position is not None and moved.position != position:
+            plan.positions.append(moved.position)
+        for promise_id, status in moved.promises:
+            plan.promises.append({"id": promise_id, "status": status, "resolved_on": day.date})
+        if not moved.execute:
+            if not moved.notes and moved.position is not None:
+                audit(account_id, "wait", moved.position.status_reason)
             continue
 
-        for stage in todo:
-            address = choose_address(account, stage.channel)
+        blocked: list[str] = []
+        on_hold = False
+        for stage, channel, is_fallback in moved.execute:
+            key = step_key(account_id, campaign.id, stage.id, channel, day.date)
             request = contact_request(
                 account,
-                stage.channel,
-                stage.template,
-                address,
+                # A placement is a written hand-off: the holds that stop a letter stop it too.
+                "letter" if stage.needs_approval else channel,
+                stage.template or "",
+                choose_address(account, channel) if channel in ADDRESS_FIELDS else None,
                 day.start,
                 events_by_account.get(account_id, []),
                 suppressions_by_account.get(account_id, []),
             )
             decision = decide(request, rules)
-            status, window_start, held_reason = step_status(decision, day)
-            key = step_key(account_id, campaign.id, stage.id, stage.channel, day.date)
+            if stage.needs_approval:
+                why = plan_placement(plan, campaign, account, stage, decision, key, day, run_id, planned_at, moved)
+                audit(account_id, "block" if decision.decision == "block" else "request", why, decision.rules, key)
+                continue
             plan.steps.append(
-                {
-                    "step_key": key,
-                    "run_id": run_id,
-                    "business_date": day.date,
-                    "account_id": account_id,
-                    "campaign": campaign.id,
-                    "stage": stage.id,
-                    "channel": stage.channel,
-                    "template": stage.template,
-                    "contact_address": address,
-                    "decision": decision.decision,
-                    "rule_ids": ",".join(decision.rules),
-                    "reason": decision.reason_text(),
-                    "window_start": window_start,
-                    "window_end": decision.window_end,
-                    "status": status,
-                    "status_reason": held_reason,
-                    "planned_at": planned_at,
-                }
+                step_row(account, campaign, stage, channel, request.address, decision, key, day, run_id, planned_at)
             )
-            reason = f"{stage.id} ({stage.channel}): {decision.reason_text()}"
+            if decision.decision == "block" and is_account_hold(decision.rules):
+                on_hold = True
+            elif decision.decision == "block" and not is_fallback:
+                blocked.append(channel)
+            reason = f"{stage.id} ({channel}{', fallback' if is_fallback else ''}): {decision.reason_text()}"
             if decision.not_before:
                 reason += f" (not before {decision.not_before:%Y-%m-%d %H:%M} UTC)"
             audit(account_id, decision.decision, reason, decision.rules, key)
+
+        stage = moved.execute[0][0]
+        planned_channels = [c for s, c, fb in moved.execute if not fb]
+        position = moved.position
+        if (
+            not on_hold
+            and stage.fallback
+            and position is not None
+            and not position.fallback_used
+            and planned_channels
+            and set(blocked) == set(planned_channels)
+            and stage.fallback in history.reachable
+        ):
+            # Every channel of the stage is ruled out for good: its fallback goes today.
+            channel = stage.fallback
+            key = step_key(account_id, campaign.id, stage.id, channel, day.date)
+            request = contact_request(
+                account,
+                channel,
+                stage.template or "",
+                choose_address(account, channel),
+                day.start,
+                events_by_account.get(account_id, []),
+                suppressions_by_account.get(account_id, []),
+            )
+            decision = decide(request, rules)
+            plan.steps.append(
+                step_row(account, campaign, stage, channel, request.address, decision, key, day, run_id, planned_at)
+            )
+            audit(account_id, "fallback", f"{stage.id}: {', '.join(blocked)} blocked; falling back to {channel}")
+            audit(
+                account_id,
+                decision.decision,
+                f"{stage.id} ({channel}, fallback): {decision.reason_text()}",
+                decision.rules,
+                key,
+            )
+            updated = replace(position, fallback_used=True)
+            plan.positions = [p for p in plan.positions if p.account_id != account_id] + [updated]
     return plan
+
+
+def reachable_channels(account: dict[str, Any]) -> frozenset[str]:
+    """Channels with a contact point on file (hand-offs to people always have one)."""
+    return frozenset(
+        channel for channel, fields in ADDRESS_FIELDS.items() if not fields or any(account.get(f) for f in fields)
+    ) | {
+        "agency",
+        "legal",
+    }
+
+
+def step_row(
+    account: dict[str, Any],
+    campaign: Campaign,
+    stage: Stage,
+    channel: str,
+    address: str | None,
+    decision: Decision,
+    key: str,
+    day: BusinessDay,
+    run_id: str,
+    planned_at: datetime,
+) -> dict[str, Any]:
+    status, window_start, held_reason = step_status(decision, day)
+    return {
+        "step_key": key,
+        "run_id": run_id,
+        "business_date": day.date,
+        "account_id": account["account_id"],
+        "campaign": campaign.id,
+        "stage": stage.id,
+        "channel": channel,
+        "template": stage.template or "",
+        "contact_address": address,
+        "decision": decision.decision,
+        "rule_ids": ",".join(decision.rules),
+        "reason": decision.reason_text(),
+        "window_start": window_start,
+        "window_end": decision.window_end,
+        "status": status,
+        "status_reason": held_reason,
+        "planned_at": planned_at,
+    }
+
+
+def plan_placement(
+    plan: Plan,
+    campaign: Campaign,
+    account: dict[str, Any],
+    stage: Stage,
+    decision: Decision,
+    key: str,
+    day: BusinessDay,
+    run_id: str,
+    planned_at: datetime,
+    moved: Move,
+) -> str:
+    """Ask a person to approve an agency or legal placement, unless a hold forbids it outright."""
+    target = f"agency {stage.agency}" if stage.agency else "legal review"
+    if decision.decision == "block":
+        reason = f"{stage.id}: placement with {target} not requested: {decision.reason_text()}"
+        if moved.position is not None:
+            held = replace(moved.position, status="active", status_reason=reason)
+            plan.positions = [p for p in plan.positions if p.account_id != held.account_id] + [held]
+        return reason
+    plan.handoffs.append(
+        {
+            "step_key": key,
+            "run_id": run_id,
+            "business_date": day.date,
+            "account_id": account["account_id"],
+            "campaign": campaign.id,
+            "stage": stage.id,
+            "kind": stage.channel,
+            "agency": stage.agency,
+            "reason": f"DPD {account['dpd']}, {account['bucket']}, balance {account['currency']} "
+            f"{int(account['balance_due_minor']) / 100:,.2f}; {moved.position.status_reason if moved.position else ''}",
+            "status": "awaiting_approval",
+            "created_at": planned_at,
+        }
+    )
+    return f"{stage.id}: placement with {target} awaits a person's approval"

@@ -6,18 +6,23 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+import pandas as pd
+
 from outreach.buckets import configured_buckets
 from outreach.ledger import Ledger
+from outreach.ledger.ladder_records import ladder_frames
 from outreach.policy import default_rules
 
 CHANNEL_ORDER = ["sms", "email", "voice", "agent_queue"]
 
 
-def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
+def build_report(ledger: Ledger, run_id: str, campaign: str | None = None) -> dict[str, Any]:
     run = ledger.run(run_id)
     business_date: date = run["business_date"]
-    steps = ledger.steps(business_date)
+    steps = ledger.steps(business_date, campaign=campaign)
     attempts = ledger.attempts_for(business_date)
+    if campaign is not None and not attempts.empty:
+        attempts = attempts[attempts["campaign"] == campaign]
     this_run = attempts[attempts["run_id"] == run_id] if not attempts.empty else attempts
     earlier = attempts[attempts["run_id"] != run_id] if not attempts.empty else attempts
 
@@ -49,7 +54,34 @@ def build_report(ledger: Ledger, run_id: str) -> dict[str, Any]:
         "held_by_rule": dict(held_by_rule.most_common()),
         "waiting": int((steps["status"] == "pending").sum()),
         "expired": int((steps["status"] == "expired").sum()),
+        **(ladder_report(ledger, campaign, business_date) if campaign else {}),
     }
+
+
+def ladder_report(ledger: Ledger, campaign: str, business_date: date) -> dict[str, Any]:
+    """Where the campaign's accounts stand, the work waiting for people, and each variant's results."""
+    positions, contacted, paid = ladder_frames(ledger.engine, campaign)
+    handoffs = ledger.handoffs(campaign=campaign)
+    live = positions[~positions["status"].isin(["ended"])]
+    stages = {f"{stage} ({status})": int(n) for (stage, status), n in live.groupby(["stage", "status"]).size().items()}
+    work = {f"{kind} {status}": int(n) for (kind, status), n in handoffs.groupby(["kind", "status"]).size().items()}
+    variants: dict[str, dict[str, Any]] = {}
+    if not positions.empty and (positions["variant"] != "").any():
+        contacted_ids = set(contacted["account_id"])
+        payers = paid.merge(positions[["account_id", "episode_started_on"]], on="account_id")
+        payer_ids = set(
+            payers.loc[pd.to_datetime(payers["paid_on"]) >= pd.to_datetime(payers["episode_started_on"]), "account_id"]
+        ) | set(positions.loc[positions["status_reason"].str.contains("paid|kept|current", regex=True), "account_id"])
+        for variant, group in positions.groupby("variant"):
+            ids = set(group["account_id"])
+            variants[str(variant)] = {
+                "accounts": len(ids),
+                "contacted": len(ids & contacted_ids),
+                "paid": len(ids & payer_ids),
+                "contact_rate": round(len(ids & contacted_ids) / len(ids), 4) if ids else 0.0,
+                "payment_rate": round(len(ids & payer_ids) / len(ids), 4) if ids else 0.0,
+            }
+    return {"campaign": campaign, "ladder_positions": stages, "handoffs": work, "variants": variants}
 
 
 def _ordered(counts: dict[str, int], order: list[str]) -> list[tuple[str, int]]:
@@ -117,4 +149,21 @@ def format_report(report: dict[str, Any]) -> str:
         f"Waiting for the debtor's contact hours later today: {report['waiting']:,}",
         f"Not possible today (window closed, cap reached, day to avoid): {report['expired']:,}",
     ]
+    if report.get("campaign"):
+        lines += format_ladder(report)
     return "\n".join(lines)
+
+
+def format_ladder(report: dict[str, Any]) -> list[str]:
+    lines = ["", f"Ladder of {report['campaign']}: accounts by stage"]
+    lines += [f"  {count:>7,}  {name}" for name, count in sorted(report["ladder_positions"].items())] or ["  none"]
+    lines += ["", "Work for people (hand-offs by status):"]
+    lines += [f"  {count:>7,}  {name}" for name, count in sorted(report["handoffs"].items())] or ["  none"]
+    if report["variants"]:
+        lines += ["", f"  {'variant':<16} {'accounts':>9} {'contacted':>10} {'rate':>7} {'paid':>7} {'rate':>7}"]
+        for name, v in report["variants"].items():
+            lines.append(
+                f"  {name:<16} {v['accounts']:>9,} {v['contacted']:>10,} {v['contact_rate']:>7.1%}"
+                f" {v['paid']:>7,} {v['payment_rate']:>7.1%}"
+            )
+    return lines

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+# The campaigns shipped with the project; OUTREACH_CAMPAIGNS_DIR points elsewhere.
+SHIPPED_CAMPAIGNS = Path(__file__).resolve().parents[1] / "campaigns"
+
 
 class SettingsError(ValueError):
     """A setting is missing or unusable; the message names the variable."""
@@ -24,7 +27,7 @@ class Settings:
     ledger_url: str
     accounts_file: Path
     timezone: str
-    campaigns_dir: Path | None
+    campaigns_dir: Path = SHIPPED_CAMPAIGNS
     collector_type: str = "first_party"
     channel_set: str = "log"
     policy_settings: Path | None = None
@@ -45,6 +48,11 @@ class Settings:
     @property
     def reports_dir(self) -> Path:
         return self.home / "reports"
+
+    @property
+    def handoffs_dir(self) -> Path:
+        """Files for people outside the system: agency placements, letter batches, legal reviews."""
+        return self.home / "handoffs"
 
     @property
     def runs_dir(self) -> Path:
@@ -71,7 +79,7 @@ class Settings:
             ledger_url=env.get("OUTREACH_LEDGER_URL") or f"sqlite:///{home / 'ledger.db'}",
             accounts_file=Path(env.get("OUTREACH_ACCOUNTS_FILE") or home / "accounts.csv"),
             timezone=timezone,
-            campaigns_dir=Path(campaigns) if campaigns else None,
+            campaigns_dir=Path(campaigns) if campaigns else SHIPPED_CAMPAIGNS,
             collector_type=collector_type,
             channel_set=env.get("OUTREACH_CHANNELS") or "log",
             policy_settings=Path(policy_settings) if policy_settings else None,

@@ -85,7 +85,6 @@ def settings_for(tmp_path: Path):
             ledger_url=ledger.engine.url.render_as_string(hide_password=False),
             accounts_file=accounts_file or tmp_path / "accounts.csv",
             timezone="America/New_York",
-            campaigns_dir=None,
         )
 
     return make

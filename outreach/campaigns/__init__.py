@@ -1,5 +1,21 @@
-"""Campaign ladders: which step an account in a bucket gets on which day."""
+"""Campaigns: one YAML file each, naming the buckets served and the escalation ladder."""
 
-from outreach.campaigns.model import Campaign, CampaignError, Ladder, Stage, load_campaigns
+from outreach.campaigns.model import (
+    Campaign,
+    CampaignError,
+    Stage,
+    load_campaign,
+    load_campaigns,
+    parse_campaign,
+    validate_directory,
+)
 
-__all__ = ["Campaign", "CampaignError", "Ladder", "Stage", "load_campaigns"]
+__all__ = [
+    "Campaign",
+    "CampaignError",
+    "Stage",
+    "load_campaign",
+    "load_campaigns",
+    "parse_campaign",
+    "validate_directory",
+]

@@ -1,107 +1,305 @@
-"""Campaign files: YAML, validated into typed ladders with errors that name the field."""
+"""Campaign files: one YAML file per campaign, validated into a typed ladder.
+
+Every error names the file, the line and the field, so the person who edited
+the file can fix it from the message alone (in ``outreach campaigns validate``
+and in the Airflow UI, where it shows as the campaign DAG's import error).
+"""
 
 from __future__ import annotations
 
-from importlib import resources
+import hashlib
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from outreach.buckets import bucket_named, expand_group
+from outreach.buckets import expand_group
 
-Channel = Literal["sms", "email", "voice", "agent_queue"]
+Channel = Literal["sms", "email", "voice", "agent_queue", "letter", "agency", "legal"]
+Advance = Literal["no_payment", "no_response", "undelivered", "broken_promise"]
+# Channels that reach the debtor through a provider; the rest hand the account to people.
+CONTACT_CHANNELS = frozenset({"sms", "email", "voice"})
+# Placing an account outside automation needs a person's approval.
+APPROVAL_CHANNELS = frozenset({"agency", "legal"})
+CAMPAIGN_ID = r"^[a-z0-9][a-z0-9_]*$"
 
 
 class CampaignError(ValueError):
-    """A campaign file is unusable; the message names the file and field."""
+    """A campaign file is unusable; the message names the file, line and field."""
 
 
 class Stage(BaseModel):
+    """One rung of the ladder: what is sent, how long to wait, what moves the account on."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    day: int = Field(ge=1)
-    channel: Channel
-    template: str
+    channels: tuple[Channel, ...] = Field(min_length=1)
+    template: str | None = None
+    wait_days: int = Field(default=3, ge=0, le=90)
+    advance_on: Advance = "no_payment"
+    fallback: Channel | None = None
+    agency: str | None = None
 
-
-class Ladder(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    buckets: tuple[str, ...] = Field(min_length=1)
-    stages: tuple[Stage, ...] = Field(min_length=1)
-
-    @property
-    def bucket_names(self) -> tuple[str, ...]:
-        return expand_group(self.buckets)
-
-    @property
-    def first_dpd(self) -> int:
-        """DPD at which an account enters this ladder (its day 1)."""
-        return min(bucket_named(name).min_dpd for name in self.bucket_names)
+    @model_validator(mode="before")
+    @classmethod
+    def _one_channel_shorthand(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "channel" in data:
+            if "channels" in data:
+                raise ValueError("give either channel or channels, not both")
+            data = {key: value for key, value in data.items() if key != "channel"} | {"channels": [data["channel"]]}
+        return data
 
     @model_validator(mode="after")
-    def _check(self) -> Ladder:
-        try:
-            expand_group(self.buckets)
-        except KeyError as exc:
-            raise ValueError(exc.args[0]) from exc
-        days = [stage.day for stage in self.stages]
-        if days != sorted(days):
-            raise ValueError("stages must be in day order")
+    def _check(self) -> Stage:
+        if len(set(self.channels)) != len(self.channels):
+            raise ValueError(f"channels repeat: {list(self.channels)}")
+        handoffs = [c for c in self.channels if c not in CONTACT_CHANNELS]
+        if handoffs and len(self.channels) > 1:
+            raise ValueError(f"a hand-off ({handoffs[0]}) is a stage of its own")
+        if self.template is None and self.channel not in APPROVAL_CHANNELS:
+            raise ValueError(f"a {self.channel} stage needs a template")
+        if self.channel == "agency" and not self.agency:
+            raise ValueError("an agency stage names the agency (agency: ...)")
+        if self.agency and self.channel != "agency":
+            raise ValueError("agency is only for agency stages")
+        if self.fallback is not None:
+            if self.fallback not in CONTACT_CHANNELS and self.fallback not in ("letter", "agent_queue"):
+                raise ValueError(f"fallback {self.fallback} cannot stand in for a message")
+            if self.fallback in self.channels:
+                raise ValueError(f"fallback {self.fallback} is already a channel of this stage")
         return self
+
+    @property
+    def channel(self) -> str:
+        return self.channels[0]
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.channel in APPROVAL_CHANNELS
+
+    @property
+    def is_contact(self) -> bool:
+        return self.channel in CONTACT_CHANNELS
+
+    def describe(self) -> str:
+        return f"{self.id} ({'+'.join(self.channels)})"
+
+
+class Senders(BaseModel):
+    """Who the debtor sees the message from; unset ones come from the deployment's settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sms: str | None = Field(default=None, pattern=r"^(\+[1-9]\d{6,14}|MG[0-9a-f]{32})$")
+    voice: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    email_name: str | None = None
+
+    def environment(self) -> dict[str, str]:
+        names = {
+            "sms": "OUTREACH_SMS_FROM",
+            "voice": "OUTREACH_VOICE_FROM",
+            "email": "OUTREACH_EMAIL_FROM",
+            "email_name": "OUTREACH_EMAIL_FROM_NAME",
+        }
+        return {names[key]: value for key, value in self.model_dump().items() if value}
+
+
+class Variant(BaseModel):
+    """A champion/challenger arm: its share of accounts and, optionally, its own ladder."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    weight: int = Field(ge=0, le=100)
+    ladder: tuple[Stage, ...] | None = Field(default=None, min_length=1)
 
 
 class Campaign(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    id: str = Field(pattern=CAMPAIGN_ID)
     name: str
-    ladders: tuple[Ladder, ...] = Field(min_length=1)
+    description: str = ""
+    buckets: tuple[str, ...] = Field(min_length=1)
+    schedule: str = "0 9 * * 1-6"
+    timezone: str = "America/New_York"
+    senders: Senders = Senders()
+    # Days after a promised date before an unpaid promise counts as broken.
+    promise_grace_days: int = Field(default=1, ge=0, le=14)
+    # How long a placement waits in Required Actions before it lapses to the next run.
+    approval_timeout_hours: int = Field(default=20, ge=1, le=168)
+    ladder: tuple[Stage, ...] = Field(min_length=1)
+    variants: tuple[Variant, ...] = ()
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA timezone name") from exc
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from croniter import croniter
+
+        if not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a cron expression")
+        return value
 
     @model_validator(mode="after")
-    def _one_ladder_per_bucket(self) -> Campaign:
-        seen: dict[str, int] = {}
-        for index, ladder in enumerate(self.ladders):
-            for name in ladder.bucket_names:
-                if name in seen:
-                    raise ValueError(f"bucket {name} is served by ladders {seen[name]} and {index}")
-                seen[name] = index
-        stage_ids = [stage.id for ladder in self.ladders for stage in ladder.stages]
-        duplicates = sorted({s for s in stage_ids if stage_ids.count(s) > 1})
-        if duplicates:
-            raise ValueError(f"stage ids must be unique, repeated: {duplicates}")
+    def _check(self) -> Campaign:
+        try:
+            expand_group(self.buckets)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from exc
+        for name, stages in self.ladders().items():
+            ids = [stage.id for stage in stages]
+            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            if repeated:
+                raise ValueError(f"stage ids repeat in {name}: {repeated}")
+        if self.variants:
+            ids = [v.id for v in self.variants]
+            if len(set(ids)) != len(ids):
+                raise ValueError(f"variant ids repeat: {ids}")
+            if sum(v.weight for v in self.variants) != 100:
+                raise ValueError(f"variant weights add up to {sum(v.weight for v in self.variants)}, not 100")
         return self
 
-    def ladder_for(self, bucket: str) -> Ladder | None:
-        for ladder in self.ladders:
-            if bucket in ladder.bucket_names:
-                return ladder
-        return None
+    @property
+    def dag_id(self) -> str:
+        return f"campaign_{self.id}"
+
+    @property
+    def bucket_names(self) -> tuple[str, ...]:
+        return expand_group(self.buckets)
+
+    def serves(self, bucket: str) -> bool:
+        return bucket in self.bucket_names
+
+    def ladders(self) -> dict[str, tuple[Stage, ...]]:
+        """Each variant's ladder (the campaign's own when a variant does not override it)."""
+        if not self.variants:
+            return {"": self.ladder}
+        return {v.id: v.ladder or self.ladder for v in self.variants}
+
+    def ladder_for(self, variant: str) -> tuple[Stage, ...]:
+        return self.ladders().get(variant, self.ladder)
+
+    def variant_for(self, account_id: str) -> str:
+        """The account's arm, fixed by a hash of campaign and account so re-runs agree."""
+        if not self.variants:
+            return ""
+        digest = hashlib.sha256(f"{self.id}:{account_id}".encode()).digest()
+        point = int.from_bytes(digest[:8], "big") % 100
+        bound = 0
+        for variant in self.variants:
+            bound += variant.weight
+            if point < bound:
+                return variant.id
+        return self.variants[-1].id
+
+    def channels(self) -> set[str]:
+        return {
+            channel
+            for stages in self.ladders().values()
+            for stage in stages
+            for channel in (*stage.channels, *((stage.fallback,) if stage.fallback else ()))
+        }
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
+    """The 1-based line of the YAML node at a pydantic error location (or its nearest parent)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if k.value == part), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            match = node.value[part]
+        else:
+            match = None
+        if match is None:
+            break
+        node = match
+        line = node.start_mark.line + 1
+    return line
 
 
 def parse_campaign(text: str, origin: str) -> Campaign:
     try:
         data = yaml.safe_load(text)
+        tree = yaml.compose(text)
     except yaml.YAMLError as exc:
-        raise CampaignError(f"{origin}: not valid YAML: {exc}") from exc
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{origin}:{mark.line + 1}" if mark else origin
+        raise CampaignError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
+    if not isinstance(data, dict):
+        raise CampaignError(f"{origin}:1: a campaign file is a mapping (id, name, buckets, ladder, ...)")
     try:
         return Campaign.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or '(top level)'}: {error['msg']}" for error in exc.errors()
-        )
-        raise CampaignError(f"{origin}: {problems}") from exc
+        problems = []
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            field = ".".join(str(part) for part in loc) or "(top level)"
+            message = error["msg"].removeprefix("Value error, ")
+            problems.append(f"{origin}:{_line_of(tree, loc)}: {field}: {message}")
+        raise CampaignError("\n".join(problems)) from exc
 
 
-def load_campaigns(directory: Path | None = None) -> list[Campaign]:
-    """Campaigns from ``directory`` (every ``*.yaml``), or the shipped default."""
-    if directory is None:
-        text = resources.files("outreach.campaigns").joinpath("default.yaml").read_text(encoding="utf-8")
-        return [parse_campaign(text, "outreach/campaigns/default.yaml")]
-    files = sorted(directory.glob("*.yaml"))
+def load_campaign(path: Path) -> Campaign:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CampaignError(f"{path}: cannot read the campaign file: {exc.strerror}") from exc
+    campaign = parse_campaign(text, str(path))
+    if campaign.id != path.stem:
+        raise CampaignError(f"{path}:1: id: {campaign.id!r} must match the file name {path.stem!r}")
+    return campaign
+
+
+def campaign_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.yaml"))
+
+
+def load_campaigns(directory: Path) -> list[Campaign]:
+    """Every campaign in ``directory``; raises on the first broken file."""
+    files = campaign_files(directory)
     if not files:
         raise CampaignError(f"{directory}: no campaign files (*.yaml)")
-    return [parse_campaign(path.read_text(encoding="utf-8"), str(path)) for path in files]
+    campaigns = [load_campaign(path) for path in files]
+    check_no_overlap(campaigns)
+    return campaigns
+
+
+def check_no_overlap(campaigns: list[Campaign]) -> None:
+    """An account belongs to one campaign: no bucket may be served twice."""
+    owner: dict[str, str] = {}
+    for campaign in campaigns:
+        for bucket in campaign.bucket_names:
+            if bucket in owner:
+                raise CampaignError(f"bucket {bucket} is served by both {owner[bucket]} and {campaign.id}")
+            owner[bucket] = campaign.id
+
+
+def validate_directory(directory: Path) -> dict[str, str | None]:
+    """Each file's problem (None when it is fine), for ``outreach campaigns validate``."""
+    results: dict[str, str | None] = {}
+    loaded = []
+    for path in campaign_files(directory):
+        try:
+            loaded.append(load_campaign(path))
+            results[str(path)] = None
+        except CampaignError as exc:
+            results[str(path)] = str(exc)
+    try:
+        check_no_overlap(loaded)
+    except CampaignError as exc:
+        results[str(directory)] = str(exc)
+    return results

@@ -38,6 +38,7 @@ pipeline_runs = Table(
     Column("rows_read", Integer),
     Column("accepted", Integer),
     Column("quarantined", Integer),
+    Column("campaign", String(64)),  # set when the run plans a campaign
 )
 
 account_snapshots = Table(
@@ -182,4 +183,77 @@ decisions = Table(
     Column("rule_ids", String(200), nullable=False, default=""),
     Column("reason", Text, nullable=False),
     Index("ix_decisions_account", "account_id", "business_date"),
+)
+
+ladder_states = Table(
+    "ladder_states",
+    metadata,
+    # Where each account stands on its campaign's ladder; history goes to ``decisions``.
+    Column("account_id", String(64), primary_key=True),
+    Column("campaign", String(64), nullable=False),
+    Column("variant", String(32), nullable=False, default=""),
+    Column("episode_started_on", Date, nullable=False),
+    Column("last_seen_on", Date, nullable=False),
+    Column("stage_index", Integer, nullable=False),
+    Column("stage", String(64), nullable=False),
+    Column("stage_since", Date, nullable=False),
+    # active | paused | awaiting_approval | complete | ended
+    Column("status", String(20), nullable=False),
+    Column("status_reason", Text, nullable=False),
+    Column("fallback_used", Boolean, nullable=False, default=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_ladder_states_campaign", "campaign", "status"),
+)
+
+promises = Table(
+    "promises",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("promised_on", Date, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("source", String(16), nullable=False),  # keypress | agent | api
+    Column("recorded_by", String(128), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("status", String(12), nullable=False),  # open | kept | broken | cancelled
+    Column("resolved_on", Date),
+    Column("note", Text),
+)
+
+payments = Table(
+    "payments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("paid_on", Date, nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("source", String(32), nullable=False),
+    Column("reference", String(128), unique=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+handoffs = Table(
+    "handoffs",
+    metadata,
+    # Work for people: agent callbacks, letters, agency placements and legal reviews.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("step_key", String(200), nullable=False, unique=True),
+    Column("run_id", String(64), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("campaign", String(64), nullable=False),
+    Column("stage", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),  # agent_queue | letter | agency | legal
+    Column("agency", String(64)),
+    Column("reason", Text, nullable=False),
+    # open (agent queue) | awaiting_approval | approved | rejected | timed_out | placed | done
+    Column("status", String(20), nullable=False),
+    Column("decided_by", String(128)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("decision_note", Text),
+    Column("output_file", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_handoffs_status", "kind", "status"),
 )

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, fu
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from outreach.ledger.ladder_records import LadderRecords
 from outreach.ledger.schema import (
     account_snapshots,
     attempts,
@@ -56,7 +57,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Ledger:
+class Ledger(LadderRecords):
     def __init__(self, engine: Engine):
         self.engine = engine
 
@@ -111,14 +112,21 @@ class Ledger:
             raise LookupError(f"no pipeline run {run_id!r} in the ledger")
         return dict(row)
 
-    def latest_run_id(self, business_date: date) -> str | None:
+    def latest_run_id(self, business_date: date, campaign: str | None = None) -> str | None:
+        query = select(pipeline_runs.c.run_id).where(pipeline_runs.c.business_date == business_date)
+        if campaign is not None:
+            query = query.where(pipeline_runs.c.campaign == campaign)
         with self.engine.connect() as conn:
-            return conn.execute(
-                select(pipeline_runs.c.run_id)
-                .where(pipeline_runs.c.business_date == business_date)
-                .order_by(pipeline_runs.c.started_at.desc())
-                .limit(1)
-            ).scalar()
+            return conn.execute(query.order_by(pipeline_runs.c.started_at.desc()).limit(1)).scalar()
+
+    def campaigns_of_run_date(self, business_date: date) -> list[str]:
+        query = (
+            select(pipeline_runs.c.campaign)
+            .where(and_(pipeline_runs.c.business_date == business_date, pipeline_runs.c.campaign.is_not(None)))
+            .distinct()
+        )
+        with self.engine.connect() as conn:
+            return sorted(conn.execute(query).scalars())
 
     def replace_quarantine(self, run_id: str, business_date: date, rows: Sequence[dict[str, Any]]) -> None:
         with self.engine.begin() as conn:
@@ -317,24 +325,33 @@ class Ledger:
             ).scalars()
             return set(rows)
 
-    def save_plan(self, business_date: date, steps: Sequence[dict[str, Any]], audit: Sequence[dict[str, Any]]) -> None:
-        """Replace the not-yet-dispatched plan of a business date and append its audit rows."""
+    def save_plan(
+        self,
+        business_date: date,
+        steps: Sequence[dict[str, Any]],
+        audit: Sequence[dict[str, Any]],
+        campaign: str | None = None,
+    ) -> None:
+        """Replace the not-yet-dispatched plan of a business date (of one campaign) and append its audit rows."""
         dispatched = self.dispatched_step_keys(business_date)
         fresh = [s for s in steps if s["step_key"] not in dispatched]
         with self.engine.begin() as conn:
             stale = select(attempts.c.step_key)
-            conn.execute(
-                delete(planned_steps).where(
-                    and_(planned_steps.c.business_date == business_date, planned_steps.c.step_key.not_in(stale))
-                )
-            )
+            scope = and_(planned_steps.c.business_date == business_date, planned_steps.c.step_key.not_in(stale))
+            if campaign is not None:
+                scope = and_(scope, planned_steps.c.campaign == campaign)
+            conn.execute(delete(planned_steps).where(scope))
             for chunk in _chunks(fresh):
                 conn.execute(insert(planned_steps), list(chunk))
             for chunk in _chunks(list(audit)):
                 conn.execute(insert(decisions), list(chunk))
 
-    def steps(self, business_date: date, statuses: Sequence[str] | None = None) -> pd.DataFrame:
+    def steps(
+        self, business_date: date, statuses: Sequence[str] | None = None, campaign: str | None = None
+    ) -> pd.DataFrame:
         query = select(planned_steps).where(planned_steps.c.business_date == business_date)
+        if campaign is not None:
+            query = query.where(planned_steps.c.campaign == campaign)
         if statuses is not None:
             query = query.where(planned_steps.c.status.in_(list(statuses)))
         with self.engine.connect() as conn:

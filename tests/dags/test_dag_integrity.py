@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -20,7 +22,7 @@ def dagbag():
 
 def test_every_dag_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert "outreach_daily" in dagbag.dags
+    assert {"campaign_m1_self_service", "campaign_m2_plus"} <= set(dagbag.dags)
 
 
 def test_every_dag_has_tags_an_owner_and_retries(dagbag):
@@ -28,24 +30,58 @@ def test_every_dag_has_tags_an_owner_and_retries(dagbag):
         assert dag.tags, f"{dag_id} has no tags"
         for task in dag.tasks:
             assert task.owner not in ("", "airflow"), f"{dag_id}.{task.task_id} has no owner"
-            assert task.retries >= 1, f"{dag_id}.{task.task_id} is never retried"
+            if task.task_id != "approve_placements":  # a person answers once; it is not retried
+                assert task.retries >= 1, f"{dag_id}.{task.task_id} is never retried"
 
 
-def test_daily_dag_runs_once_a_day_without_catchup(dagbag):
-    dag = dagbag.dags["outreach_daily"]
-    assert dag.catchup is False
-    assert dag.max_active_runs == 1
-    assert [t.task_id for t in dag.topological_sort()] == ["pull", "segment", "plan", "dispatch", "report"]
-    assert (dag.timetable.expression, str(dag.timetable.timezone)) == ("0 9 * * *", "America/New_York")
+def test_each_campaign_runs_on_its_own_schedule_and_timezone_without_catchup(dagbag):
+    m1, m2 = dagbag.dags["campaign_m1_self_service"], dagbag.dags["campaign_m2_plus"]
+    assert (m1.timetable.expression, str(m1.timetable.timezone)) == ("0 9 * * 1-6", "America/New_York")
+    assert m2.timetable.expression == "0 10 * * 1-6"
+    for dag in (m1, m2):
+        assert dag.catchup is False and dag.max_active_runs == 1
+    assert [t.task_id for t in m1.topological_sort()] == ["pull", "segment", "plan", "dispatch", "report"]
 
 
-def test_parsing_a_dag_file_does_no_heavy_work():
-    """Importing a DAG file loads neither the domain package nor pandas, and touches no ledger."""
+def test_placements_wait_for_a_person_in_required_actions(dagbag):
+    from airflow.providers.standard.operators.hitl import HITLOperator
+
+    dag = dagbag.dags["campaign_m2_plus"]
+    approve = dag.get_task("approve_placements")
+    assert isinstance(approve, HITLOperator)
+    assert approve.options == ["Approve", "Reject", "Decide next run"]
+    assert approve.defaults == ["Decide next run"], "no answer in time lets the request lapse, it never approves"
+    assert set(approve.params) == {"reason", "exclude"}
+    assert dag.get_task("record_approval").trigger_rule == "all_done"
+    assert "approve_placements" in dag.get_task("placements_waiting").downstream_task_ids
+
+
+def test_a_broken_campaign_file_is_that_dags_import_error_and_the_others_still_load(tmp_path):
+    from airflow.dag_processing.dagbag import DagBag
+
+    campaigns = tmp_path / "campaigns"
+    shutil.copytree(PROJECT / "campaigns", campaigns)
+    text = (campaigns / "m2_plus.yaml").read_text().replace("wait_days: 4", "wait_days: soon")
+    (campaigns / "m2_plus.yaml").write_text(text)
+    os.environ["OUTREACH_CAMPAIGNS_DIR"] = str(campaigns)
+    try:
+        bag = DagBag(dag_folder=str(PROJECT / "dags"))
+    finally:
+        del os.environ["OUTREACH_CAMPAIGNS_DIR"]
+    assert "campaign_m1_self_service" in bag.dags and "campaign_m2_plus" not in bag.dags
+    (path, error), *_ = bag.import_errors.items()
+    assert path.endswith("campaign_m2_plus.py") and len(bag.import_errors) == 1
+    assert "m2_plus.yaml:" in error and "ladder.1.wait_days" in error
+
+
+def test_parsing_a_campaign_dag_reads_only_its_yaml():
+    """Importing a DAG file loads no pandas, no providers' SDKs, and touches no ledger."""
     probe = textwrap.dedent(
         f"""
         import runpy, sys, os
-        runpy.run_path({str(PROJECT / "dags" / "outreach_daily.py")!r})
-        heavy = sorted(m for m in ("pandas", "outreach", "phonenumbers", "twilio", "sendgrid")
+        sys.path.insert(0, {str(PROJECT / "dags")!r})
+        runpy.run_path({str(PROJECT / "dags" / "campaign_m2_plus.py")!r})
+        heavy = sorted(m for m in ("pandas", "numpy", "phonenumbers", "twilio", "sendgrid")
                        if m in sys.modules)
         print("HEAVY", heavy)
         print("LEDGER", os.path.exists(os.path.join(os.environ["OUTREACH_HOME"], "ledger.db")))

@@ -1,13 +1,12 @@
-"""The daily DAG run by Airflow itself (``airflow dags test``), on SQLite and on PostgreSQL."""
+"""A campaign DAG run by Airflow itself (``airflow dags test``), on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import subprocess
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,6 +16,10 @@ from tests.airflow_env import PROJECT, airflow_environment
 pytestmark = pytest.mark.airflow
 AIRFLOW = str(PROJECT / ".venv" / "bin" / "airflow") if (PROJECT / ".venv" / "bin" / "airflow").exists() else "airflow"
 OUTREACH = str(Path(AIRFLOW).with_name("outreach"))
+DAG = "campaign_m1_self_service"
+# A Friday, 13:00 in New York: the run is made on that day's clock (OUTREACH_CLOCK=logical).
+LOGICAL_DATE = "2026-11-20T18:00:00+00:00"
+BUSINESS_DATE = date(2026, 11, 20)
 
 
 @pytest.fixture(scope="session")
@@ -58,27 +61,26 @@ def test_the_daily_dag_runs_in_airflow_and_a_rerun_sends_nothing_twice(database,
         extra["OUTREACH_LEDGER_URL"] = request.getfixturevalue("postgres_ledger").engine.url.render_as_string(
             hide_password=False
         )
-    env = airflow_env(**extra)
-    assert run([OUTREACH, "sample", "--accounts", "400"], env).returncode == 0
+    env = airflow_env(OUTREACH_CLOCK="logical", **extra)
+    assert run([OUTREACH, "sample", "--accounts", "400", "--date", str(BUSINESS_DATE)], env).returncode == 0
 
-    first = run([AIRFLOW, "dags", "test", "outreach_daily"], env)
+    first = run([AIRFLOW, "dags", "test", DAG, LOGICAL_DATE], env)
     assert first.returncode == 0, first.stdout[-4000:]
     assert "state=success" in first.stdout + first.stderr
 
-    business_date = datetime.now(ZoneInfo("America/New_York")).date()
+    business_date = BUSINESS_DATE
     ledger = Ledger.from_url(extra.get("OUTREACH_LEDGER_URL") or f"sqlite:///{tmp_path / 'outreach' / 'ledger.db'}")
     attempts_after_first = ledger.attempts_for(business_date)
-    report = json.loads((tmp_path / "outreach" / "reports" / f"{business_date}.json").read_text())
+    report = json.loads((tmp_path / "outreach" / "reports" / f"{business_date}-m1_self_service.json").read_text())
     assert report["accepted"] == 400 and report["quarantined"] == 9
     assert sum(report["sent_by_channel"].values()) == (attempts_after_first["status"] == "sent").sum()
-    # Hand-offs to the agent queue have no quiet hours, so something is always sent.
     assert len(attempts_after_first) > 0
 
-    second = run([AIRFLOW, "dags", "test", "outreach_daily"], env)
+    second = run([AIRFLOW, "dags", "test", DAG, LOGICAL_DATE], env)
     assert second.returncode == 0, second.stdout[-4000:]
     attempts_after_second = ledger.attempts_for(business_date)
     assert attempts_after_second["step_key"].is_unique
-    rerun_report = json.loads((tmp_path / "outreach" / "reports" / f"{business_date}.json").read_text())
+    rerun_report = json.loads((tmp_path / "outreach" / "reports" / f"{business_date}-m1_self_service.json").read_text())
     assert rerun_report["already_sent_earlier"] == len(attempts_after_first)
     assert sum(rerun_report["sent_by_channel"].values()) == len(attempts_after_second) - len(attempts_after_first)
     ledger.dispose()
@@ -86,7 +88,7 @@ def test_the_daily_dag_runs_in_airflow_and_a_rerun_sends_nothing_twice(database,
 
 def test_a_missing_accounts_file_fails_the_pull_task_with_its_name(airflow_env, tmp_path):
     env = airflow_env(OUTREACH_ACCOUNTS_FILE=str(tmp_path / "drop" / "accounts-missing.csv"))
-    result = run([AIRFLOW, "tasks", "test", "outreach_daily", "pull", datetime.now().isoformat()], env)
+    result = run([AIRFLOW, "tasks", "test", DAG, "pull", datetime.now().isoformat()], env)
     output = result.stdout + result.stderr
     assert "SourceError: accounts file" in output and "accounts-missing.csv does not exist" in output
     assert "new_state=up_for_retry" in output  # a late file drop gets another chance

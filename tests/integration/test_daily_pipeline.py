@@ -14,6 +14,7 @@ from outreach import pipeline
 from outreach.accounts import SourceError
 from outreach.report import build_report
 from outreach.sample import write_sample
+from tests.days import plan_all
 
 DAY = date(2026, 11, 20)
 NOON_IN_NEW_YORK = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
@@ -23,7 +24,7 @@ FULL_PHONE = re.compile(r"\+(1\d{10}|86\d{11})\b")
 def run_day(settings, orchestrator_run_id: str, now: datetime = NOON_IN_NEW_YORK) -> dict:
     ref = pipeline.pull(DAY, orchestrator_run_id, settings)
     ref = pipeline.segment(ref, settings)
-    ref = pipeline.plan(ref, settings)
+    ref = plan_all(ref, settings)
     ref = pipeline.dispatch_due(ref, settings, now=now)
     return pipeline.report(ref, settings)
 
@@ -58,7 +59,9 @@ def test_a_day_runs_end_to_end_and_the_report_matches_the_ledger(ledger, setting
     assert {"CN", "US"} <= set(snapshot.loc[list(waiting_accounts), "country"])
 
     outbox = (settings.outbox_dir / f"{DAY}.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(outbox) == len(attempts)
+    to_people = attempts["channel"].isin(["agent_queue", "letter"])
+    assert len(outbox) == (~to_people).sum()
+    assert len(ledger.handoffs(kind=["agent_queue", "letter"])) == to_people.sum(), "hand-offs are rows for people"
     assert not FULL_PHONE.search("\n".join(outbox)), "the outbox must mask phone numbers"
     saved = json.loads((settings.reports_dir / f"{DAY}.json").read_text())
     assert saved["sent_by_channel"] == report["sent_by_channel"]
@@ -74,7 +77,9 @@ def test_a_second_run_of_the_same_day_contacts_nobody_twice(ledger, settings_for
     attempts = ledger.attempts_for(DAY)
     assert attempts["step_key"].is_unique
     outbox = (settings.outbox_dir / f"{DAY}.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(outbox) == len(attempts)
+    to_people = attempts["channel"].isin(["agent_queue", "letter"])
+    assert len(outbox) == (~to_people).sum()
+    assert len(ledger.handoffs(kind=["agent_queue", "letter"])) == to_people.sum(), "hand-offs are rows for people"
 
 
 def test_steps_wait_for_the_debtor_local_morning_and_go_when_it_comes(ledger, settings_for, book):
@@ -96,7 +101,7 @@ def test_steps_wait_for_the_debtor_local_morning_and_go_when_it_comes(ledger, se
 
 def test_an_opt_out_recorded_after_planning_stops_the_step(ledger, settings_for, book):
     settings = settings_for(ledger, book)
-    ref = pipeline.plan(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
+    ref = plan_all(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
     step = ledger.steps(DAY, statuses=["pending"]).query("channel == 'sms'").iloc[0]
     ledger.add_suppression(
         account_id=step["account_id"],
@@ -115,7 +120,7 @@ def test_an_opt_out_recorded_after_planning_stops_the_step(ledger, settings_for,
 
 def test_concurrent_claims_never_share_a_step(ledger, settings_for, book):
     settings = settings_for(ledger, book)
-    pipeline.plan(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
+    plan_all(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
     steps = ledger.steps(DAY, statuses=["pending"]).to_dict("records")
     won: dict[str, set[str]] = {}
 
@@ -145,7 +150,6 @@ def _dispatch_in_another_process(ledger_url: str, home: str, name: str) -> None:
         ledger_url=ledger_url,
         accounts_file=Path(home) / "unused.csv",
         timezone="America/New_York",
-        campaigns_dir=None,
     )
     pipeline.dispatch_due({"run_id": name, "business_date": DAY.isoformat()}, settings, now=NOON_IN_NEW_YORK)
 
@@ -154,7 +158,7 @@ def test_two_worker_processes_on_the_same_day_never_send_a_step_twice(postgres_l
     import multiprocessing
 
     settings = settings_for(postgres_ledger, book)
-    pipeline.plan(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
+    plan_all(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
     url = postgres_ledger.engine.url.render_as_string(hide_password=False)
     context = multiprocessing.get_context("spawn")
     workers = [
@@ -168,4 +172,6 @@ def test_two_worker_processes_on_the_same_day_never_send_a_step_twice(postgres_l
     attempts = postgres_ledger.attempts_for(DAY)
     assert len(attempts) > 0 and attempts["step_key"].is_unique
     outbox = (settings.outbox_dir / f"{DAY}.jsonl").read_text(encoding="utf-8").splitlines()
-    assert len(outbox) == len(attempts), "each claimed step was sent by exactly one worker"
+    to_people = attempts["channel"].isin(["agent_queue", "letter"])
+    assert len(outbox) == (~to_people).sum(), "each claimed step was sent by exactly one worker"
+    assert len(postgres_ledger.handoffs(kind=["agent_queue"])) == to_people.sum()

@@ -16,6 +16,7 @@ import pytest
 from outreach import pipeline
 from outreach.events import record_sendgrid_events, record_twilio_status
 from outreach.sample import write_sample
+from tests.days import plan_all
 from tests.servers import receiver_app, serve
 
 DAY = date(2026, 11, 20)
@@ -36,7 +37,7 @@ def day_planned(ledger, settings_for, tmp_path, sandbox, monkeypatch):
     monkeypatch.setenv("OUTREACH_SANDBOX_URL", sandbox.url)
     for key, value in FAST.items():
         monkeypatch.setenv(key, value)
-    ref = pipeline.plan(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
+    ref = plan_all(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
     return settings, ref
 
 

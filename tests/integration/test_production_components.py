@@ -78,7 +78,7 @@ def wait_for_success(env: dict[str, str], deadline: float) -> list[dict]:
     runs: list[dict] = []
     while time.monotonic() < deadline:
         out = subprocess.run(
-            [str(BIN / "airflow"), "dags", "list-runs", "outreach_daily", "-o", "json"],
+            [str(BIN / "airflow"), "dags", "list-runs", "campaign_m1_self_service", "-o", "json"],
             env=env,
             capture_output=True,
             text=True,
@@ -125,15 +125,15 @@ def test_the_scheduler_runs_the_daily_dag_on_postgresql(executor, databases, tmp
     try:
         deadline = time.monotonic() + 240
         while (
-            "outreach_daily"
+            "campaign_m1_self_service"
             not in subprocess.run(
                 [str(BIN / "airflow"), "dags", "list"], env=env, capture_output=True, text=True, timeout=120
             ).stdout
         ):
             assert time.monotonic() < deadline, "the DAG processor never parsed the daily DAG"
             time.sleep(3)
-        run(["airflow", "dags", "unpause", "outreach_daily"], env)
-        run(["airflow", "dags", "trigger", "outreach_daily"], env)
+        run(["airflow", "dags", "unpause", "campaign_m1_self_service"], env)
+        run(["airflow", "dags", "trigger", "campaign_m1_self_service"], env)
         wait_for_success(env, time.monotonic() + 300)
     finally:
         for process in processes:

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 from outreach import pipeline
 from outreach.events import record_reply
 from outreach.sample import write_sample
+from tests.days import plan_all
 
 DAY = date(2026, 11, 20)
 NOON = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
@@ -14,7 +15,7 @@ def planned(ledger, settings_for, tmp_path):
     book = tmp_path / "accounts.csv"
     write_sample(book, DAY, accounts=300)
     settings = settings_for(ledger, book)
-    ref = pipeline.plan(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
+    ref = plan_all(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
     return settings, ref
 
 

@@ -14,6 +14,7 @@ from outreach import pipeline
 from outreach.sample import write_sample
 from outreach.sandbox.signing import SendGridSigner, twilio_signature
 from outreach.web import webhooks
+from tests.days import plan_all
 
 DAY = date(2026, 11, 20)
 NOON = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
@@ -24,7 +25,7 @@ def env(ledger, settings_for, tmp_path, monkeypatch):
     book = tmp_path / "accounts.csv"
     write_sample(book, DAY, accounts=200)
     settings = settings_for(ledger, book)
-    ref = pipeline.plan(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
+    ref = plan_all(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
     pipeline.dispatch_due(ref, settings, now=NOON)
     signer = SendGridSigner()
     monkeypatch.setenv("OUTREACH_LEDGER_URL", settings.ledger_url)

@@ -5,10 +5,20 @@ import pytest
 
 from outreach.campaigns import load_campaigns
 from outreach.messages import Renderer, format_amount
+from outreach.settings import SHIPPED_CAMPAIGNS
 from tests.factories import snapshot_account
 
 DAY = date(2026, 11, 20)
-STAGES = sorted({(s.channel, s.template) for ladder in load_campaigns()[0].ladders for s in ladder.stages})
+STAGES = sorted(
+    {
+        (channel, s.template)
+        for campaign in load_campaigns(SHIPPED_CAMPAIGNS)
+        for ladder in campaign.ladders().values()
+        for s in ladder
+        for channel in (*s.channels, *((s.fallback,) if s.fallback else ()))
+        if s.template
+    }
+)
 
 
 @pytest.mark.parametrize(("stage", "locale"), list(itertools.product(STAGES, ["en", "zh-CN"])))

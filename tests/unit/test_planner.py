@@ -2,24 +2,33 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from outreach.campaigns import load_campaigns
+from outreach.campaigns import load_campaign
 from outreach.pipeline import business_day
 from outreach.planner import plan_day, step_key
-from tests.factories import snapshot_account
+from outreach.settings import SHIPPED_CAMPAIGNS
+from tests.factories import snapshot_account as any_snapshot_account
 
 DAY = date(2026, 11, 20)  # a Friday
-CAMPAIGN = load_campaigns()[0]
+CAMPAIGN = load_campaign(SHIPPED_CAMPAIGNS / "m1_self_service.yaml")
+# An account the champion arm (text first) serves.
+SMS_FIRST = next(f"AC{n}" for n in range(1, 100) if CAMPAIGN.variant_for(f"AC{n}") == "sms_first")
+
+
+def snapshot_account(day, dpd, **overrides):
+    return any_snapshot_account(day, dpd, **{"account_id": SMS_FIRST, **overrides})
+
+
 NO_SUPPRESSIONS = pd.DataFrame(columns=["account_id", "channel", "address", "reason", "source", "effective_at"])
 NO_EVENTS = pd.DataFrame(columns=["account_id", "at", "channel", "kind", "outcome", "address"])
 
 
-def plan(accounts, history=(), events=NO_EVENTS, suppressions=NO_SUPPRESSIONS, day=DAY):
+def plan(accounts, events=NO_EVENTS, suppressions=NO_SUPPRESSIONS, day=DAY, positions=None):
     frame = pd.DataFrame(accounts)
-    hist = pd.DataFrame(list(history), columns=["account_id", "stage", "channel", "business_date"])
     return plan_day(
         frame,
         CAMPAIGN,
-        hist,
+        positions or {},
+        {},
         events,
         suppressions,
         business_day(day, "America/New_York"),
@@ -31,26 +40,32 @@ def plan(accounts, history=(), events=NO_EVENTS, suppressions=NO_SUPPRESSIONS, d
 def test_day_one_of_m1_is_a_text_planned_for_when_new_york_wakes_up():
     result = plan([snapshot_account(DAY, 1)])
     (step,) = result.steps
-    assert (step["stage"], step["channel"], step["decision"], step["status"]) == ("m1-sms-1", "sms", "defer", "pending")
+    assert (step["stage"], step["channel"], step["decision"], step["status"]) == (
+        "reminder-sms",
+        "sms",
+        "defer",
+        "pending",
+    )
     assert step["window_start"] == datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
     assert step["window_end"] == datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
-    assert step["step_key"] == step_key("AC1", "default", "m1-sms-1", "sms", DAY)
+    assert step["step_key"] == step_key(SMS_FIRST, "m1_self_service", "reminder-sms", "sms", DAY)
 
 
 def test_a_call_due_on_a_sunday_is_held_until_monday_with_the_reason():
     sunday = date(2026, 11, 22)
-    result = plan([snapshot_account(sunday, 6)], day=sunday)
+    # No text or email on file: the ladder goes straight to its call.
+    result = plan([snapshot_account(sunday, 6, mobile_phone=None, email=None, home_phone="+12125550142")], day=sunday)
     (step,) = result.steps
     assert (step["channel"], step["status"], step["decision"]) == ("voice", "held", "defer")
     assert "Sunday" in step["status_reason"] and "2026-11-23" in step["status_reason"]
     assert step["rule_ids"].startswith("soft.avoid_days"), "the day to avoid is the reason, not the quiet hours"
 
 
-def test_an_opt_out_recorded_before_the_day_holds_the_step():
+def test_a_text_opt_out_holds_the_text_and_the_stage_falls_back_to_email():
     suppressions = pd.DataFrame(
         [
             {
-                "account_id": "AC1",
+                "account_id": SMS_FIRST,
                 "reason": "electronic_address_opt_out",
                 "channel": "sms",
                 "address": "+12125550142",
@@ -61,47 +76,26 @@ def test_an_opt_out_recorded_before_the_day_holds_the_step():
             }
         ]
     )
-    (step,) = plan([snapshot_account(DAY, 1)], suppressions=suppressions).steps
-    assert (step["status"], step["rule_ids"]) == ("held", "regf.optout")
+    text, email = plan([snapshot_account(DAY, 1)], suppressions=suppressions).steps
+    assert (text["channel"], text["status"], text["rule_ids"]) == ("sms", "held", "regf.optout")
+    assert (email["channel"], email["status"]) == ("email", "pending"), "the stage falls back to email the same day"
 
 
-def test_the_latest_due_stage_is_taken_without_backfilling_missed_ones():
-    result = plan([snapshot_account(DAY, 7)])
-    assert [s["stage"] for s in result.steps] == ["m1-call-1"]
-
-
-def test_m2_plus_gets_text_and_email_on_the_same_day():
-    result = plan([snapshot_account(DAY, 33)])
-    assert sorted(s["channel"] for s in result.steps) == ["email", "sms"]
-
-
-def test_a_stage_already_done_in_this_episode_waits_for_the_next():
-    history = [{"account_id": "AC1", "stage": "m1-sms-1", "channel": "sms", "business_date": date(2026, 11, 19)}]
-    result = plan([snapshot_account(DAY, 2)], history)
+def test_an_account_that_turns_current_leaves_the_ladder_with_a_reason():
+    yesterday = plan([snapshot_account(DAY, 1)]).positions
+    result = plan([snapshot_account(DAY, 0)], positions={p.account_id: p for p in yesterday})
     assert result.steps == []
-    (entry,) = result.audit
-    assert entry["decision"] == "wait" and "next stage m1-email-1 on day 3" in entry["reason"]
-
-
-def test_a_new_delinquency_episode_starts_the_ladder_again():
-    # Texted on day 1 of an earlier episode, cured, and 1 DPD again today.
-    history = [{"account_id": "AC1", "stage": "m1-sms-1", "channel": "sms", "business_date": date(2026, 10, 1)}]
-    result = plan([snapshot_account(DAY, 1)], history)
-    assert [s["stage"] for s in result.steps] == ["m1-sms-1"]
-
-
-def test_current_accounts_leave_outreach_with_a_reason():
-    result = plan([snapshot_account(DAY, 0)])
-    assert result.steps == []
-    assert "current" in result.audit[0]["reason"]
+    (ended,) = result.positions
+    assert ended.status == "ended" and "current" in result.audit[0]["reason"]
 
 
 def test_held_steps_are_kept_with_their_reason_and_audited():
     result = plan([snapshot_account(DAY, 1, flags="bankruptcy")])
     (step,) = result.steps
     assert (step["status"], step["rule_ids"]) == ("held", "bk.automatic_stay")
-    assert result.audit[0]["step_key"] == step["step_key"]
-    assert result.audit[0]["decision"] == "block"
+    held = [a for a in result.audit if a["step_key"] == step["step_key"]]
+    assert [a["decision"] for a in held] == ["block"]
+    assert not any(a["decision"] == "fallback" for a in result.audit), "a hold on the account is not a dead channel"
 
 
 def test_the_plan_is_a_pure_function_of_its_inputs():

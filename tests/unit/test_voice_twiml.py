@@ -10,6 +10,7 @@ from outreach import pipeline
 from outreach.sample import write_sample
 from outreach.sandbox.signing import twilio_signature
 from outreach.web.voice import router
+from tests.days import plan_all
 
 DAY = date(2026, 11, 20)
 
@@ -19,7 +20,7 @@ def call_step(sqlite_ledger, settings_for, tmp_path, monkeypatch):
     book = tmp_path / "accounts.csv"
     write_sample(book, DAY, accounts=200)
     settings = settings_for(sqlite_ledger, book)
-    pipeline.plan(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
+    plan_all(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
     monkeypatch.setenv("OUTREACH_LEDGER_URL", settings.ledger_url)
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "secret")
     monkeypatch.delenv("OUTREACH_CALLBACK_BASE_URL", raising=False)

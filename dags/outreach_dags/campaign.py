@@ -1,0 +1,137 @@
+"""One Airflow DAG per campaign file: pull -> segment -> plan -> approve placements -> dispatch -> report.
+
+Parsing reads and validates the campaign's YAML and nothing else (no pandas, no
+ledger): a broken file raises here, so it shows as that DAG's import error in
+the Airflow UI and leaves the other campaigns running. Every task is one call
+into ``outreach.pipeline``; tasks hand each other a small reference, never rows.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from airflow.providers.standard.operators.hitl import HITLOperator
+from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+
+DEFAULT_ARGS = {
+    "owner": "collections-ops",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": 2.0,
+}
+APPROVAL_OPTIONS = ["Approve", "Reject", "Decide next run"]
+
+
+def campaigns_dir() -> Path:
+    configured = os.environ.get("OUTREACH_CAMPAIGNS_DIR")
+    return Path(configured) if configured else Path(__file__).resolve().parents[2] / "campaigns"
+
+
+def campaign_dag(campaign_id: str):
+    from outreach.campaigns import load_campaign
+
+    campaign = load_campaign(campaigns_dir() / f"{campaign_id}.yaml")
+    has_placements = any(stage.needs_approval for stages in campaign.ladders().values() for stage in stages)
+
+    @dag(
+        dag_id=campaign.dag_id,
+        description=campaign.name,
+        schedule=CronTriggerTimetable(campaign.schedule, timezone=campaign.timezone),
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        tags=["outreach", "campaign", *campaign.bucket_names],
+        default_args=DEFAULT_ARGS,
+        doc_md=f"## {campaign.name}\n\n{campaign.description}\n\n"
+        + "\n".join(f"{n}. `{s.id}`: {' + '.join(s.channels)}" for n, s in enumerate(campaign.ladder, 1))
+        + f"\n\nFrom `campaigns/{campaign.id}.yaml`. Pause this DAG to pause the campaign.",
+    )
+    def build():
+        @task
+        def pull() -> dict:
+            from datetime import date
+            from zoneinfo import ZoneInfo
+
+            from airflow.sdk import BaseHook
+
+            from outreach import pipeline
+
+            context = get_current_context()
+            business_date = context["logical_date"].astimezone(ZoneInfo(campaign.timezone)).date()
+            return pipeline.pull(
+                date.fromisoformat(business_date.isoformat()),
+                f"{campaign.dag_id}/{context['run_id']}",
+                resolve_connection=lambda conn_id: BaseHook.get_connection(conn_id).get_uri(),
+            )
+
+        @task
+        def segment(ref: dict) -> dict:
+            from outreach import pipeline
+
+            return pipeline.segment(ref)
+
+        @task
+        def plan(ref: dict) -> dict:
+            from outreach import pipeline
+
+            return pipeline.plan(ref, campaign.id)
+
+        @task(pool="outreach_providers")
+        def dispatch(ref: dict) -> dict:
+            from outreach_hooks import provider_environment
+
+            from outreach import pipeline
+
+            context = get_current_context()
+            # Replays and demos may run a past day on that day's clock; production uses the real one.
+            now = context["logical_date"] if os.environ.get("OUTREACH_CLOCK") == "logical" else None
+            return pipeline.dispatch_due(ref, provider_env=provider_environment, now=now)
+
+        @task
+        def report(ref: dict) -> dict:
+            from outreach import pipeline
+
+            return pipeline.report(ref)
+
+        planned = plan(segment(pull()))
+        sent = dispatch(planned)
+        if not has_placements:
+            report(sent)
+            return
+
+        @task.short_circuit(ignore_downstream_trigger_rules=False)
+        def placements_waiting(ref: dict) -> bool:
+            from outreach import pipeline
+
+            request = pipeline.approval_request(ref)
+            get_current_context()["ti"].xcom_push(key="request", value=request)
+            return request["count"] > 0
+
+        approve = HITLOperator(
+            task_id="approve_placements",
+            subject="{{ ti.xcom_pull(task_ids='placements_waiting', key='request')['subject'] }}",
+            body="{{ ti.xcom_pull(task_ids='placements_waiting', key='request')['body'] }}",
+            options=APPROVAL_OPTIONS,
+            defaults=["Decide next run"],
+            params={
+                "reason": Param("", type="string", description="Why (kept with the decision)"),
+                "exclude": Param("", type="string", description="Account ids to keep back, comma-separated"),
+            },
+            response_timeout=timedelta(hours=campaign.approval_timeout_hours),
+            retries=0,
+        )
+
+        @task(trigger_rule="all_done")
+        def record_approval(ref: dict) -> dict:
+            from outreach import pipeline
+
+            response = get_current_context()["ti"].xcom_pull(task_ids="approve_placements")
+            return pipeline.apply_approval(ref, response)
+
+        recorded = record_approval(planned)
+        placements_waiting(planned) >> approve >> recorded
+        recorded >> report(sent)
+
+    return build()

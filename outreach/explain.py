@@ -1,0 +1,90 @@
+"""``outreach explain``: one account's story, day by day, with the reason behind every step.
+
+Everything comes from the ledger: the daily snapshots (DPD, bucket), every
+decision by the planner, the dispatcher and people, every attempt and what the
+provider said, replies, payments, promises and hand-offs. Contact details are
+masked.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import select
+
+from outreach.ledger import Ledger
+from outreach.ledger.schema import events, handoffs, payments, planned_steps
+from outreach.masking import mask_address
+
+
+def _day(value: Any) -> date:
+    return pd.Timestamp(value).date()
+
+
+def explain(ledger: Ledger, account_id: str, until: date | None = None) -> str | None:
+    """The account's timeline up to ``until`` (inclusive), or None when the ledger has never seen it."""
+    timeline = ledger.account_timeline(account_id)
+    with ledger.engine.connect() as conn:
+        steps = pd.read_sql(
+            select(planned_steps.c.step_key, planned_steps.c.stage, planned_steps.c.contact_address).where(
+                planned_steps.c.account_id == account_id
+            ),
+            conn,
+        )
+        recorded = pd.read_sql(select(events).where(events.c.account_id == account_id), conn)
+        paid = pd.read_sql(select(payments).where(payments.c.account_id == account_id), conn)
+        work = pd.read_sql(select(handoffs).where(handoffs.c.account_id == account_id), conn)
+    promises = ledger.promises_of(account_id)
+    if all(frame.empty for frame in (*timeline.values(), recorded, paid)):
+        return None
+
+    days: dict[date, list[str]] = defaultdict(list)
+    for row in timeline["snapshots"].to_dict("records"):
+        flags = f", flags {row['flags']}" if row["flags"] else ""
+        days[_day(row["business_date"])].insert(0, f"DPD {row['dpd']}, bucket {row['bucket']}{flags}")
+    for row in timeline["decisions"].to_dict("records"):
+        rules = f" [{row['rule_ids']}]" if row["rule_ids"] else ""
+        days[_day(row["business_date"])].append(f"{row['actor']}: {row['decision']}{rules}  {row['reason']}")
+    stage_of = dict(zip(steps["step_key"], steps["stage"], strict=True))
+    address_of = dict(zip(steps["step_key"], steps["contact_address"], strict=True))
+    for row in timeline["attempts"].to_dict("records"):
+        day = date.fromisoformat(row["step_key"].rsplit("|", 1)[1])
+        error = f" ({row['error_code']}: {row['error']})" if row["error_code"] else ""
+        to = mask_address(row["channel"], address_of.get(row["step_key"]))
+        days[day].append(
+            f"attempt: {row['channel']} {stage_of.get(row['step_key'], '')} to {to or '-'}: {row['status']}{error}"
+        )
+    for row in recorded.to_dict("records"):
+        outcome = f" {row['outcome']}" if row["outcome"] else ""
+        days[_day(row["occurred_at"])].append(f"event: {row['kind']}{outcome} on {row['channel'] or '-'}")
+    for row in paid.to_dict("records"):
+        days[_day(row["paid_on"])].append(
+            f"payment: {row['currency']} {row['amount_minor'] / 100:,.2f} ({row['source']})"
+        )
+    for row in promises.to_dict("records"):
+        settled = f", {row['status']} {row['resolved_on']}" if row["status"] != "open" else ", open"
+        days[_day(row["recorded_at"])].append(
+            f"promise: {row['currency']} {row['amount_minor'] / 100:,.2f} by {row['promised_on']} "
+            f"(via {row['source']}, {row['recorded_by']}){settled}"
+        )
+    for row in work.to_dict("records"):
+        decided = f", {row['decided_by']}: {row['decision_note']}" if row["decided_by"] else ""
+        days[_day(row["business_date"])].append(f"hand-off: {row['kind']} {row['status']}{decided}")
+
+    lines = [f"Account {account_id}"]
+    position = ledger.positions([account_id]).get(account_id)
+    if position is not None:
+        arm = f", variant {position.variant}" if position.variant else ""
+        lines.append(
+            f"Now: {position.campaign} stage {position.stage} (since {position.stage_since}), {position.status}"
+            f"{arm}: {position.status_reason}"
+        )
+    for day in sorted(days):
+        if until is not None and day > until:
+            continue
+        lines.append(f"{day} ({day:%a})")
+        lines += [f"  {entry}" for entry in days[day]]
+    return "\n".join(lines)

@@ -1,0 +1,300 @@
+"""Work for people: the agent queue, letter batches, and approved agency and legal placements.
+
+Agent callbacks and letters go out through the dispatcher like any other step
+(the contact policy is asked again at send time); ``HandoffChannel`` turns them
+into agent-queue rows and letter-batch lines. Agency and legal placements wait
+for a person: the campaign DAG asks in Airflow's Required Actions, and
+``record_approval`` applies the answer, writing who decided, when and why, and
+the placement file for each approved account.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from outreach.channels import OutboundMessage, SendResult
+from outreach.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+APPROVE = "Approve"
+REJECT = "Reject"
+LATER = "Decide next run"
+APPROVAL_OPTIONS = [APPROVE, REJECT, LATER]
+
+# What an outside agency needs to work an account, and nothing more: no consent
+# flags, no internal notes, no contact history.
+AGENCY_FIELDS = (
+    "placement_id",
+    "placed_on",
+    "agency",
+    "account_id",
+    "name",
+    "mobile_phone",
+    "home_phone",
+    "email",
+    "country",
+    "region",
+    "postal_code",
+    "locale",
+    "product",
+    "currency",
+    "balance_due",
+    "oldest_unpaid_due_date",
+    "days_past_due",
+    "last_payment_date",
+    "last_payment_amount",
+)
+LEGAL_FIELDS = (
+    "referral_id",
+    "referred_on",
+    "account_id",
+    "name",
+    "country",
+    "region",
+    "postal_code",
+    "product",
+    "currency",
+    "balance_due",
+    "oldest_unpaid_due_date",
+    "days_past_due",
+    "last_payment_date",
+    "ladder_reason",
+)
+LETTER_FIELDS = ("step_key", "account_id", "name", "country", "region", "postal_code", "locale", "letter")
+
+
+@dataclass(frozen=True)
+class StepRef:
+    account_id: str
+    campaign: str
+    stage: str
+    channel: str
+    business_date: date
+
+    @classmethod
+    def parse(cls, step_key: str) -> StepRef:
+        account_id, campaign, stage, channel, day = step_key.split("|")
+        return cls(account_id, campaign, stage, channel, date.fromisoformat(day))
+
+
+class HandoffChannel:
+    """Agent callbacks become agent-queue rows; letters become lines of the day's letter batch."""
+
+    def __init__(self, name: str, ledger: Ledger, directory: Path, run_id: str, accounts: Mapping[str, dict]):
+        self.name = name
+        self.ledger = ledger
+        self.directory = directory
+        self.run_id = run_id
+        self.accounts = accounts
+
+    def send(self, batch: Sequence[OutboundMessage]) -> list[SendResult]:
+        now = datetime.now(UTC)
+        rows = []
+        letters: dict[Path, list[dict[str, Any]]] = {}
+        for message in batch:
+            ref = StepRef.parse(message.step_key)
+            output = None
+            if self.name == "letter":
+                path = self.directory / "letters" / f"{ref.business_date.isoformat()}-{ref.campaign}.csv"
+                account = self.accounts.get(message.account_id, {})
+                letters.setdefault(path, []).append(
+                    {"step_key": message.step_key, "letter": message.body}
+                    | {k: account.get(k) for k in LETTER_FIELDS if k in account}
+                )
+                output = str(path)
+            rows.append(
+                {
+                    "step_key": message.step_key,
+                    "run_id": self.run_id,
+                    "business_date": ref.business_date,
+                    "account_id": message.account_id,
+                    "campaign": ref.campaign,
+                    "stage": ref.stage,
+                    "kind": self.name,
+                    "agency": None,
+                    "reason": message.body,
+                    "status": "open" if self.name == "agent_queue" else "done",
+                    "output_file": output,
+                    "created_at": now,
+                }
+            )
+        for path, lines in letters.items():
+            _append_csv(path, LETTER_FIELDS, lines)
+        self.ledger.add_handoffs(rows)
+        return [SendResult(m.step_key, "sent", provider_message_id=f"{self.name}-{_short(m.step_key)}") for m in batch]
+
+
+def _short(step_key: str) -> str:
+    return hashlib.sha256(step_key.encode()).hexdigest()[:20]
+
+
+def _append_csv(path: Path, fields: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    with path.open("a", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(fields), extrasaction="ignore")
+        if new:
+            writer.writeheader()
+        writer.writerows(rows)
+
+
+def awaiting_approval(ledger: Ledger, campaign: str) -> pd.DataFrame:
+    return ledger.handoffs(kind=["agency", "legal"], status=["awaiting_approval"], campaign=campaign)
+
+
+def approval_request(ledger: Ledger, campaign: str, limit: int = 50) -> dict[str, Any]:
+    """What the person approving sees: a count and a table of the accounts (no contact details)."""
+    pending = awaiting_approval(ledger, campaign)
+    lines = [
+        f"| {r.account_id} | {r.kind}{' ' + r.agency if r.agency else ''} | {r.stage} | {r.reason} |"
+        for r in pending.head(limit).itertuples()
+    ]
+    more = f"\n\n... and {len(pending) - limit} more." if len(pending) > limit else ""
+    body = (
+        f"{len(pending)} account(s) of campaign **{campaign}** are due for placement outside automation.\n\n"
+        "Approve to place them (accounts listed under *exclude* stay back), reject to keep them on the "
+        "ladder's next stage, or leave it for the next run. Say why in *reason*: it is kept with the decision.\n\n"
+        "| account | placement | stage | why |\n|---|---|---|---|\n" + "\n".join(lines) + more
+    )
+    return {"count": len(pending), "subject": f"{campaign}: approve {len(pending)} placement(s)", "body": body}
+
+
+def record_approval(
+    ledger: Ledger,
+    campaign: str,
+    response: Mapping[str, Any] | None,
+    business_date: date,
+    directory: Path,
+) -> dict[str, int]:
+    """Apply a person's answer to every placement awaiting approval in ``campaign``.
+
+    ``response`` is what Airflow's Human-in-the-loop operator returned: ``chosen_options``,
+    ``params_input`` (``reason``, ``exclude``), ``responded_by_user`` and ``responded_at``.
+    No response, or the default applied when nobody answered in time, lets the request lapse:
+    the next run asks again.
+    """
+    pending = awaiting_approval(ledger, campaign)
+    if pending.empty:
+        return {}
+    response = response or {}
+    chosen = list(response.get("chosen_options") or [LATER])
+    params = dict(response.get("params_input") or {})
+    user = response.get("responded_by_user") or None
+    who = (user.get("name") or user.get("id")) if isinstance(user, Mapping) else user
+    at = response.get("responded_at") or datetime.now(UTC)
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    note = str(params.get("reason") or "").strip()
+    excluded = {a.strip() for a in str(params.get("exclude") or "").replace(",", " ").split() if a.strip()}
+
+    if who is None or chosen == [LATER]:
+        status, note = "timed_out", note or ("nobody answered in time" if who is None else "left for the next run")
+    elif (chosen == [APPROVE] or chosen == [REJECT]) and not note:
+        # The form requires a reason; a response without one is not an approval anyone can audit.
+        status, note = "timed_out", f"{chosen[0].lower()} without a reason is not recorded; asked again next run"
+    else:
+        status = "approved" if chosen == [APPROVE] else "rejected"
+
+    snapshot = ledger.snapshot(business_date).set_index("account_id", drop=False)
+    updates: list[dict[str, Any]] = []
+    placed: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+    for row in pending.to_dict("records"):
+        row_status, row_note = status, note
+        if status == "approved" and row["account_id"] in excluded:
+            row_status, row_note = "rejected", f"excluded from the approval: {note}"
+        output = None
+        if row_status == "approved":
+            account = snapshot.loc[row["account_id"]].to_dict() if row["account_id"] in snapshot.index else None
+            if account is None:
+                row_status, row_note = "timed_out", "not in today's accounts (paid or closed?); asked again next run"
+            else:
+                placed.setdefault((row["kind"], row["agency"]), []).append(
+                    placement_line(row, account, business_date, at)
+                )
+                row_status = "placed"
+                output = str(placement_path(directory, row["kind"], row["agency"], campaign, business_date))
+        updates.append(
+            {
+                "id": row["id"],
+                "status": row_status,
+                "decided_by": who if row_status != "timed_out" else None,
+                "decided_at": at if row_status != "timed_out" else None,
+                "note": row_note,
+                "output_file": output,
+            }
+        )
+    for (kind, agency), lines in placed.items():
+        fields = AGENCY_FIELDS if kind == "agency" else LEGAL_FIELDS
+        _append_csv(placement_path(directory, kind, agency, campaign, business_date), fields, lines)
+    ledger.decide_handoffs(updates)
+    ledger.record_decisions(
+        [
+            {
+                "decided_at": u["decided_at"] or datetime.now(UTC),
+                "run_id": str(row["run_id"]),
+                "business_date": business_date,
+                "account_id": row["account_id"],
+                "step_key": row["step_key"],
+                "actor": "person" if u["decided_by"] else "planner",
+                "decision": u["status"],
+                "rule_ids": "",
+                "reason": f"[{campaign}] {row['stage']} ({row['kind']}): {u['status']}"
+                + (f" by {u['decided_by']}" if u["decided_by"] else "")
+                + (f": {u['note']}" if u["note"] else ""),
+            }
+            for row, u in zip(pending.to_dict("records"), updates, strict=True)
+        ]
+    )
+    counts: dict[str, int] = {}
+    for u in updates:
+        counts[u["status"]] = counts.get(u["status"], 0) + 1
+    log.info("placements of %s: %s (decided by %s)", campaign, counts, who or "nobody")
+    return counts
+
+
+def placement_path(directory: Path, kind: str, agency: str | None, campaign: str, business_date: date) -> Path:
+    name = f"{agency}" if kind == "agency" else "legal-review"
+    return (
+        directory / ("agency" if kind == "agency" else "legal") / f"{business_date.isoformat()}-{campaign}-{name}.csv"
+    )
+
+
+def placement_line(row: Mapping[str, Any], account: Mapping[str, Any], on: date, at: datetime) -> dict[str, Any]:
+    def amount(minor: Any) -> str | None:
+        return None if minor is None or minor != minor else f"{int(minor) / 100:.2f}"
+
+    common = {
+        "account_id": account["account_id"],
+        "name": account.get("name"),
+        "country": account.get("country"),
+        "region": account.get("region"),
+        "postal_code": account.get("postal_code"),
+        "product": account.get("product"),
+        "currency": account.get("currency"),
+        "balance_due": amount(account.get("balance_due_minor")),
+        "oldest_unpaid_due_date": account.get("oldest_unpaid_due_date"),
+        "days_past_due": account.get("dpd"),
+        "last_payment_date": account.get("last_payment_date"),
+    }
+    if row["kind"] == "agency":
+        return common | {
+            "placement_id": f"PL-{row['id']}",
+            "placed_on": on.isoformat(),
+            "agency": row["agency"],
+            "mobile_phone": account.get("mobile_phone"),
+            "home_phone": account.get("home_phone"),
+            "email": account.get("email"),
+            "locale": account.get("locale"),
+            "last_payment_amount": amount(account.get("last_payment_amount_minor")),
+        }
+    return common | {"referral_id": f"LR-{row['id']}", "referred_on": on.isoformat(), "ladder_reason": row["reason"]}

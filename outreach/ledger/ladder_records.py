@@ -1,0 +1,336 @@
+"""Ledger reads and writes for the ladder: positions, outcomes, promises, payments, hand-offs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, update
+
+from outreach.ladder import Handoff, History, Position, Promise, StepOutcome
+from outreach.ledger.schema import attempts, events, handoffs, ladder_states, payments, planned_steps, promises
+
+# Inbound contact that counts as the debtor responding.
+RESPONSE_KINDS = ("inbound", "conversation", "keypress", "reply")
+
+
+def _day(value: Any) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return pd.Timestamp(value).date()
+
+
+class LadderRecords:
+    engine: Engine
+
+    # -- positions ---------------------------------------------------------------------
+
+    def positions(self, account_ids: Iterable[str] | None = None) -> dict[str, Position]:
+        query = select(ladder_states)
+        if account_ids is not None:
+            query = query.where(ladder_states.c.account_id.in_(list(account_ids)))
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).mappings().all()
+        fields = Position.__dataclass_fields__
+        return {row["account_id"]: Position(**{k: row[k] for k in fields}) for row in rows}
+
+    def save_positions(self, moved: Sequence[Position]) -> None:
+        if not moved:
+            return
+        now = datetime.now(UTC)
+        rows = [{**p.as_row(), "updated_at": now} for p in moved]
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(ladder_states).where(ladder_states.c.account_id.in_(bindparam("ids", expanding=True))),
+                {"ids": [r["account_id"] for r in rows]},
+            )
+            conn.execute(insert(ladder_states), rows)
+
+    def most_moved_account(self) -> str | None:
+        """The account with the most ladder moves (advances and fallbacks): a good one to explain."""
+        from outreach.ledger.schema import decisions
+
+        query = (
+            select(decisions.c.account_id)
+            .where(decisions.c.decision.in_(["advance", "fallback", "escalate"]))
+            .group_by(decisions.c.account_id)
+            .order_by(func.count().desc(), decisions.c.account_id)
+            .limit(1)
+        )
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar()
+
+    # -- what happened ----------------------------------------------------------------------
+
+    def histories(self, campaign: str, since: date, until: date) -> dict[str, History]:
+        """Each account's ladder history for ``campaign`` from ``since`` up to and including ``until``."""
+        result: dict[str, History] = defaultdict(History)
+        steps = (
+            select(
+                planned_steps.c.account_id,
+                planned_steps.c.stage,
+                planned_steps.c.channel,
+                planned_steps.c.business_date,
+                planned_steps.c.status,
+                planned_steps.c.decision,
+                planned_steps.c.reason,
+                planned_steps.c.rule_ids,
+                attempts.c.status.label("attempt"),
+                attempts.c.error,
+            )
+            .join(attempts, attempts.c.step_key == planned_steps.c.step_key, isouter=True)
+            .where(
+                and_(
+                    planned_steps.c.campaign == campaign,
+                    planned_steps.c.business_date >= since,
+                    planned_steps.c.business_date <= until,
+                )
+            )
+        )
+        with self.engine.connect() as conn:
+            by_account: dict[str, list[StepOutcome]] = defaultdict(list)
+            for row in conn.execute(steps).mappings():
+                by_account[row["account_id"]].append(
+                    StepOutcome(
+                        stage=row["stage"],
+                        channel=row["channel"],
+                        business_date=_day(row["business_date"]),
+                        status=row["status"],
+                        decision=row["decision"],
+                        attempt=row["attempt"],
+                        reason=row["error"] if row["attempt"] else row["reason"],
+                        rules=row["rule_ids"] or "",
+                    )
+                )
+            for account_id, outcomes in by_account.items():
+                result[account_id].steps = outcomes
+
+            rows = conn.execute(
+                select(handoffs).where(and_(handoffs.c.campaign == campaign, handoffs.c.business_date >= since))
+            ).mappings()
+            grouped: dict[str, list[Handoff]] = defaultdict(list)
+            for row in rows:
+                grouped[row["account_id"]].append(
+                    Handoff(
+                        stage=row["stage"],
+                        kind=row["kind"],
+                        status=row["status"],
+                        business_date=_day(row["business_date"]),
+                        decided_by=row["decided_by"],
+                        decided_at=row["decided_at"],
+                        decision_note=row["decision_note"],
+                    )
+                )
+            for account_id, items in grouped.items():
+                result[account_id].handoffs = items
+
+            responded: dict[str, list[date]] = defaultdict(list)
+            for account_id, at in conn.execute(
+                select(events.c.account_id, events.c.occurred_at).where(
+                    and_(
+                        events.c.kind.in_(RESPONSE_KINDS),
+                        events.c.occurred_at >= datetime.combine(since, datetime.min.time(), UTC),
+                    )
+                )
+            ):
+                if account_id and _day(at) <= until:
+                    responded[account_id].append(_day(at))
+            for account_id, days in responded.items():
+                result[account_id].responses = days
+
+            paid: dict[str, list[tuple[date, int]]] = defaultdict(list)
+            for account_id, paid_on, amount in conn.execute(
+                select(payments.c.account_id, payments.c.paid_on, payments.c.amount_minor).where(
+                    and_(payments.c.paid_on >= since, payments.c.paid_on <= until)
+                )
+            ):
+                paid[account_id].append((_day(paid_on), int(amount)))
+            for account_id, items in paid.items():
+                result[account_id].payments = items
+
+            for row in conn.execute(select(promises).where(promises.c.status == "open")).mappings():
+                history = result[row["account_id"]]
+                history.promises = [
+                    *history.promises,
+                    Promise(
+                        id=row["id"],
+                        promised_on=_day(row["promised_on"]),
+                        amount_minor=int(row["amount_minor"]),
+                        recorded_on=_day(row["recorded_at"]),
+                        currency=row["currency"],
+                    ),
+                ]
+        return dict(result)
+
+    # -- promises and payments -------------------------------------------------------------
+
+    def add_promise(
+        self,
+        account_id: str,
+        promised_on: date,
+        amount_minor: int,
+        currency: str,
+        source: str,
+        recorded_by: str,
+        note: str | None = None,
+        recorded_at: datetime | None = None,
+    ) -> int:
+        """Record a promise to pay; an earlier open promise of the account is replaced by it."""
+        now = recorded_at or datetime.now(UTC)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(promises)
+                .where(and_(promises.c.account_id == account_id, promises.c.status == "open"))
+                .values(status="cancelled", resolved_on=now.date(), note="replaced by a newer promise")
+            )
+            result = conn.execute(
+                insert(promises).values(
+                    account_id=account_id,
+                    promised_on=promised_on,
+                    amount_minor=amount_minor,
+                    currency=currency,
+                    source=source,
+                    recorded_by=recorded_by,
+                    recorded_at=now,
+                    status="open",
+                    note=note,
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def settle_promises(self, updates: Sequence[dict[str, Any]]) -> None:
+        if not updates:
+            return
+        statement = (
+            update(promises)
+            .where(promises.c.id == bindparam("promise_id"))
+            .values(status=bindparam("new_status"), resolved_on=bindparam("day"))
+        )
+        with self.engine.begin() as conn:
+            conn.execute(
+                statement,
+                [{"promise_id": u["id"], "new_status": u["status"], "day": u["resolved_on"]} for u in updates],
+            )
+
+    def promises_of(self, account_id: str) -> pd.DataFrame:
+        with self.engine.connect() as conn:
+            return pd.read_sql(
+                select(promises).where(promises.c.account_id == account_id).order_by(promises.c.id), conn
+            )
+
+    def add_payment(
+        self,
+        account_id: str,
+        paid_on: date,
+        amount_minor: int,
+        currency: str,
+        source: str,
+        reference: str | None = None,
+    ) -> bool:
+        """Record a payment; False when its reference was recorded before (a redelivered notice)."""
+        with self.engine.begin() as conn:
+            if (
+                reference is not None
+                and conn.execute(select(payments.c.id).where(payments.c.reference == reference)).first()
+            ):
+                return False
+            conn.execute(
+                insert(payments).values(
+                    account_id=account_id,
+                    paid_on=paid_on,
+                    amount_minor=amount_minor,
+                    currency=currency,
+                    source=source,
+                    reference=reference,
+                    recorded_at=datetime.now(UTC),
+                )
+            )
+        return True
+
+    # -- hand-offs ---------------------------------------------------------------------
+
+    def add_handoffs(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Record hand-offs; ones already recorded under the same step key are left as they are."""
+        if not rows:
+            return 0
+        with self.engine.begin() as conn:
+            known = set(
+                conn.execute(
+                    select(handoffs.c.step_key).where(handoffs.c.step_key.in_(bindparam("keys", expanding=True))),
+                    {"keys": [r["step_key"] for r in rows]},
+                ).scalars()
+            )
+            fresh = [r for r in rows if r["step_key"] not in known]
+            if fresh:
+                conn.execute(insert(handoffs), fresh)
+        return len(fresh)
+
+    def handoffs(
+        self, kind: Sequence[str] | None = None, status: Sequence[str] | None = None, campaign: str | None = None
+    ) -> pd.DataFrame:
+        query = select(handoffs)
+        if kind is not None:
+            query = query.where(handoffs.c.kind.in_(list(kind)))
+        if status is not None:
+            query = query.where(handoffs.c.status.in_(list(status)))
+        if campaign is not None:
+            query = query.where(handoffs.c.campaign == campaign)
+        with self.engine.connect() as conn:
+            return pd.read_sql(query.order_by(handoffs.c.id), conn)
+
+    def decide_handoffs(self, updates: Sequence[dict[str, Any]]) -> None:
+        """Apply people's decisions: each update has id, status, decided_by, decided_at, note, output_file."""
+        if not updates:
+            return
+        statement = (
+            update(handoffs)
+            .where(handoffs.c.id == bindparam("handoff_id"))
+            .values(
+                status=bindparam("new_status"),
+                decided_by=bindparam("by"),
+                decided_at=bindparam("at"),
+                decision_note=bindparam("note"),
+                output_file=bindparam("file"),
+            )
+        )
+        with self.engine.begin() as conn:
+            conn.execute(
+                statement,
+                [
+                    {
+                        "handoff_id": u["id"],
+                        "new_status": u["status"],
+                        "by": u.get("decided_by"),
+                        "at": u.get("decided_at"),
+                        "note": u.get("note"),
+                        "file": u.get("output_file"),
+                    }
+                    for u in updates
+                ],
+            )
+
+
+def ladder_frames(engine: Engine, campaign: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(positions, accounts contacted, payments) of a campaign, for its report."""
+    with engine.connect() as conn:
+        positions = pd.read_sql(select(ladder_states).where(ladder_states.c.campaign == campaign), conn)
+        contacted = pd.read_sql(
+            select(attempts.c.account_id)
+            .join(planned_steps, attempts.c.step_key == planned_steps.c.step_key)
+            .where(
+                and_(
+                    planned_steps.c.campaign == campaign,
+                    attempts.c.status.not_in(["failed", "undelivered", "bounced", "claimed"]),
+                    planned_steps.c.channel.in_(["sms", "email", "voice"]),
+                )
+            )
+            .distinct(),
+            conn,
+        )
+        paid = pd.read_sql(select(payments.c.account_id, payments.c.paid_on), conn)
+    return positions, contacted, paid

@@ -1,0 +1,213 @@
+"""Accounts walked up their campaign ladders over simulated business days, on a real ledger."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+from outreach.campaigns import load_campaign
+from outreach.handoffs import AGENCY_FIELDS, record_approval
+from outreach.settings import SHIPPED_CAMPAIGNS
+from tests.days import Book, run_day
+
+M1 = load_campaign(SHIPPED_CAMPAIGNS / "m1_self_service.yaml")
+M1_SMS_FIRST = [s.id for s in M1.ladder_for("sms_first")]
+START = date(2026, 11, 2)  # a Monday
+
+
+def business_days(start: date, count: int) -> list[date]:
+    days, day = [], start
+    while len(days) < count:
+        if day.weekday() != 6:  # the campaigns run Monday to Saturday
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def evening(day: date) -> datetime:
+    return datetime.combine(day, time(23, 0), UTC)
+
+
+def account_in(variant: str) -> str:
+    return next(f"AC{n:05d}" for n in range(1000) if M1.variant_for(f"AC{n:05d}") == variant)
+
+
+def stages_sent(ledger, account_id: str) -> list[tuple[str, str]]:
+    """(stage, channel) of every attempt that reached a provider or person, in order."""
+    rows = []
+    for row in ledger.account_timeline(account_id)["attempts"].to_dict("records"):
+        _, _, stage, channel, _ = row["step_key"].split("|")
+        rows.append((stage, channel, row["status"]))
+    return [(s, c) for s, c, status in rows if status != "failed"]
+
+
+@pytest.fixture
+def book(tmp_path):
+    return Book(tmp_path / "accounts.csv")
+
+
+@pytest.fixture
+def walk(ledger, settings_for, book):
+    settings = settings_for(ledger, book.path)
+
+    def run(days, before_each=None, **kwargs):
+        for day in days:
+            if before_each:
+                before_each(day)
+            book.write()
+            run_day(settings, day, **kwargs)
+        return ledger
+
+    run.settings = settings
+    return run
+
+
+def test_an_m1_account_climbs_every_stage_in_order_until_the_ladder_is_complete(walk, book, ledger):
+    account = account_in("sms_first")
+    book.add(account, START - timedelta(days=1))
+    walk(business_days(START, 20))
+    assert [stage for stage, _ in stages_sent(ledger, account)] == M1_SMS_FIRST
+    position = ledger.positions([account])[account]
+    assert position.status == "complete" and "ladder complete" in position.status_reason
+    # Each wait was kept: the email went two days after the text, the call three after the email.
+    days = {
+        r["step_key"].split("|")[2]: date.fromisoformat(r["step_key"].rsplit("|", 1)[1])
+        for r in ledger.account_timeline(account)["attempts"].to_dict("records")
+    }
+    assert days["reminder-email"] - days["reminder-sms"] == timedelta(days=2)
+    assert days["reminder-call"] - days["reminder-email"] == timedelta(days=3)
+
+
+def test_the_challenger_arm_gets_its_own_ladder_and_keeps_it(walk, book, ledger):
+    account = account_in("email_first")
+    book.add(account, START - timedelta(days=1))
+    walk(business_days(START, 3))
+    assert [stage for stage, _ in stages_sent(ledger, account)] == ["reminder-email", "reminder-sms"]
+    assert ledger.positions([account])[account].variant == "email_first"
+
+
+def test_a_permanent_failure_falls_back_to_the_stage_fallback_channel(walk, book, ledger, sandbox, monkeypatch):
+    monkeypatch.setenv("OUTREACH_SANDBOX_URL", sandbox.url)
+    account = account_in("sms_first")
+    # The sandbox refuses texts to numbers ending 98: "not a valid mobile number" (21614).
+    book.add(account, START - timedelta(days=1), mobile_phone="+12125550198")
+    walk(business_days(START, 2), channel_set="sandbox")
+    assert stages_sent(ledger, account) == [("reminder-sms", "email")]
+    reasons = ledger.account_timeline(account)["decisions"]["reason"].tolist()
+    assert any("could not reach the debtor" in r and "trying email" in r for r in reasons)
+
+
+def test_without_text_consent_the_fallback_goes_the_same_day(walk, book, ledger):
+    account = account_in("sms_first")
+    book.add(account, START - timedelta(days=1), consent_sms="no")
+    walk(business_days(START, 1))
+    assert stages_sent(ledger, account) == [("reminder-sms", "email")]
+
+
+def test_a_promise_pauses_outreach_and_a_broken_one_escalates_at_once(walk, book, ledger):
+    account = account_in("sms_first")
+    book.add(account, START - timedelta(days=1))
+    days = business_days(START, 9)
+    walk(days[:1])
+    ledger.add_promise(account, days[3], 10_000, "USD", "agent", "agent.kim", recorded_at=evening(days[0]))
+    walk(days[1:5])
+    assert stages_sent(ledger, account) == [("reminder-sms", "sms")], "nothing goes while the promise stands"
+    assert ledger.positions([account])[account].status == "paused"
+    walk(days[5:6])  # promised date + one day of grace has passed, nothing paid
+    assert stages_sent(ledger, account)[-1] == ("reminder-email", "email")
+    assert ledger.promises_of(account)["status"].tolist() == ["broken"]
+
+
+def test_a_kept_promise_ends_the_episode(walk, book, ledger):
+    account = account_in("sms_first")
+    book.add(account, START - timedelta(days=1))
+    days = business_days(START, 5)
+    walk(days[:1])
+    ledger.add_promise(account, days[2], 10_000, "USD", "keypress", "ivr", recorded_at=evening(days[0]))
+    ledger.add_payment(account, days[2], 10_000, "USD", "card", reference="PAY-1")
+    walk(days[1:5])
+    assert ledger.promises_of(account)["status"].tolist() == ["kept"]
+    assert ledger.positions([account])[account].status == "ended"
+    assert stages_sent(ledger, account) == [("reminder-sms", "sms")]
+
+
+def test_payment_in_full_stops_the_ladder_and_a_new_episode_starts_it_again(walk, book, ledger):
+    account = account_in("sms_first")
+    book.add(account, START - timedelta(days=1))
+    days = business_days(START, 8)
+    walk(days[:3])
+    # Paid up: the next due date is in the future, the account is current.
+    book.update(account, oldest_unpaid_due_date=(days[3] + timedelta(days=20)).isoformat(), balance_due="0")
+    walk(days[3:5])
+    assert ledger.positions([account])[account].status == "ended"
+    sent_before = stages_sent(ledger, account)
+    assert sent_before == [("reminder-sms", "sms"), ("reminder-email", "email")]
+    # Overdue again from a later installment: the ladder starts from its first stage.
+    book.update(account, oldest_unpaid_due_date=(days[5] - timedelta(days=1)).isoformat(), balance_due="80")
+    walk(days[5:6])
+    assert stages_sent(ledger, account)[len(sent_before) :] == [("reminder-sms", "sms")]
+
+
+def test_a_partial_payment_restarts_the_wait_but_never_skips_a_stage(walk, book, ledger):
+    account = account_in("sms_first")
+    book.add(account, START - timedelta(days=20))
+    days = business_days(START, 10)
+    walk(days[:1])
+    # A partial payment covers the oldest installment: DPD drops, the account is still overdue.
+    ledger.add_payment(account, days[1], 3_000, "USD", "card", reference="PAY-2")
+    book.update(account, oldest_unpaid_due_date=(START - timedelta(days=2)).isoformat())
+    walk(days[1:10])
+    sent = [stage for stage, _ in stages_sent(ledger, account)]
+    assert sent == M1_SMS_FIRST[: len(sent)] and len(sent) >= 3
+    decisions = ledger.account_timeline(account)["decisions"]["reason"].tolist()
+    assert any(f"last payment {days[1]}" in r for r in decisions), "the wait restarted from the payment"
+
+
+def test_m2_plus_hands_off_to_agents_then_asks_a_person_before_placing_with_an_agency(walk, book, ledger, tmp_path):
+    account = "AC90001"
+    book.add(account, START - timedelta(days=40))
+    days = business_days(START, 14)
+    walk(days, campaigns=("m2_plus",))
+    queue = ledger.handoffs(kind=["agent_queue"])
+    assert queue["account_id"].tolist() == [account] and queue["status"].tolist() == ["open"]
+    waiting = ledger.handoffs(kind=["agency"], status=["awaiting_approval"])
+    assert waiting["account_id"].tolist() == [account]
+    assert ledger.positions([account])[account].status == "awaiting_approval"
+
+    counts = record_approval(
+        ledger,
+        "m2_plus",
+        {
+            "chosen_options": ["Approve"],
+            "params_input": {"reason": "no contact in 40 days", "exclude": ""},
+            "responded_by_user": {"id": "7", "name": "ops.lead"},
+            "responded_at": "2026-11-20T15:00:00+00:00",
+        },
+        days[-1],
+        tmp_path / "handoffs",
+    )
+    assert counts == {"placed": 1}
+    placed = ledger.handoffs(kind=["agency"]).iloc[0]
+    assert (placed["status"], placed["decided_by"], placed["decision_note"]) == (
+        "placed",
+        "ops.lead",
+        "no contact in 40 days",
+    )
+    with open(placed["output_file"], newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["account_id"] for r in rows] == [account]
+    assert tuple(rows[0]) == AGENCY_FIELDS, "the agency gets the fields it needs and only those"
+
+
+def test_a_hold_on_the_account_freezes_the_ladder_where_it_stands(walk, book, ledger):
+    account = account_in("sms_first")
+    book.add(account, START - timedelta(days=1), flags="dispute")
+    walk(business_days(START, 6))
+    assert stages_sent(ledger, account) == []
+    position = ledger.positions([account])[account]
+    assert position.stage == "reminder-sms", "a dispute neither advances nor falls back"
+    book.update(account, flags="")
+    walk(business_days(START + timedelta(days=7), 1))
+    assert stages_sent(ledger, account) == [("reminder-sms", "sms")]

@@ -144,6 +144,15 @@ class Campaign(BaseModel):
             raise ValueError(f"{value!r} is not an IANA timezone name") from exc
         return value
 
+    @field_validator("buckets")
+    @classmethod
+    def _buckets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        try:
+            expand_group(value)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from exc
+        return value
+
     @field_validator("schedule")
     @classmethod
     def _cron(cls, value: str) -> str:
@@ -155,10 +164,6 @@ class Campaign(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> Campaign:
-        try:
-            expand_group(self.buckets)
-        except KeyError as exc:
-            raise ValueError(exc.args[0]) from exc
         for name, stages in self.ladders().items():
             ids = [stage.id for stage in stages]
             repeated = sorted({i for i in ids if ids.count(i) > 1})

@@ -211,3 +211,63 @@ def test_a_hold_on_the_account_freezes_the_ladder_where_it_stands(walk, book, le
     book.update(account, flags="")
     walk(business_days(START + timedelta(days=7), 1))
     assert stages_sent(ledger, account) == [("reminder-sms", "sms")]
+
+
+@pytest.fixture
+def awaiting_placement(walk, book, ledger):
+    account = "AC90002"
+    book.add(account, START - timedelta(days=40))
+    days = business_days(START, 16)
+    walk(days[:14], campaigns=("m2_plus",))
+    assert ledger.positions([account])[account].status == "awaiting_approval"
+    return account, days
+
+
+def test_a_rejected_placement_moves_on_to_the_final_letter(walk, ledger, awaiting_placement, tmp_path):
+    account, days = awaiting_placement
+    response = {
+        "chosen_options": ["Reject"],
+        "params_input": {"reason": "customer on a hardship plan", "exclude": ""},
+        "responded_by_user": {"id": "7", "name": "ops.lead"},
+        "responded_at": "2026-11-20T15:00:00+00:00",
+    }
+    assert record_approval(ledger, "m2_plus", response, days[13], tmp_path) == {"rejected": 1}
+    walk(days[14:15], campaigns=("m2_plus",))
+    assert ledger.positions([account])[account].stage == "final-letter"
+    (letter,) = ledger.handoffs(kind=["letter"]).to_dict("records")
+    assert letter["account_id"] == account and letter["output_file"].endswith(f"{days[14]}-m2_plus.csv")
+    reasons = " ".join(ledger.account_timeline(account)["decisions"]["reason"])
+    assert "rejected by ops.lead: customer on a hardship plan" in reasons
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        None,  # the task never answered (failed or was skipped)
+        {"chosen_options": ["Decide next run"], "params_input": {}, "responded_by_user": None},  # timed out
+        {"chosen_options": ["Approve"], "params_input": {"reason": ""}, "responded_by_user": {"name": "x"}},
+    ],
+    ids=["no-answer", "timed-out", "approve-without-reason"],
+)
+def test_an_unanswered_placement_lapses_and_is_asked_again_next_run(walk, ledger, awaiting_placement, response):
+    account, days = awaiting_placement
+    assert record_approval(ledger, "m2_plus", response, days[13], walk.settings.handoffs_dir) == {"timed_out": 1}
+    assert not (walk.settings.handoffs_dir / "agency").exists(), "nothing is placed without an approval"
+    walk(days[14:15], campaigns=("m2_plus",))
+    statuses = ledger.handoffs(kind=["agency"])["status"].tolist()
+    assert statuses == ["timed_out", "awaiting_approval"]
+
+
+def test_explain_tells_the_story_day_by_day_with_contacts_masked(walk, book, ledger):
+    from outreach.explain import explain
+
+    account = account_in("sms_first")
+    book.add(account, START - timedelta(days=1))
+    days = business_days(START, 4)
+    walk(days)
+    text = explain(ledger, account)
+    assert text.startswith(f"Account {account}\nNow: m1_self_service stage reminder-email")
+    assert f"{days[0]} (Mon)" in text and "ladder starts at reminder-sms (sms) (variant sms_first)" in text
+    assert "no payment within 2 day(s) of reminder-sms (sms)" in text and "on to reminder-email (email)" in text
+    assert "+12125550142" not in text and "+1******0142" in text
+    assert explain(ledger, account, until=days[0]).count("attempt:") == 1

@@ -52,14 +52,13 @@ class LadderRecords:
             conn.execute(insert(ladder_states), rows)
 
     def most_moved_account(self) -> str | None:
-        """The account with the most ladder moves (advances and fallbacks): a good one to explain."""
-        from outreach.ledger.schema import decisions
-
+        """The account that reached the most ladder stages with a contact that went out: one to explain."""
         query = (
-            select(decisions.c.account_id)
-            .where(decisions.c.decision.in_(["advance", "fallback", "escalate"]))
-            .group_by(decisions.c.account_id)
-            .order_by(func.count().desc(), decisions.c.account_id)
+            select(planned_steps.c.account_id)
+            .join(attempts, attempts.c.step_key == planned_steps.c.step_key)
+            .where(attempts.c.status.not_in(["failed", "undelivered", "bounced", "claimed"]))
+            .group_by(planned_steps.c.account_id)
+            .order_by(func.count(planned_steps.c.stage.distinct()).desc(), planned_steps.c.account_id)
             .limit(1)
         )
         with self.engine.connect() as conn:

@@ -122,6 +122,15 @@ def expand_group(names: Sequence[str], buckets: Sequence[Bucket] | None = None) 
     return tuple(expanded)
 
 
+def checked_group(names: Sequence[str]) -> Sequence[str]:
+    """``names`` unchanged when every bucket or group in it exists; a ValueError naming the first that does not."""
+    try:
+        expand_group(names)
+    except KeyError as exc:
+        raise ValueError(exc.args[0]) from exc
+    return names
+
+
 def roll(previous: pd.Series, current: pd.Series, buckets: Sequence[Bucket] = DEFAULT_BUCKETS) -> pd.Series:
     """forward (to a worse bucket), back (to a better one, or current), same, or new (not seen before)."""
     import numpy as np

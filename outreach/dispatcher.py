@@ -60,10 +60,12 @@ def dispatch(
     batch_size: int = 500,
     max_sms_segments: int = 3,
     campaign: str | None = None,
+    only_this_run: bool = False,
 ) -> DispatchSummary:
+    """Send the day's pending steps whose window is open (only ``run_id``'s own with ``only_this_run``)."""
     now = now or datetime.now(UTC)
     summary = DispatchSummary()
-    steps = ledger.steps(day.date, statuses=["pending"], campaign=campaign)
+    steps = ledger.steps(day.date, statuses=["pending"], campaign=campaign, run_id=run_id if only_this_run else None)
     if steps.empty:
         return summary
     accounts = ledger.snapshot(day.date).set_index("account_id", drop=False).to_dict("index")

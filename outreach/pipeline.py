@@ -18,11 +18,13 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from outreach import handoffs
+from outreach import escalation, handoffs
 from outreach.accounts import SourceSpec, file_spec, load_spec, read_source
 from outreach.buckets import segment_frame
-from outreach.campaigns import Campaign, load_campaign
+from outreach.campaigns import Campaign, load_campaign, loadable_campaigns
 from outreach.dispatcher import channels_for, dispatch
+from outreach.escalation_report import build_escalation_report, format_escalation
+from outreach.escalation_request import EscalationError, parse_request
 from outreach.handoffs import HandoffChannel
 from outreach.ladder import History
 from outreach.ledger import Ledger
@@ -32,6 +34,7 @@ from outreach.policy import RuleSet, load_rules
 from outreach.policy.configuration import check_deployment
 from outreach.reconcile import reconcile_unconfirmed
 from outreach.report import build_report, format_report
+from outreach.saved_segments import load_segments
 from outreach.settings import Settings
 from outreach.template_checks import require_clean_templates
 
@@ -244,7 +247,7 @@ def dispatch_due(
     now: datetime | None = None,
     provider_env: Callable[[], dict[str, str]] | None = None,
 ) -> RunRef:
-    """Send every step whose contact window is open now.
+    """Send every step whose contact window is open now (an escalation's own steps only, for one).
 
     ``provider_env`` supplies provider credentials (from Airflow connections in the DAG);
     without it they come from the environment.
@@ -284,6 +287,7 @@ def dispatch_due(
         rules=rules_for(settings),
         max_sms_segments=settings.max_sms_segments,
         campaign=campaign.id if campaign else None,
+        only_this_run="escalation_id" in ref,
     )
     log.info("dispatch: %s", summary.as_dict())
     return {**ref, "dispatch": summary.as_dict()}
@@ -301,4 +305,114 @@ def report(ref: RunRef, settings: Settings | None = None) -> RunRef:
     text_path.write_text(format_report(data) + "\n", encoding="utf-8")
     (settings.reports_dir / f"{name}.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
     log.info("run report written to %s\n%s", text_path, format_report(data))
+    return {**ref, "report_path": str(text_path)}
+
+
+def escalate(
+    params: dict[str, Any],
+    requested_by: str | None,
+    orchestrator_run_id: str,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+) -> RunRef:
+    """Move the requested accounts to the target stage (or, on a dry run, say what would happen).
+
+    Raises ``EscalationError`` naming each bad field; a run re-tried after it was recorded
+    returns the recorded escalation instead of escalating twice.
+    """
+    settings = settings or Settings.from_env()
+    campaigns = {c.id: c for c in loadable_campaigns(settings.campaigns_dir)}
+    segments = load_segments(settings.segments_file)
+    request = parse_request(params, requested_by, campaigns, segments)
+    campaign = campaigns[request.campaign]
+    now = now or datetime.now(UTC)
+    day = business_day(now.astimezone(ZoneInfo(campaign.timezone)).date(), campaign.timezone)
+    run_id = make_run_id(day.date, orchestrator_run_id)
+    ledger = ledger_for(settings)
+    recorded = ledger.escalation_by_run(run_id)
+    if recorded is not None:
+        log.warning("escalation %s was recorded by an earlier try of this run; not escalating again", recorded)
+        return escalation_ref(ledger, recorded)
+    snapshot = ledger.snapshot(day.date)
+    if snapshot.empty:
+        raise EscalationError(
+            f"business_date: no accounts for {day.date} yet; escalate after {campaign.dag_id} has pulled the day"
+        )
+    histories = ledger.histories(campaign.id, day.date - timedelta(days=HISTORY_DAYS), day.date)
+    add_reported_payments(histories, snapshot, day.date)
+    result = escalation.escalate(
+        request,
+        campaign,
+        snapshot,
+        ledger.positions(),
+        histories,
+        ledger.contact_events(now - timedelta(days=8)),
+        ledger.active_suppressions(now),
+        segments.get(request.segment) if request.segment else None,
+        day,
+        run_id,
+        now,
+        rules_for(settings),
+    )
+    if not request.dry_run:
+        ledger.add_steps(result.plan.steps, result.plan.audit)
+        ledger.supersede_steps(
+            day.date,
+            campaign.id,
+            result.moved,
+            keep={s["step_key"] for s in result.plan.steps},
+            reason=f"superseded: escalated by {request.requested_by} to {request.stage}",
+        )
+        ledger.save_positions(result.positions)
+        ledger.add_handoffs(result.plan.handoffs)
+    escalation_id = ledger.record_escalation(
+        {
+            "run_id": run_id,
+            "requested_by": request.requested_by,
+            "requested_at": now,
+            "business_date": day.date,
+            "campaign": campaign.id,
+            "target_stage": request.stage,
+            "selector": request.selector,
+            "reason": request.reason,
+            "dry_run": request.dry_run,
+        },
+        [o.as_row() for o in result.outcomes],
+    )
+    log.info(
+        "escalation %d by %s to %s/%s (%s): %s",
+        escalation_id,
+        request.requested_by,
+        campaign.id,
+        request.stage,
+        "dry run" if request.dry_run else "applied",
+        result.counts,
+    )
+    return escalation_ref(ledger, escalation_id)
+
+
+def escalation_ref(ledger: Ledger, escalation_id: int) -> RunRef:
+    request, accounts = ledger.escalation(escalation_id)
+    return {
+        "run_id": request["run_id"],
+        "business_date": request["business_date"].isoformat(),
+        "campaign": request["campaign"],
+        "escalation_id": escalation_id,
+        "dry_run": bool(request["dry_run"]),
+        "outcomes": {str(k): int(v) for k, v in accounts["outcome"].value_counts().items()},
+    }
+
+
+def escalation_report(ref: RunRef, settings: Settings | None = None) -> RunRef:
+    """Write the escalation's report (text and JSON) and log it."""
+    settings = settings or Settings.from_env()
+    data = build_escalation_report(ledger_for(settings), ref["escalation_id"])
+    folder = settings.reports_dir / "escalations"
+    folder.mkdir(parents=True, exist_ok=True)
+    text_path = folder / f"{data['business_date']}-{data['escalation_id']}.txt"
+    text_path.write_text(format_escalation(data) + "\n", encoding="utf-8")
+    (folder / f"{data['business_date']}-{data['escalation_id']}.json").write_text(
+        json.dumps(data, indent=2, default=str), encoding="utf-8"
+    )
+    log.info("escalation report written to %s\n%s", text_path, format_escalation(data))
     return {**ref, "report_path": str(text_path)}

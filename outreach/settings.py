@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 # The campaigns shipped with the project; OUTREACH_CAMPAIGNS_DIR points elsewhere.
 SHIPPED_CAMPAIGNS = Path(__file__).resolve().parents[1] / "campaigns"
+# The saved segments for manual escalation; OUTREACH_SEGMENTS_FILE points elsewhere.
+SHIPPED_SEGMENTS = Path(__file__).resolve().parents[1] / "segments.yaml"
 
 
 class SettingsError(ValueError):
@@ -28,6 +30,7 @@ class Settings:
     accounts_file: Path
     timezone: str
     campaigns_dir: Path = SHIPPED_CAMPAIGNS
+    segments_file: Path = SHIPPED_SEGMENTS
     collector_type: str = "first_party"
     channel_set: str = "log"
     policy_settings: Path | None = None
@@ -68,6 +71,7 @@ class Settings:
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise SettingsError(f"OUTREACH_TIMEZONE={timezone!r} is not an IANA timezone name") from exc
         campaigns = env.get("OUTREACH_CAMPAIGNS_DIR")
+        segments = env.get("OUTREACH_SEGMENTS_FILE")
         collector_type = env.get("OUTREACH_COLLECTOR_TYPE") or "first_party"
         if collector_type not in {"first_party", "third_party", "debt_buyer"}:
             raise SettingsError(
@@ -80,6 +84,7 @@ class Settings:
             accounts_file=Path(env.get("OUTREACH_ACCOUNTS_FILE") or home / "accounts.csv"),
             timezone=timezone,
             campaigns_dir=Path(campaigns) if campaigns else SHIPPED_CAMPAIGNS,
+            segments_file=Path(segments) if segments else SHIPPED_SEGMENTS,
             collector_type=collector_type,
             channel_set=env.get("OUTREACH_CHANNELS") or "log",
             policy_settings=Path(policy_settings) if policy_settings else None,

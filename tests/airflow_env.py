@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
+AIRFLOW = str(PROJECT / ".venv" / "bin" / "airflow") if (PROJECT / ".venv" / "bin" / "airflow").exists() else "airflow"
+OUTREACH = str(Path(AIRFLOW).with_name("outreach"))
 
 
 def airflow_environment(airflow_home: Path, outreach_home: Path, **extra: str) -> dict[str, str]:
@@ -22,3 +25,7 @@ def airflow_environment(airflow_home: Path, outreach_home: Path, **extra: str) -
     )
     env.update(extra)
     return env
+
+
+def run(command: list[str], env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)

@@ -70,6 +70,14 @@ def test_compose_services_have_health_checks_and_no_committed_secrets():
     assert "${POSTGRES_PASSWORD:?" in text and "${AIRFLOW_JWT_SECRET:?" in text
 
 
+def test_the_image_holds_the_campaign_and_segment_files_where_the_services_look_for_them():
+    compose = yaml.safe_load((PROJECT / "docker-compose.yml").read_text())
+    environment = compose["x-airflow"]["environment"]
+    dockerfile = (PROJECT / "Dockerfile").read_text()
+    assert f"COPY --chown=airflow:root campaigns {environment['OUTREACH_CAMPAIGNS_DIR']}" in dockerfile
+    assert f"COPY --chown=airflow:root segments.yaml {environment['OUTREACH_SEGMENTS_FILE']}" in dockerfile
+
+
 def test_production_requirements_match_the_lock_file():
     uv = PROJECT / ".tools" / "bin" / "uv"
     exported = subprocess.run(

@@ -24,6 +24,11 @@ DEFAULT_ARGS = {
 APPROVAL_OPTIONS = ["Approve", "Reject", "Decide next run"]
 
 
+def run_clock(context) -> datetime | None:
+    """The instant a task acts at: the real clock, or the run's logical date for replays and demos."""
+    return context.get("logical_date") if os.environ.get("OUTREACH_CLOCK") == "logical" else None
+
+
 def campaigns_dir() -> Path:
     configured = os.environ.get("OUTREACH_CAMPAIGNS_DIR")
     return Path(configured) if configured else Path(__file__).resolve().parents[2] / "campaigns"
@@ -84,10 +89,7 @@ def campaign_dag(campaign_id: str):
 
             from outreach import pipeline
 
-            context = get_current_context()
-            # Replays and demos may run a past day on that day's clock; production uses the real one.
-            now = context["logical_date"] if os.environ.get("OUTREACH_CLOCK") == "logical" else None
-            return pipeline.dispatch_due(ref, provider_env=provider_environment, now=now)
+            return pipeline.dispatch_due(ref, provider_env=provider_environment, now=run_clock(get_current_context()))
 
         @task
         def report(ref: dict) -> dict:

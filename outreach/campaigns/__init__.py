@@ -6,6 +6,7 @@ from outreach.campaigns.model import (
     Stage,
     load_campaign,
     load_campaigns,
+    loadable_campaigns,
     parse_campaign,
     validate_directory,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "Stage",
     "load_campaign",
     "load_campaigns",
+    "loadable_campaigns",
     "parse_campaign",
     "validate_directory",
 ]

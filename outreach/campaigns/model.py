@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from outreach.buckets import expand_group
+from outreach.buckets import checked_group, expand_group
+from outreach.yaml_files import parse_yaml
 
 Channel = Literal["sms", "email", "voice", "agent_queue", "letter", "agency", "legal"]
 Advance = Literal["no_payment", "no_response", "undelivered", "broken_promise"]
@@ -147,11 +147,7 @@ class Campaign(BaseModel):
     @field_validator("buckets")
     @classmethod
     def _buckets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        try:
-            expand_group(value)
-        except KeyError as exc:
-            raise ValueError(exc.args[0]) from exc
-        return value
+        return tuple(checked_group(value))
 
     @field_validator("schedule")
     @classmethod
@@ -219,43 +215,10 @@ class Campaign(BaseModel):
         }
 
 
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    """The 1-based line of the YAML node at a pydantic error location (or its nearest parent)."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = next((v for k, v in node.value if k.value == part), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            match = node.value[part]
-        else:
-            match = None
-        if match is None:
-            break
-        node = match
-        line = node.start_mark.line + 1
-    return line
-
-
 def parse_campaign(text: str, origin: str) -> Campaign:
-    try:
-        data = yaml.safe_load(text)
-        tree = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{origin}:{mark.line + 1}" if mark else origin
-        raise CampaignError(f"{where}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
-    if not isinstance(data, dict):
-        raise CampaignError(f"{origin}:1: a campaign file is a mapping (id, name, buckets, ladder, ...)")
-    try:
-        return Campaign.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            field = ".".join(str(part) for part in loc) or "(top level)"
-            message = error["msg"].removeprefix("Value error, ")
-            problems.append(f"{origin}:{_line_of(tree, loc)}: {field}: {message}")
-        raise CampaignError("\n".join(problems)) from exc
+    return parse_yaml(
+        text, origin, Campaign, CampaignError, "a campaign file is a mapping (id, name, buckets, ladder, ...)"
+    )
 
 
 def load_campaign(path: Path) -> Campaign:
@@ -280,6 +243,17 @@ def load_campaigns(directory: Path) -> list[Campaign]:
         raise CampaignError(f"{directory}: no campaign files (*.yaml)")
     campaigns = [load_campaign(path) for path in files]
     check_no_overlap(campaigns)
+    return campaigns
+
+
+def loadable_campaigns(directory: Path) -> list[Campaign]:
+    """The campaigns in ``directory`` that load; a broken file is left out (and reported by its own DAG)."""
+    campaigns = []
+    for path in campaign_files(directory):
+        try:
+            campaigns.append(load_campaign(path))
+        except CampaignError:
+            continue
     return campaigns
 
 

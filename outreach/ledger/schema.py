@@ -257,3 +257,32 @@ handoffs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_handoffs_status", "kind", "status"),
 )
+
+escalations = Table(
+    "escalations",
+    metadata,
+    # A person moving accounts up a ladder by hand: who, when, why, and what they asked for.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False, unique=True),
+    Column("requested_by", String(128), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("campaign", String(64), nullable=False),
+    Column("target_stage", String(64), nullable=False),
+    Column("selector", Text, nullable=False),  # "accounts: ..." or "segment: <name>"
+    Column("reason", Text, nullable=False),
+    Column("dry_run", Boolean, nullable=False),
+)
+
+escalated_accounts = Table(
+    "escalated_accounts",
+    metadata,
+    Column("escalation_id", Integer, ForeignKey("escalations.id"), primary_key=True),
+    Column("account_id", String(64), primary_key=True),
+    Column("from_stage", String(64)),
+    Column("to_stage", String(64), nullable=False),
+    # escalated | would_escalate | refused | not_found
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_escalated_accounts_account", "account_id"),
+)

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, fu
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from outreach.ledger.escalation_records import EscalationRecords
 from outreach.ledger.ladder_records import LadderRecords
 from outreach.ledger.schema import (
     account_snapshots,
@@ -57,7 +58,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Ledger(LadderRecords):
+class Ledger(LadderRecords, EscalationRecords):
     def __init__(self, engine: Engine):
         self.engine = engine
 
@@ -347,11 +348,17 @@ class Ledger(LadderRecords):
                 conn.execute(insert(decisions), list(chunk))
 
     def steps(
-        self, business_date: date, statuses: Sequence[str] | None = None, campaign: str | None = None
+        self,
+        business_date: date,
+        statuses: Sequence[str] | None = None,
+        campaign: str | None = None,
+        run_id: str | None = None,
     ) -> pd.DataFrame:
         query = select(planned_steps).where(planned_steps.c.business_date == business_date)
         if campaign is not None:
             query = query.where(planned_steps.c.campaign == campaign)
+        if run_id is not None:
+            query = query.where(planned_steps.c.run_id == run_id)
         if statuses is not None:
             query = query.where(planned_steps.c.status.in_(list(statuses)))
         with self.engine.connect() as conn:

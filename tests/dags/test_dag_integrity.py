@@ -22,7 +22,7 @@ def dagbag():
 
 def test_every_dag_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert {"campaign_m1_self_service", "campaign_m2_plus"} <= set(dagbag.dags)
+    assert {"campaign_m1_self_service", "campaign_m2_plus", "manual_escalation"} <= set(dagbag.dags)
 
 
 def test_every_dag_has_tags_an_owner_and_retries(dagbag):
@@ -56,6 +56,24 @@ def test_placements_wait_for_a_person_in_required_actions(dagbag):
     assert "approve_placements" in dag.get_task("placements_waiting").downstream_task_ids
 
 
+def test_manual_escalation_is_trigger_only_with_a_typed_form_that_defaults_to_a_dry_run(dagbag):
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    dag = dagbag.dags["manual_escalation"]
+    assert type(dag.timetable).__name__ == "NullTimetable" and set(dag.allowed_run_types) == {"manual"}
+    params = dag.params
+    assert params["dry_run"] is True, "nothing changes unless the person unticks dry run"
+    assert params.get_param("target_stage").value == "m2_plus/agent-callback"
+    assert "m2_plus/legal-review" in params.get_param("target_stage").schema["enum"]
+    assert params.get_param("segment").schema["enum"][0] == ""
+    assert "high-balance-60-plus" in params.get_param("segment").schema["enum"]
+    assert params.get_param("reason").schema["minLength"] == 10
+    with pytest.raises(ParamValidationError):
+        params.get_param("reason").resolve("ok")
+    assert [t.task_id for t in dag.topological_sort()] == ["escalate", "dispatch", "report"]
+    assert dag.get_task("dispatch").pool == "outreach_providers"
+
+
 def test_a_broken_campaign_file_is_that_dags_import_error_and_the_others_still_load(tmp_path):
     from airflow.dag_processing.dagbag import DagBag
 
@@ -69,18 +87,21 @@ def test_a_broken_campaign_file_is_that_dags_import_error_and_the_others_still_l
     finally:
         del os.environ["OUTREACH_CAMPAIGNS_DIR"]
     assert "campaign_m1_self_service" in bag.dags and "campaign_m2_plus" not in bag.dags
+    escalation_targets = bag.dags["manual_escalation"].params.get_param("target_stage").schema["enum"]
+    assert escalation_targets and all(t.startswith("m1_self_service/") for t in escalation_targets)
     (path, error), *_ = bag.import_errors.items()
     assert path.endswith("campaign_m2_plus.py") and len(bag.import_errors) == 1
     assert "m2_plus.yaml:" in error and "ladder.1.wait_days" in error
 
 
-def test_parsing_a_campaign_dag_reads_only_its_yaml():
+@pytest.mark.parametrize("dag_file", ["campaign_m2_plus.py", "manual_escalation.py"])
+def test_parsing_a_dag_file_reads_only_yaml(dag_file):
     """Importing a DAG file loads no pandas, no providers' SDKs, and touches no ledger."""
     probe = textwrap.dedent(
         f"""
         import runpy, sys, os
         sys.path.insert(0, {str(PROJECT / "dags")!r})
-        runpy.run_path({str(PROJECT / "dags" / "campaign_m2_plus.py")!r})
+        runpy.run_path({str(PROJECT / "dags" / dag_file)!r})
         heavy = sorted(m for m in ("pandas", "numpy", "phonenumbers", "twilio", "sendgrid")
                        if m in sys.modules)
         print("HEAVY", heavy)

@@ -3,55 +3,18 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
 from outreach.ledger import Ledger
-from tests.airflow_env import PROJECT, airflow_environment
+from tests.airflow_env import AIRFLOW, OUTREACH, run
 
 pytestmark = pytest.mark.airflow
-AIRFLOW = str(PROJECT / ".venv" / "bin" / "airflow") if (PROJECT / ".venv" / "bin" / "airflow").exists() else "airflow"
-OUTREACH = str(Path(AIRFLOW).with_name("outreach"))
 DAG = "campaign_m1_self_service"
 # A Friday, 13:00 in New York: the run is made on that day's clock (OUTREACH_CLOCK=logical).
 LOGICAL_DATE = "2026-11-20T18:00:00+00:00"
 BUSINESS_DATE = date(2026, 11, 20)
-
-
-@pytest.fixture(scope="session")
-def migrated_airflow_home(tmp_path_factory) -> Path:
-    home = tmp_path_factory.mktemp("airflow-template")
-    env = airflow_environment(home, home / "unused")
-    result = subprocess.run([AIRFLOW, "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    pool = subprocess.run(
-        [AIRFLOW, "pools", "set", "outreach_providers", "4", "Provider sends"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert pool.returncode == 0, pool.stderr[-3000:]
-    return home
-
-
-@pytest.fixture
-def airflow_env(migrated_airflow_home: Path, tmp_path: Path):
-    def make(**extra: str) -> dict[str, str]:
-        home = tmp_path / "airflow"
-        if not home.exists():
-            shutil.copytree(migrated_airflow_home, home)
-        return airflow_environment(home, tmp_path / "outreach", **extra)
-
-    return make
-
-
-def run(command: list[str], env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])

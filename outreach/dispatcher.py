@@ -68,7 +68,8 @@ def dispatch(
     steps = ledger.steps(day.date, statuses=["pending"], campaign=campaign, run_id=run_id if only_this_run else None)
     if steps.empty:
         return summary
-    accounts = ledger.snapshot(day.date).set_index("account_id", drop=False).to_dict("index")
+    # Reactions on a day no source was read (a weekend) use the newest snapshot.
+    accounts = ledger.latest_snapshot(day.date).set_index("account_id", drop=False).to_dict("index")
     events_by_account = group_records(ledger.contact_events(now - HISTORY_WINDOW))
     suppressions_by_account = group_records(ledger.active_suppressions(now))
 

@@ -33,7 +33,12 @@ def record_reply(
                 address=address,
                 occurred_at=at,
                 recorded_at=at,
-                payload={"intent": effect.intent, "from": mask_address(channel, address), "routing": effect.routing},
+                payload={
+                    "intent": effect.intent,
+                    "from": mask_address(channel, address),
+                    "routing": effect.routing,
+                    "confirm": effect.confirm,
+                },
             )
         )
         for hold in effect.add:
@@ -142,6 +147,30 @@ def record_twilio_status(ledger: Ledger, step_key: str, params: dict[str, str], 
             )
         )
         return new_status
+
+
+# What a keypress during an automated call asks for (the call's menu says the same).
+KEYPRESS_MEANINGS = {"1": "payment link by text", "2": "a call back from an agent"}
+
+
+def record_keypress(ledger: Ledger, step_key: str, call_sid: str, digits: str, at: datetime) -> bool | None:
+    """Record a keypress on a call; None when the call's step is unknown, False when seen before."""
+    with ledger.engine.begin() as conn:
+        attempt = _attempt(conn, step_key)
+        if attempt is None:
+            return None
+        return _event_once(
+            conn,
+            f"{call_sid}:gather:{digits}",
+            account_id=attempt["account_id"],
+            step_key=step_key,
+            channel="voice",
+            kind="keypress",
+            outcome=digits[:16],
+            occurred_at=at,
+            recorded_at=datetime.now(UTC),
+            payload={"meaning": KEYPRESS_MEANINGS.get(digits, "none")},
+        )
 
 
 def record_sendgrid_events(ledger: Ledger, batch: list[dict[str, Any]]) -> int:

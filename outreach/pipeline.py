@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from outreach import escalation, handoffs
+from outreach import escalation, handoffs, reactions
 from outreach.accounts import SourceSpec, file_spec, load_spec, read_source
 from outreach.buckets import segment_frame
 from outreach.campaigns import Campaign, load_campaign, loadable_campaigns
@@ -263,7 +263,7 @@ def dispatch_due(
         # The campaign's sender identities take the place of the deployment's defaults.
         credentials = {**(credentials if credentials is not None else os.environ), **campaign.senders.environment()}
     channels = channels_for(kind, settings.outbox_dir, day.date, credentials)
-    accounts = ledger.snapshot(day.date).set_index("account_id", drop=False).to_dict("index")
+    accounts = ledger.latest_snapshot(day.date).set_index("account_id", drop=False).to_dict("index")
     for name in ("agent_queue", "letter"):
         channels[name] = HandoffChannel(name, ledger, settings.handoffs_dir, ref["run_id"], accounts)
     ledger.sync_step_status(day.date)
@@ -287,7 +287,7 @@ def dispatch_due(
         rules=rules_for(settings),
         max_sms_segments=settings.max_sms_segments,
         campaign=campaign.id if campaign else None,
-        only_this_run="escalation_id" in ref,
+        only_this_run=bool(ref.get("only_this_run")),
     )
     log.info("dispatch: %s", summary.as_dict())
     return {**ref, "dispatch": summary.as_dict()}
@@ -398,6 +398,7 @@ def escalation_ref(ledger: Ledger, escalation_id: int) -> RunRef:
         "business_date": request["business_date"].isoformat(),
         "campaign": request["campaign"],
         "escalation_id": escalation_id,
+        "only_this_run": True,
         "dry_run": bool(request["dry_run"]),
         "outcomes": {str(k): int(v) for k, v in accounts["outcome"].value_counts().items()},
     }
@@ -416,3 +417,57 @@ def escalation_report(ref: RunRef, settings: Settings | None = None) -> RunRef:
     )
     log.info("escalation report written to %s\n%s", text_path, format_escalation(data))
     return {**ref, "report_path": str(text_path)}
+
+
+def react(orchestrator_run_id: str, settings: Settings | None = None, now: datetime | None = None) -> RunRef:
+    """Plan what the new events call for (same-day fallback, opt-out confirmation, keypress requests)."""
+    settings = settings or Settings.from_env()
+    now = now or datetime.now(UTC)
+    ledger = ledger_for(settings)
+    new_events = ledger.unreacted_events()
+    campaigns = {c.id: c for c in loadable_campaigns(settings.campaigns_dir)}
+    days = {c.id: business_day(now.astimezone(ZoneInfo(c.timezone)).date(), c.timezone) for c in campaigns.values()}
+    run_id = make_run_id(now.date(), orchestrator_run_id)
+    snapshot = ledger.latest_snapshot(max((day.date for day in days.values()), default=now.date()))
+    accounts = snapshot.set_index("account_id", drop=False).to_dict("index") if not snapshot.empty else {}
+    context = reactions.Context(
+        campaigns=campaigns,
+        accounts=accounts,
+        steps=ledger.steps_by_key(e["step_key"] for e in new_events),
+        positions=ledger.positions({e["account_id"] for e in new_events if e["account_id"]}),
+        days=days,
+        events=ledger.contact_events(now - timedelta(days=8)),
+        suppressions=ledger.active_suppressions(now),
+        now=now,
+        run_id=run_id,
+        rules=rules_for(settings),
+    )
+    result = reactions.plan_reactions(new_events, context)
+    ledger.add_steps(result.steps, result.audit)
+    ledger.save_positions(list(result.positions.values()))
+    ledger.mark_reacted([e["id"] for e in new_events], now)
+    log.info("reacted to %d event(s): %s", len(new_events), dict(result.counts))
+    return {
+        "run_id": run_id,
+        "only_this_run": True,
+        "events": len(new_events),
+        "reactions": dict(result.counts),
+        "campaigns": {c: days[c].date.isoformat() for c in sorted({s["campaign"] for s in result.steps})},
+    }
+
+
+def dispatch_reactions(
+    ref: RunRef,
+    settings: Settings | None = None,
+    now: datetime | None = None,
+    provider_env: Callable[[], dict[str, str]] | None = None,
+    channel_set: str | None = None,
+) -> RunRef:
+    """Send the reactions' steps, campaign by campaign (each with its own sender identities)."""
+    sent = {}
+    for campaign_id, business_date in ref["campaigns"].items():
+        campaign_ref = {**ref, "campaign": campaign_id, "business_date": business_date}
+        sent[campaign_id] = dispatch_due(
+            campaign_ref, settings, channel_set=channel_set, now=now, provider_env=provider_env
+        )["dispatch"]
+    return {**ref, "dispatch": sent}

@@ -21,7 +21,7 @@ from outreach.campaigns import Campaign, Stage
 from outreach.ladder import History, Move, Position, is_account_hold, move
 from outreach.policy import ContactRequest, Decision, RuleSet, decide
 from outreach.policy import facts as policy_facts
-from outreach.template_checks import traits_for
+from outreach.template_checks import OPT_OUT_CONFIRMATIONS, traits_for
 
 ADDRESS_FIELDS: dict[str, tuple[str, ...]] = {
     "sms": ("mobile_phone",),
@@ -88,6 +88,7 @@ def contact_request(
         delivery_mode="live_agent" if channel == "agent_queue" else "automated",
         at=at,
         template=traits_for(channel, template, account.get("locale") or "en"),
+        purpose="opt_out_confirmation" if template in OPT_OUT_CONFIRMATIONS else "collection",
         history=policy_facts.contact_events(events),
         suppressions=policy_facts.suppressions(suppressions),
     )

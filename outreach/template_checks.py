@@ -21,6 +21,7 @@ OPT_OUT_PATTERNS = {
     "email": re.compile(r"\{\{\s*unsubscribe_link\s*\}\}"),
 }
 LEGAL_THREAT_WORDS = ("sue", "lawsuit", "legal action", "court", "garnish", "起诉", "诉讼", "法院", "强制执行")
+OPT_OUT_CONFIRMATIONS = frozenset({"opt_out_confirmation"})
 # A limited-content message (12 CFR 1006.2(j)) may carry only these.
 LIMITED_CONTENT_VARIABLES = frozenset({"first_name", "business_name", "callback_number"})
 DEBT_WORDS = ("debt", "past due", "payment", "owe", "balance", "collection", "欠款", "逾期", "还款", "催收")
@@ -73,7 +74,8 @@ def check_template(channel: str, name: str, locale: str, source: str, environmen
     problems: list[str] = []
 
     pattern = OPT_OUT_PATTERNS.get(channel)
-    has_opt_out = True if pattern is None else bool(pattern.search(source))
+    # The confirmation of an opt-out is the last text the number gets: it has nothing to opt out of.
+    has_opt_out = pattern is None or name in OPT_OUT_CONFIRMATIONS or bool(pattern.search(source))
     if not has_opt_out:
         problems.append("no opt-out instruction (12 CFR 1006.6(e))")
 

@@ -2,24 +2,51 @@
 
 Its FastAPI app is mounted under ``/outreach``. Airflow does not authenticate
 plugin apps, so nothing here returns debtor data to an unauthenticated caller:
-the health endpoint says only whether the ledger answers, and the Twilio
-endpoints answer only requests carrying Twilio's signature.
+the health endpoint says only whether the ledger answers, the provider
+endpoints answer only requests carrying the provider's signature, and the
+payment endpoint only the bank's.
+
+After each newly recorded event the app updates the ``outreach_events`` asset,
+which schedules the events DAG: reactions happen in Airflow within seconds.
 """
 
 from __future__ import annotations
 
+import logging
+
 from airflow.plugins_manager import AirflowPlugin
+
+log = logging.getLogger(__name__)
+# Shared with dags/outreach_dags/events.py, which schedules on this asset.
+EVENTS_ASSET_URI = "outreach://ledger/events"
+
+
+def announce_events(count: int) -> None:
+    """Record an asset event for the events DAG, as ``POST /api/v2/assets/events`` would."""
+    from airflow.assets.manager import asset_manager
+    from airflow.models.asset import AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        asset = session.scalar(select(AssetModel).where(AssetModel.uri == EVENTS_ASSET_URI).limit(1))
+        if asset is None:
+            log.warning("asset %s is unknown (the events DAG is not parsed yet); its next run reacts", EVENTS_ASSET_URI)
+            return
+        asset_manager.register_asset_change(asset=asset, extra={"events": count}, source_is_api=True, session=session)
 
 
 def create_app():
     from fastapi import FastAPI
 
-    from outreach.web import health, voice, webhooks
+    from outreach.web import health, payment_notices, voice, webhooks
 
     app = FastAPI(title="Outreach", description="Collections outreach endpoints")
     app.include_router(health.router)
     app.include_router(voice.router)
     app.include_router(webhooks.router)
+    app.include_router(payment_notices.router)
+    app.state.announce_events = announce_events
     return app
 
 

@@ -153,6 +153,9 @@ events = Table(
     Column("occurred_at", DateTime(timezone=True), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("payload", JSON),
+    # When the events DAG reacted to it (fallback, confirmation, keypress); NULL until then.
+    Column("reacted_at", DateTime(timezone=True)),
+    Index("ix_events_unreacted", "reacted_at", "id"),
 )
 
 suppressions = Table(
@@ -232,6 +235,8 @@ payments = Table(
     Column("source", String(32), nullable=False),
     Column("reference", String(128), unique=True),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    # The last contact that went out before the payment: what the payment is credited to.
+    Column("credited_step_key", String(200)),
 )
 
 handoffs = Table(

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import Engine, and_, bindparam, create_engine, delete, event, func, insert, literal, select, update
+from sqlalchemy import Engine, and_, bindparam, case, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
@@ -193,6 +193,16 @@ class Ledger(LadderRecords, EscalationRecords):
         with self.engine.begin() as conn:
             conn.execute(delete(account_snapshots).where(account_snapshots.c.business_date == business_date))
 
+    def latest_snapshot(self, on_or_before: date) -> pd.DataFrame:
+        """The newest snapshot up to a date: what is known of the accounts on a day no source was read."""
+        with self.engine.connect() as conn:
+            latest = conn.execute(
+                select(func.max(account_snapshots.c.business_date)).where(
+                    account_snapshots.c.business_date <= on_or_before
+                )
+            ).scalar()
+        return self.snapshot(latest if latest is not None else on_or_before)
+
     def snapshot(self, business_date: date, buckets_only: bool = False) -> pd.DataFrame:
         query = select(account_snapshots).where(account_snapshots.c.business_date == business_date)
         if buckets_only:
@@ -274,7 +284,9 @@ class Ledger(LadderRecords, EscalationRecords):
                 attempts.c.account_id,
                 attempts.c.claimed_at.label("at"),
                 attempts.c.channel,
-                literal("attempt").label("kind"),
+                case(
+                    (planned_steps.c.template == "opt_out_confirmation", "opt_out_confirmation"), else_="attempt"
+                ).label("kind"),
                 attempts.c.status.label("outcome"),
                 planned_steps.c.contact_address.label("address"),
             )
@@ -299,6 +311,27 @@ class Ledger(LadderRecords, EscalationRecords):
         frame["outcome"] = frame["outcome"].where(~frame["outcome"].isin(["claimed", "sent"]), "unknown")
         frame["at"] = pd.to_datetime(frame["at"], utc=True)
         return _none_for_missing(frame)
+
+    def unreacted_events(self, limit: int = 5000) -> list[dict[str, Any]]:
+        """Events the events DAG has not reacted to yet, oldest first."""
+        query = select(events).where(events.c.reacted_at.is_(None)).order_by(events.c.id).limit(limit)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def mark_reacted(self, event_ids: Sequence[int], at: datetime) -> None:
+        with self.engine.begin() as conn:
+            for chunk in _chunks([{"event_id": i} for i in event_ids]):
+                conn.execute(
+                    update(events).where(events.c.id == bindparam("event_id")).values(reacted_at=at), list(chunk)
+                )
+
+    def steps_by_key(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        wanted = [k for k in set(keys) if k]
+        if not wanted:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(planned_steps).where(planned_steps.c.step_key.in_(wanted))).mappings()
+            return {row["step_key"]: dict(row) for row in rows}
 
     def active_suppressions(self, at: datetime) -> pd.DataFrame:
         query = select(suppressions).where(
@@ -436,6 +469,16 @@ class Ledger(LadderRecords, EscalationRecords):
         )
         won: set[str] = set()
         with self.engine.begin() as conn:
+            # A step held since it was read (a payment, an opt-out) is not claimed: it does not go.
+            still_pending = set(
+                conn.execute(
+                    select(planned_steps.c.step_key).where(
+                        planned_steps.c.step_key.in_([r["step_key"] for r in rows]),
+                        planned_steps.c.status == "pending",
+                    )
+                ).scalars()
+            )
+            rows = [r for r in rows if r["step_key"] in still_pending]
             for chunk in _chunks(rows, 1000):
                 won.update(conn.execute(statement, list(chunk)).scalars().all())
         return won
@@ -509,5 +552,8 @@ class Ledger(LadderRecords, EscalationRecords):
                 ),
                 "attempts": pd.read_sql(
                     select(attempts).where(attempts.c.account_id == account_id).order_by(attempts.c.id), conn
+                ),
+                "events": pd.read_sql(
+                    select(events).where(events.c.account_id == account_id).order_by(events.c.id), conn
                 ),
             }

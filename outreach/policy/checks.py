@@ -272,6 +272,10 @@ def _counted(ctx: Context, rule: Rule) -> list[ContactEvent]:
 def check_event_cap(ctx: Context, rule: Rule) -> Finding:
     if not _applies_to_channel(rule, ctx.request.channel):
         return PASS
+    # Caps limit collection contact. The opt-out confirmation has its own rule (TC-6: one, within
+    # 5 minutes); deferring it past a cap would mean it could never go.
+    if ctx.request.purpose == "opt_out_confirmation":
+        return PASS
     days, maximum = int(rule.params["days"]), int(rule.params["max"])
     event_days = [ctx.local_date(e.at) for e in _counted(ctx, rule)]
     today = ctx.local_date(ctx.at)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
-from outreach.policy.model import AccountFacts, Consent, ContactEvent, Phone, Suppression
+from outreach.policy.model import AccountFacts, Consent, ContactEvent, EventKind, EventOutcome, Phone, Suppression
 
 PHONE_TYPES = {"mobile_phone": "mobile", "home_phone": "landline", "work_phone": "work"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+EVENT_KINDS = frozenset(get_args(EventKind))
 
 
 def account_facts(row: Mapping[str, Any]) -> AccountFacts:
@@ -43,17 +44,35 @@ def _at(value: Any) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+# Provider words for how a contact ended, in the engine's terms; anything else is "unknown".
+OUTCOMES = {
+    "undelivered": "failed",
+    "dropped": "failed",
+    "bounce": "bounced",
+    "spamreport": "delivered",
+    "open": "delivered",
+    "click": "delivered",
+}
+
+
+def _outcome(value: Any) -> str:
+    value = OUTCOMES.get(value, value) if value else "unknown"
+    return value if value in get_args(EventOutcome) else "unknown"
+
+
 def contact_events(rows: Iterable[Mapping[str, Any]]) -> tuple[ContactEvent, ...]:
+    """Contacts and replies the rules count; provider receipts, keypresses and payments are not contacts."""
     return tuple(
         ContactEvent(
             at=_at(row["at"]),
             channel=row["channel"],
             kind=row.get("kind") or "attempt",
-            outcome=row.get("outcome") or "unknown",
+            outcome=_outcome(row.get("outcome")),
             address=row.get("address"),
             purpose=row.get("purpose") or "collection",
         )
         for row in rows
+        if (row.get("kind") or "attempt") in EVENT_KINDS
     )
 
 

@@ -10,6 +10,7 @@ signature before anything is read.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request
@@ -17,10 +18,12 @@ from fastapi.responses import Response
 from sqlalchemy import and_, select
 from twilio.request_validator import RequestValidator
 
+from outreach.events import record_keypress
 from outreach.ledger import Ledger
 from outreach.ledger.schema import account_snapshots, planned_steps
 from outreach.messages import Renderer
 from outreach.settings import Settings
+from outreach.web.events import announce
 
 router = APIRouter(prefix="/twilio")
 LANGUAGES = {"en": "en-US", "zh-CN": "cmn-CN"}
@@ -81,5 +84,40 @@ async def voice(request: Request, step: str) -> Response:
         return _twiml(f'<Say language="{language}">{escape(text)}</Say><Hangup/>')
     text = renderer.render("voice", planned["template"], account).body
     say = f'<Say language="{language}">{escape(text)}</Say>'
-    gather = f'<Gather numDigits="1" timeout="6" action="{escape(public_url(request).replace("/voice", "/gather"))}">'
+    action = public_url(request).replace("/voice", "/gather") + f"&lang={language}"
+    gather = f'<Gather numDigits="1" timeout="6" action="{escape(action)}">'
     return _twiml(f"{gather}{say}</Gather>{say}")
+
+
+# What the caller hears after a keypress, by call language.
+KEYPRESS_REPLIES = {
+    "1": {
+        "en-US": "Thank you. We are texting you a secure link to pay. Goodbye.",
+        "cmn-CN": "谢谢。我们将通过短信发送安全的还款链接。再见。",
+    },
+    "2": {"en-US": "Thank you. An agent will call you back. Goodbye.", "cmn-CN": "谢谢。客服人员将给您回电。再见。"},
+}
+GOODBYE = {"en-US": "Thank you. Goodbye.", "cmn-CN": "谢谢。再见。"}
+
+
+@router.post("/gather")
+async def gather(request: Request, step: str, lang: str = "en-US") -> Response:
+    """A keypress during the reminder: recorded now, acted on by the events DAG."""
+    form = await verified_form(request)
+    if form is None:
+        return Response("invalid Twilio signature", status_code=403)
+    call_sid, digits = form.get("CallSid"), form.get("Digits", "")
+    if not call_sid:
+        return Response("missing CallSid", status_code=400)
+    ledger = Ledger.from_url(Settings.from_env().ledger_url)
+    try:
+        recorded = record_keypress(ledger, step, call_sid, digits, datetime.now(UTC))
+    finally:
+        ledger.dispose()
+    if recorded is None:
+        return Response("unknown call", status_code=404)
+    if recorded:
+        await announce(request, 1)
+    language = lang if lang in GOODBYE else "en-US"
+    text = KEYPRESS_REPLIES.get(digits, GOODBYE).get(language, GOODBYE[language])
+    return _twiml(f'<Say language="{language}">{escape(text)}</Say><Hangup/>')

@@ -21,7 +21,7 @@ from sqlalchemy import select
 from outreach.events import record_reply, record_sendgrid_events, record_twilio_status
 from outreach.ledger import Ledger
 from outreach.ledger.schema import account_snapshots
-from outreach.settings import Settings
+from outreach.web.events import announce, open_ledger
 from outreach.web.voice import verified_form
 
 router = APIRouter()
@@ -29,7 +29,7 @@ REPLAY_WINDOW_SECONDS = 600
 
 
 def _ledger() -> Ledger:
-    return Ledger.from_url(Settings.from_env().ledger_url)
+    return open_ledger()
 
 
 async def _twilio_status(request: Request, step: str | None) -> Response:
@@ -43,7 +43,10 @@ async def _twilio_status(request: Request, step: str | None) -> Response:
         status = record_twilio_status(ledger, step, form, datetime.now(UTC))
     finally:
         ledger.dispose()
-    return Response(status_code=204 if status is not None else 404)
+    if status is None:
+        return Response("unknown step", status_code=404)
+    await announce(request, 1)
+    return Response(status_code=204)
 
 
 @router.post("/twilio/status")
@@ -77,6 +80,8 @@ async def twilio_inbound(request: Request) -> Response:
             record_reply(ledger, account_id, "sms", sender, body, datetime.now(UTC))
     finally:
         ledger.dispose()
+    if account_id is not None:
+        await announce(request, 1)
     return Response('<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="text/xml")
 
 
@@ -104,7 +109,8 @@ async def sendgrid_events(request: Request) -> Response:
         return Response("body must be a JSON array of events", status_code=400)
     ledger = _ledger()
     try:
-        record_sendgrid_events(ledger, events)
+        new = record_sendgrid_events(ledger, events)
     finally:
         ledger.dispose()
+    await announce(request, new)
     return Response(status_code=204)

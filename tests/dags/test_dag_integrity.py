@@ -22,7 +22,17 @@ def dagbag():
 
 def test_every_dag_imports_without_errors(dagbag):
     assert dagbag.import_errors == {}
-    assert {"campaign_m1_self_service", "campaign_m2_plus", "manual_escalation"} <= set(dagbag.dags)
+    assert {"campaign_m1_self_service", "campaign_m2_plus", "manual_escalation", "outreach_events"} <= set(dagbag.dags)
+
+
+def test_the_events_dag_runs_when_the_plugin_updates_its_asset(dagbag):
+    import outreach_plugin
+
+    dag = dagbag.dags["outreach_events"]
+    (asset,) = dag.timetable.asset_condition.objects
+    assert asset.uri == outreach_plugin.EVENTS_ASSET_URI
+    assert dag.max_active_runs == 1
+    assert [t.task_id for t in dag.topological_sort()] == ["react", "dispatch"]
 
 
 def test_every_dag_has_tags_an_owner_and_retries(dagbag):
@@ -94,7 +104,7 @@ def test_a_broken_campaign_file_is_that_dags_import_error_and_the_others_still_l
     assert "m2_plus.yaml:" in error and "ladder.1.wait_days" in error
 
 
-@pytest.mark.parametrize("dag_file", ["campaign_m2_plus.py", "manual_escalation.py"])
+@pytest.mark.parametrize("dag_file", ["campaign_m2_plus.py", "manual_escalation.py", "outreach_events.py"])
 def test_parsing_a_dag_file_reads_only_yaml(dag_file):
     """Importing a DAG file loads no pandas, no providers' SDKs, and touches no ledger."""
     probe = textwrap.dedent(

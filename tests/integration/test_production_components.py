@@ -10,35 +10,17 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from outreach.ledger import Ledger
 from tests.airflow_env import PROJECT, airflow_environment
-from tests.conftest import POSTGRES_URL
 from tests.servers import free_port
 
 pytestmark = pytest.mark.airflow
 BIN = PROJECT / ".venv" / "bin"
-
-
-@pytest.fixture
-def databases() -> Iterator[tuple[str, str]]:
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    names = [f"airflow_it_{uuid.uuid4().hex[:6]}", f"outreach_it_{uuid.uuid4().hex[:6]}"]
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    urls = [make_url(POSTGRES_URL).set(database=n).render_as_string(hide_password=False) for n in names]
-    yield urls[0], urls[1]
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def run(args: list[str], env: dict[str, str], timeout: int = 300) -> str:

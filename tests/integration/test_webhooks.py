@@ -113,3 +113,22 @@ def test_signed_email_events_suppress_bounced_addresses(env, ledger):
     active = ledger.active_suppressions(datetime.now(UTC))
     blocked = active[(active["account_id"] == step["account_id"]) & (active["channel"] == "email")]
     assert list(blocked["reason"]) == ["provider_block"]
+
+
+def test_a_receipt_arriving_before_the_sent_callback_is_not_undone_by_it(env, ledger):
+    client, _, _, _ = env
+    step = sent_step(ledger, "sms")
+    path = "/twilio/status?step=" + step["step_key"].replace("|", "%7C")
+    sid = step["provider_message_id"]
+    assert twilio_post(client, path, {"MessageSid": sid, "MessageStatus": "delivered"}).status_code == 204
+    assert twilio_post(client, path, {"MessageSid": sid, "MessageStatus": "sent"}).status_code == 204
+    assert ledger.attempts_for(DAY).set_index("step_key").loc[step["step_key"], "status"] == "delivered"
+
+
+def test_a_callback_for_an_unknown_step_is_not_found_and_records_nothing(env, ledger):
+    client, _, _, _ = env
+    before = len(ledger.contact_events(datetime(2026, 1, 1, tzinfo=UTC)))
+    form = {"MessageSid": "SM0000", "MessageStatus": "undelivered"}
+    response = twilio_post(client, "/twilio/status?step=AC0%7Cm1%7Cx%7Csms%7C2026-11-20", form)
+    assert response.status_code == 404
+    assert len(ledger.contact_events(datetime(2026, 1, 1, tzinfo=UTC))) == before

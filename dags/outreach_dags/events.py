@@ -1,0 +1,54 @@
+"""The events DAG: runs as soon as the plugin records provider callbacks, replies or payments.
+
+The plugin's endpoints update the ``outreach_events`` asset after each recording,
+so Airflow schedules this DAG within seconds instead of waiting for tomorrow's
+campaign run. It reacts to the new events (same-day fallback, opt-out
+confirmation, keypress requests) and sends what they call for.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, dag, get_current_context, task
+
+from outreach_dags.campaign import DEFAULT_ARGS, run_clock
+
+# The asset the plugin updates (plugins/outreach_plugin.py names the same URI).
+EVENTS_ASSET = Asset(name="outreach_events", uri="outreach://ledger/events")
+
+
+def outreach_events_dag():
+    @dag(
+        dag_id="outreach_events",
+        description="React to delivery failures, replies, keypresses and payments as they arrive",
+        schedule=[EVENTS_ASSET],
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        tags=["outreach", "events"],
+        default_args={**DEFAULT_ARGS, "retry_delay": timedelta(seconds=30)},
+        doc_md=__doc__,
+    )
+    def build():
+        @task
+        def react() -> dict:
+            from outreach import pipeline
+
+            context = get_current_context()
+            now = run_clock(context)
+            return pipeline.react(f"outreach_events/{context['run_id']}", now=now)
+
+        @task(pool="outreach_providers")
+        def dispatch(ref: dict) -> dict:
+            from outreach_hooks import provider_environment
+
+            from outreach import pipeline
+
+            context = get_current_context()
+            now = run_clock(context)
+            return pipeline.dispatch_reactions(ref, provider_env=provider_environment, now=now)
+
+        dispatch(react())
+
+    return build()

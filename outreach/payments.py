@@ -1,0 +1,156 @@
+"""Payment notifications from the bank: authenticated, recorded once, and effective at once.
+
+The body is a JSON object (``PaymentNotice``). The bank signs it with a shared
+secret: ``X-Outreach-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">``
+and ``X-Outreach-Timestamp: <unix seconds>``; a signature older than the replay
+window is refused, so a captured request cannot be played again later.
+
+A payment stops every step still pending for the account, at once and in the
+same transaction, so a dispatch batch that has not claimed them yet skips them,
+and it is credited to the last contact that went out before it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import and_, insert, select, update
+
+from outreach.ledger import Ledger
+from outreach.ledger.schema import attempts, decisions, events, payments, planned_steps
+
+REPLAY_WINDOW_SECONDS = 300
+SIGNATURE_HEADER = "X-Outreach-Signature"
+TIMESTAMP_HEADER = "X-Outreach-Timestamp"
+
+
+class PaymentNotice(BaseModel):
+    """What the bank tells us about one payment."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    payment_id: str = Field(min_length=1, max_length=128)
+    account_id: str = Field(min_length=1, max_length=64)
+    # In major units, as a string or number: "125.50".
+    amount: Decimal = Field(gt=0, max_digits=15, decimal_places=2)
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    paid_at: AwareDatetime
+
+    @property
+    def amount_minor(self) -> int:
+        return int(self.amount * 100)
+
+
+class PaymentNoticeError(ValueError):
+    """The body is not a payment notice; the message names each bad field."""
+
+
+@dataclass(frozen=True)
+class PaymentRecorded:
+    new: bool
+    steps_stopped: int = 0
+    credited_step: str | None = None
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
+def signature_problem(secret: str | None, timestamp: str, body: bytes, signature: str, now: float) -> str | None:
+    """Why the request is not the bank's (None when it is)."""
+    if not secret:
+        return "payment notifications are not configured (no shared secret)"
+    if not signature or not timestamp.isdigit():
+        return "missing signature"
+    if abs(now - int(timestamp)) > REPLAY_WINDOW_SECONDS:
+        return "stale signature"
+    if not hmac.compare_digest(sign(secret, timestamp, body), signature):
+        return "invalid signature"
+    return None
+
+
+def parse_notice(body: bytes) -> PaymentNotice:
+    try:
+        return PaymentNotice.model_validate_json(body)
+    except ValidationError as exc:
+        problems = [f"{'.'.join(str(p) for p in error['loc']) or 'body'}: {error['msg']}" for error in exc.errors()]
+        raise PaymentNoticeError("; ".join(problems)) from exc
+
+
+def record_payment(ledger: Ledger, notice: PaymentNotice, received_at: datetime) -> PaymentRecorded:
+    """Record the payment once, stop the account's pending steps, credit the contact before it."""
+    amount = f"{notice.currency} {notice.amount:,.2f}"
+    reason = f"payment of {amount} received {notice.paid_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: outreach stops"
+    with ledger.engine.begin() as conn:
+        if conn.execute(select(payments.c.id).where(payments.c.reference == notice.payment_id)).first():
+            return PaymentRecorded(new=False)
+        credited = conn.execute(
+            select(attempts.c.step_key)
+            .where(
+                and_(
+                    attempts.c.account_id == notice.account_id,
+                    attempts.c.claimed_at <= notice.paid_at,
+                    attempts.c.status.not_in(["failed", "undelivered", "bounced", "dropped"]),
+                )
+            )
+            .order_by(attempts.c.claimed_at.desc())
+            .limit(1)
+        ).scalar()
+        conn.execute(
+            insert(payments).values(
+                account_id=notice.account_id,
+                paid_on=notice.paid_at.date(),
+                amount_minor=notice.amount_minor,
+                currency=notice.currency,
+                source="bank_webhook",
+                reference=notice.payment_id,
+                recorded_at=received_at,
+                credited_step_key=credited,
+            )
+        )
+        pending = and_(planned_steps.c.account_id == notice.account_id, planned_steps.c.status == "pending")
+        stopped = list(conn.execute(select(planned_steps.c.step_key, planned_steps.c.business_date).where(pending)))
+        if stopped:
+            conn.execute(update(planned_steps).where(pending).values(status="held", status_reason=reason))
+            conn.execute(
+                insert(decisions),
+                [
+                    {
+                        "decided_at": received_at,
+                        "run_id": f"payment:{notice.payment_id}"[:64],
+                        "business_date": business_date,
+                        "account_id": notice.account_id,
+                        "step_key": step_key,
+                        "actor": "payment",
+                        "decision": "held",
+                        "rule_ids": "",
+                        "reason": reason,
+                    }
+                    for step_key, business_date in stopped
+                ],
+            )
+        conn.execute(
+            insert(events).values(
+                account_id=notice.account_id,
+                step_key=credited,
+                channel=None,
+                kind="payment",
+                outcome="paid",
+                provider_event_id=f"pay:{notice.payment_id}"[:128],
+                occurred_at=notice.paid_at,
+                recorded_at=received_at,
+                payload=_payload(notice),
+            )
+        )
+    return PaymentRecorded(new=True, steps_stopped=len(stopped), credited_step=credited)
+
+
+def _payload(notice: PaymentNotice) -> dict[str, Any]:
+    return {"amount_minor": notice.amount_minor, "currency": notice.currency, "payment_id": notice.payment_id}

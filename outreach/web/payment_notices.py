@@ -1,0 +1,50 @@
+"""The bank's payment notifications: ``POST /outreach/payments`` (see ``outreach.payments``)."""
+
+from __future__ import annotations
+
+import os
+import time
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from outreach.payments import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    PaymentNoticeError,
+    parse_notice,
+    record_payment,
+    signature_problem,
+)
+from outreach.web.events import announce, open_ledger
+
+router = APIRouter()
+
+
+@router.post("/payments")
+async def payment_notice(request: Request) -> Response:
+    body = await request.body()
+    problem = signature_problem(
+        os.environ.get("OUTREACH_PAYMENTS_SECRET"),
+        request.headers.get(TIMESTAMP_HEADER, ""),
+        body,
+        request.headers.get(SIGNATURE_HEADER, ""),
+        time.time(),
+    )
+    if problem:
+        return Response(problem, status_code=403)
+    try:
+        notice = parse_notice(body)
+    except PaymentNoticeError as exc:
+        return Response(str(exc), status_code=400)
+    ledger = open_ledger()
+    try:
+        recorded = await run_in_threadpool(record_payment, ledger, notice, datetime.now(UTC))
+    finally:
+        ledger.dispose()
+    if not recorded.new:
+        return JSONResponse({"recorded": False, "reason": f"payment {notice.payment_id} recorded before"})
+    await announce(request, 1)
+    return Response(status_code=204)

@@ -17,7 +17,7 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__ALLOWED_DESERIALIZATION_CLASSES := airflow.* outreach.*
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: demo test setup airflow-db airflow clean
+.PHONY: demo test setup browser airflow-db airflow clean
 
 ## demo: sample accounts, four business days of both campaigns through Airflow, then the reports
 DEMO_DAYS := 2026-11-17 2026-11-18 2026-11-19 2026-11-20
@@ -41,7 +41,7 @@ demo: setup airflow-db
 	@echo "See the same runs in the Airflow UI: make airflow, then open http://localhost:8080"
 
 ## test: the whole suite (needs the PostgreSQL server at 127.0.0.1:5432)
-test: setup
+test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
@@ -72,3 +72,15 @@ $(AIRFLOW_HOME)/.migrated: $(VENV)/.synced
 
 clean:
 	rm -rf $(OUTREACH_HOME) $(VENV) $(TOOLS)
+
+## browser: Debian's Chromium, for the test that drives the Airflow UI (installed when missing, as root)
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian's chromium for the UI test ..."; \
+			apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "Chromium is missing at $(CHROMIUM): install Debian's chromium package (the UI test needs it)" >&2; exit 1; \
+		fi; \
+	fi

@@ -34,6 +34,7 @@ from outreach.policy import RuleSet, load_rules
 from outreach.policy.configuration import check_deployment
 from outreach.reconcile import reconcile_unconfirmed
 from outreach.report import build_report, format_report
+from outreach.rollups import write_rollup
 from outreach.saved_segments import load_segments
 from outreach.settings import Settings
 from outreach.template_checks import require_clean_templates
@@ -303,6 +304,9 @@ def report(ref: RunRef, settings: Settings | None = None) -> RunRef:
     name = f"{ref['business_date']}-{ref['campaign']}" if ref.get("campaign") else ref["business_date"]
     text_path = settings.reports_dir / f"{name}.txt"
     text_path.write_text(format_report(data) + "\n", encoding="utf-8")
+    if ref.get("campaign"):
+        campaign = campaign_named(ref["campaign"], settings)
+        write_rollup(ledger, campaign.id, business_day(date.fromisoformat(ref["business_date"]), campaign.timezone))
     (settings.reports_dir / f"{name}.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
     log.info("run report written to %s\n%s", text_path, format_report(data))
     return {**ref, "report_path": str(text_path)}
@@ -453,6 +457,8 @@ def react(orchestrator_run_id: str, settings: Settings | None = None, now: datet
         "events": len(new_events),
         "reactions": dict(result.counts),
         "campaigns": {c: days[c].date.isoformat() for c in sorted({s["campaign"] for s in result.steps})},
+        # Receipts, replies and payments change the day's numbers even when nothing is sent.
+        "rollups": {c: day.date.isoformat() for c, day in days.items()} if new_events else {},
     }
 
 
@@ -470,4 +476,14 @@ def dispatch_reactions(
         sent[campaign_id] = dispatch_due(
             campaign_ref, settings, channel_set=channel_set, now=now, provider_env=provider_env
         )["dispatch"]
+    refresh_rollups(ref.get("rollups") or ref["campaigns"], settings)
     return {**ref, "dispatch": sent}
+
+
+def refresh_rollups(business_dates: dict[str, str], settings: Settings | None = None) -> None:
+    """Rewrite the ops view's rollups of these campaigns' days (what came back changed them)."""
+    settings = settings or Settings.from_env()
+    ledger = ledger_for(settings)
+    for campaign_id, business_date in business_dates.items():
+        campaign = campaign_named(campaign_id, settings)
+        write_rollup(ledger, campaign.id, business_day(date.fromisoformat(business_date), campaign.timezone))

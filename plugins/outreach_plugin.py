@@ -3,8 +3,9 @@
 Its FastAPI app is mounted under ``/outreach``. Airflow does not authenticate
 plugin apps, so nothing here returns debtor data to an unauthenticated caller:
 the health endpoint says only whether the ledger answers, the provider
-endpoints answer only requests carrying the provider's signature, and the
-payment endpoint only the bank's.
+endpoints answer only requests carrying the provider's signature, the
+payment endpoint only the bank's, and the ops API only a logged-in Airflow
+user. The ops page appears in the Airflow UI's navigation as "Collections".
 
 After each newly recorded event the app updates the ``outreach_events`` asset,
 which schedules the events DAG: reactions happen in Airflow within seconds.
@@ -37,15 +38,18 @@ def announce_events(count: int) -> None:
 
 
 def create_app():
+    from airflow.api_fastapi.core_api.security import get_user
     from fastapi import FastAPI
 
-    from outreach.web import health, payment_notices, voice, webhooks
+    from outreach.web import health, ops, payment_notices, voice, webhooks
 
     app = FastAPI(title="Outreach", description="Collections outreach endpoints")
     app.include_router(health.router)
     app.include_router(voice.router)
     app.include_router(webhooks.router)
     app.include_router(payment_notices.router)
+    # The ops API shows debtor data: Airflow's own login (its JWT, from the UI's cookie or a bearer token).
+    app.include_router(ops.ops_router(get_user))
     app.state.announce_events = announce_events
     return app
 
@@ -53,3 +57,12 @@ def create_app():
 class OutreachPlugin(AirflowPlugin):
     name = "outreach"
     fastapi_apps = [{"app": create_app(), "url_prefix": "/outreach", "name": "Outreach"}]
+    external_views = [
+        {
+            "name": "Collections",
+            "href": "/outreach/ops",
+            "destination": "nav",
+            "url_route": "collections",
+            "category": "browse",
+        }
+    ]

@@ -291,3 +291,40 @@ escalated_accounts = Table(
     Column("detail", Text, nullable=False),
     Index("ix_escalated_accounts_account", "account_id"),
 )
+
+# What the ops view counts per day, in the order it shows them (recovered is in minor units).
+FUNNEL_COLUMNS = (
+    "planned",
+    "held",
+    "sent",
+    "delivered",
+    "failed",
+    "replied",
+    "opted_out",
+    "promised",
+    "paid",
+    "recovered_minor",
+)
+
+daily_rollups = Table(
+    "daily_rollups",
+    metadata,
+    # The ops view's funnel, written per campaign and business date (outreach.rollups).
+    Column("business_date", Date, primary_key=True),
+    Column("campaign", String(64), primary_key=True),
+    Column("bucket", String(16), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("variant", String(32), primary_key=True),
+    *(Column(name, BigInteger, nullable=False, default=0) for name in FUNNEL_COLUMNS),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_daily_rollups_campaign_date", "campaign", "business_date"),
+)
+
+held_rollups = Table(
+    "held_rollups",
+    metadata,
+    Column("business_date", Date, primary_key=True),
+    Column("campaign", String(64), primary_key=True),
+    Column("rule_id", String(64), primary_key=True),
+    Column("steps", BigInteger, nullable=False),
+)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from outreach.ledger.escalation_records import EscalationRecords
 from outreach.ledger.ladder_records import LadderRecords
+from outreach.ledger.rollup_records import RollupRecords
 from outreach.ledger.schema import (
     account_snapshots,
     attempts,
@@ -58,7 +59,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Ledger(LadderRecords, EscalationRecords):
+class Ledger(LadderRecords, EscalationRecords, RollupRecords):
     def __init__(self, engine: Engine):
         self.engine = engine
 

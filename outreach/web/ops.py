@@ -1,0 +1,98 @@
+"""The ops view: a page in the Airflow UI and the JSON API behind it, under ``/outreach``.
+
+``ops_router(require_user)`` takes the dependency that checks the Airflow login
+(the plugin passes Airflow's own), so every endpoint that returns debtor data
+answers only a logged-in user; the page itself holds no data.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from datetime import date, datetime
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi.responses import HTMLResponse, Response
+
+from outreach import ops_view
+from outreach.campaigns import loadable_campaigns
+from outreach.ledger import Ledger
+from outreach.rollups import FUNNEL
+from outreach.settings import Settings
+
+
+def _ledger() -> Ledger:
+    return Ledger.from_url(Settings.from_env().ledger_url)
+
+
+def _range(start: date | None, end: date | None) -> tuple[date, date]:
+    settings = Settings.from_env()
+    default_start, default_end = ops_view.default_range(datetime.now(ZoneInfo(settings.timezone)).date())
+    start, end = start or default_start, end or default_end
+    try:
+        ops_view.check_range(start, end)
+    except ops_view.RangeError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from exc
+    return start, end
+
+
+def _read(function: Callable[..., Any], *args: Any) -> Any:
+    ledger = _ledger()
+    try:
+        return function(ledger, *args)
+    finally:
+        ledger.dispose()
+
+
+def ops_router(require_user: Callable[..., Any]) -> APIRouter:
+    router = APIRouter()
+    api = APIRouter(prefix="/api/ops", dependencies=[Depends(require_user)])
+
+    @router.get("/ops", response_class=HTMLResponse, include_in_schema=False)
+    def page() -> HTMLResponse:
+        return HTMLResponse(resources.files("outreach.web").joinpath("ops.html").read_text(encoding="utf-8"))
+
+    @api.get("/campaigns")
+    def campaigns() -> dict[str, Any]:
+        found = loadable_campaigns(Settings.from_env().campaigns_dir)
+        return {"campaigns": [{"id": c.id, "name": c.name, "dag_id": c.dag_id} for c in found]}
+
+    @api.get("/funnel")
+    def funnel(start: date | None = None, end: date | None = None, campaign: str | None = None) -> dict[str, Any]:
+        return _read(ops_view.funnel, *_range(start, end), campaign)
+
+    @api.get("/daily")
+    def daily(start: date | None = None, end: date | None = None, campaign: str | None = None) -> dict[str, Any]:
+        return _read(ops_view.daily, *_range(start, end), campaign)
+
+    @api.get("/attention")
+    def attention(start: date | None = None, end: date | None = None, campaign: str | None = None) -> dict[str, Any]:
+        return _read(ops_view.attention, *_range(start, end), campaign)
+
+    @api.get("/accounts/{account_id}")
+    def account(account_id: str = Path(max_length=64)) -> dict[str, Any]:
+        found = _read(ops_view.account, account_id)
+        if found is None:
+            raise HTTPException(status_code=404, detail=f"no account {account_id} in the ledger")
+        return found
+
+    @api.get("/funnel.csv")
+    def funnel_csv(start: date | None = None, end: date | None = None, campaign: str | None = None) -> Response:
+        first, last = _range(start, end)
+        data = _read(ops_view.funnel, first, last, campaign)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["start", "end", "campaign", "bucket", "channel", *FUNNEL])
+        for row in data["rows"]:
+            writer.writerow([first, last, campaign or "all", row["bucket"], row["channel"], *(row[n] for n in FUNNEL)])
+        name = f"funnel-{campaign or 'all'}-{first}-{last}.csv"
+        return Response(
+            out.getvalue(), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+        )
+
+    router.include_router(api)
+    return router

@@ -1,0 +1,229 @@
+"""The ops view in a live Airflow API server: the JSON API behind Airflow's login, and the page in a browser."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from outreach import pipeline
+from outreach.ledger import Ledger
+from outreach.ledger.schema import attempts, planned_steps, quarantined_rows
+from outreach.sample import write_sample
+from outreach.settings import Settings
+from tests.airflow_env import AIRFLOW, PROJECT, airflow_environment
+from tests.days import run_day
+from tests.servers import free_port
+
+pytestmark = pytest.mark.airflow
+DAYS = [date(2026, 11, 18), date(2026, 11, 19), date(2026, 11, 20)]
+CHROMIUM = os.environ.get("OUTREACH_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOT = PROJECT / "docs" / "ops-view.png"
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory) -> tuple[Settings, Ledger]:
+    """Three business days of both campaigns, with their reports and rollups, on a SQLite ledger."""
+    home = tmp_path_factory.mktemp("ops-ledger")
+    settings = Settings(
+        home=home,
+        ledger_url=f"sqlite:///{home / 'ledger.db'}",
+        accounts_file=home / "accounts.csv",
+        timezone="America/New_York",
+    )
+    for day in DAYS:
+        write_sample(settings.accounts_file, day, accounts=300)
+        for ref in run_day(settings, day).values():
+            pipeline.report(ref, settings)
+    ledger = Ledger.from_url(settings.ledger_url)
+    yield settings, ledger
+    ledger.dispose()
+
+
+@pytest.fixture(scope="module")
+def server(seeded, migrated_airflow_home, tmp_path_factory):
+    """``airflow api-server`` with the plugin, a viewer named ops, and the seeded ledger."""
+    settings, _ = seeded
+    home = tmp_path_factory.mktemp("ops-airflow") / "airflow"
+    shutil.copytree(migrated_airflow_home, home)
+    port = free_port()
+    env = airflow_environment(
+        home,
+        settings.home,
+        AIRFLOW__API__PORT=str(port),
+        AIRFLOW__API_AUTH__JWT_SECRET=uuid.uuid4().hex * 2,
+        AIRFLOW__API__SECRET_KEY=uuid.uuid4().hex,
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="ops:viewer",
+        OUTREACH_LEDGER_URL=settings.ledger_url,
+    )
+    log = (home / "api-server.log").open("w")
+    process = subprocess.Popen(
+        [AIRFLOW, "api-server", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{url}/outreach/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, (home / "api-server.log").read_text()[-3000:]
+            time.sleep(1)
+        passwords = json.loads((home / "simple_auth_manager_passwords.json.generated").read_text())
+        yield url, "ops", passwords["ops"]
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def token(server) -> str:
+    url, user, password = server
+    response = httpx.post(f"{url}/auth/token", json={"username": user, "password": password}, timeout=30)
+    assert response.status_code == 201, response.text
+    return response.json()["access_token"]
+
+
+def api(server, token, path: str, **params):
+    url, _, _ = server
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.get(f"{url}/outreach/api/ops/{path}", params=params, headers=headers, timeout=60)
+
+
+def ledger_totals(ledger: Ledger, campaign: str) -> dict[str, int]:
+    """The same figures counted straight from the ledger's steps and attempts."""
+    scope = (planned_steps.c.campaign == campaign) & planned_steps.c.business_date.between(DAYS[0], DAYS[-1])
+    with ledger.engine.connect() as conn:
+        planned = conn.execute(select(func.count()).where(scope)).scalar()
+        held = conn.execute(select(func.count()).where(scope, planned_steps.c.status.in_(["held", "expired"]))).scalar()
+        sent = conn.execute(
+            select(func.count())
+            .select_from(planned_steps.join(attempts, attempts.c.step_key == planned_steps.c.step_key))
+            .where(scope, attempts.c.status.not_in(["claimed", "failed"]))
+        ).scalar()
+    return {"planned": planned, "held": held, "sent": sent}
+
+
+ENDPOINTS = ["campaigns", "funnel", "daily", "attention", "accounts/AC00000001", "funnel.csv"]
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+def test_anonymous_and_forged_callers_get_nothing(server, path):
+    assert api(server, None, path).status_code == 401
+    assert api(server, "forged.token.value", path).status_code in (401, 403)
+
+
+def test_the_funnel_matches_the_ledger(server, token, seeded):
+    _, ledger = seeded
+    for campaign in ("m1_self_service", "m2_plus"):
+        response = api(server, token, "funnel", start=DAYS[0], end=DAYS[-1], campaign=campaign)
+        assert response.status_code == 200, response.text
+        totals = response.json()["totals"]
+        assert {k: totals[k] for k in ("planned", "held", "sent")} == ledger_totals(ledger, campaign)
+        by_row = response.json()["rows"]
+        assert sum(r["planned"] for r in by_row) == totals["planned"]
+        assert sum(response.json()["held_by_rule"].values()) == totals["held"]
+
+
+def test_the_daily_trend_adds_up_to_the_funnel_and_shows_each_variant(server, token):
+    funnel = api(server, token, "funnel", start=DAYS[0], end=DAYS[-1], campaign="m1_self_service").json()
+    daily = api(server, token, "daily", start=DAYS[0], end=DAYS[-1], campaign="m1_self_service").json()
+    assert [d["business_date"] for d in daily["days"]] == [d.isoformat() for d in DAYS]
+    assert sum(d["sent"] for d in daily["days"]) == funnel["totals"]["sent"]
+    assert {v["variant"] for v in daily["variants"]} == {"sms_first", "email_first"}
+
+
+def test_what_needs_a_person_lists_the_quarantined_rows(server, token, seeded):
+    _, ledger = seeded
+    attention = api(server, token, "attention", start=DAYS[0], end=DAYS[-1]).json()
+    with ledger.engine.connect() as conn:
+        quarantined = conn.execute(
+            select(func.count()).where(quarantined_rows.c.business_date.between(DAYS[0], DAYS[-1]))
+        ).scalar()
+    assert len(attention["quarantined"]) == quarantined > 0
+    assert {"line", "field", "reason"} <= set(attention["quarantined"][0]) and "raw" not in attention["quarantined"][0]
+
+
+def test_an_account_lookup_shows_its_timeline_with_contacts_masked(server, token, seeded):
+    _, ledger = seeded
+    contacted = ledger.attempts_for(DAYS[-1]).iloc[0]["account_id"]
+    snapshot = ledger.snapshot(DAYS[-1]).set_index("account_id").loc[contacted]
+    response = api(server, token, f"accounts/{contacted}")
+    assert response.status_code == 200
+    body = response.text
+    assert response.json()["steps"] and response.json()["decisions"]
+    for contact in (snapshot["mobile_phone"], snapshot["email"]):
+        if contact:
+            assert contact not in body, "a full phone number or email address left the ledger"
+    assert api(server, token, "accounts/NOBODY").status_code == 404
+
+
+def test_the_csv_export_is_the_funnel_on_screen(server, token):
+    funnel = api(server, token, "funnel", start=DAYS[0], end=DAYS[-1]).json()
+    response = api(server, token, "funnel.csv", start=DAYS[0], end=DAYS[-1])
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert sum(int(r["planned"]) for r in rows) == funnel["totals"]["planned"]
+    assert {(r["bucket"], r["channel"]) for r in rows} == {(r["bucket"], r["channel"]) for r in funnel["rows"]}
+
+
+def test_a_ten_year_range_answers_from_the_rollups_and_a_longer_or_backwards_one_is_refused(server, token):
+    wide = api(server, token, "funnel", start="2017-01-01", end="2026-12-31")
+    narrow = api(server, token, "funnel", start=DAYS[0], end=DAYS[-1])
+    assert wide.status_code == 200 and wide.json()["totals"] == narrow.json()["totals"]
+    too_long = api(server, token, "daily", start="2016-01-01", end="2026-12-31")
+    assert too_long.status_code == 400 and "at most 3660" in too_long.text
+    backwards = api(server, token, "funnel", start=DAYS[-1], end=DAYS[0])
+    assert backwards.status_code == 400 and "before start" in backwards.text
+
+
+def test_a_person_logs_into_airflow_and_the_page_shows_the_ledgers_numbers(server, token, seeded):
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"Debian's chromium is not at {CHROMIUM}: `make browser` installs it"
+    url, user, password = server
+    funnel = api(server, token, "funnel", start=DAYS[0], end=DAYS[-1], campaign="m2_plus").json()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(f"{url}/auth/login/")
+        page.fill("input[name=username]", user)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(lambda u: "/auth/login" not in u, timeout=60_000)
+        page.goto(f"{url}/outreach/ops?start={DAYS[0]}&end={DAYS[-1]}&campaign=m2_plus")
+        page.wait_for_selector("td[data-total=planned]", timeout=60_000)
+        shown = {
+            name: int(page.inner_text(f"td[data-total={name}]").replace(",", ""))
+            for name in ("planned", "held", "sent", "delivered", "failed")
+        }
+        assert shown == {name: funnel["totals"][name] for name in shown}
+        assert page.inner_text("#status").startswith(f"{DAYS[0]} to {DAYS[-1]}")
+        if os.environ.get("OUTREACH_SCREENSHOT"):  # the README's picture: OUTREACH_SCREENSHOT=1 pytest -k logs_into
+            page.screenshot(path=str(SCREENSHOT))
+        page.fill("#account", funnel_account(seeded[1]))
+        page.click("#lookup button")
+        page.wait_for_selector("#timeline table", timeout=30_000)
+        browser.close()
+
+
+def funnel_account(ledger: Ledger) -> str:
+    return str(ledger.attempts_for(DAYS[-1]).query("campaign == 'm2_plus'").iloc[0]["account_id"])

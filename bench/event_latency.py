@@ -46,6 +46,7 @@ def main() -> int:
     from sqlalchemy.engine import make_url
 
     from outreach import pipeline
+    from outreach.campaigns import load_campaign
     from outreach.ledger import Ledger
     from outreach.ledger.schema import attempts, events, planned_steps
     from outreach.sandbox.app import create_app
@@ -92,7 +93,9 @@ def main() -> int:
                     )
                 )
             wait(lambda: "outreach_events" in airflow_out(env, BIN, "dags", "list"), 300, "DAGs parsed")
-            subprocess.run([str(BIN / "airflow"), "dags", "unpause", "outreach_events"], env=env, check=True)
+            subprocess.run(
+                [str(BIN / "airflow"), "dags", "unpause", "outreach_events"], env=env, check=True, capture_output=True
+            )
 
             settings = Settings.from_env(env)
             ledger = Ledger.from_url(settings.ledger_url)
@@ -101,8 +104,12 @@ def main() -> int:
             book = Book(work / "accounts.csv")
             to_planned: list[float] = []
             to_sent: list[float] = []
+            campaign = load_campaign(settings.campaigns_dir / "m1_self_service.yaml")
+            candidates = (f"AC{n:06d}" for n in range(10**6))
+            sms_first = (a for a in candidates if campaign.variant_for(a) == "sms_first")
             for round_number in range(args.rounds):
-                ids = [f"AC{round_number:02d}{n:03d}" for n in range(args.accounts)]
+                # The sms_first arm texts first; an undelivered text falls back to email.
+                ids = [next(sms_first) for _ in range(args.accounts)]
                 for number, account_id in enumerate(ids):
                     book.add(
                         account_id, today - timedelta(days=5), mobile_phone=f"+1212555{number % 10}{round_number}97"

@@ -29,3 +29,15 @@ def test_the_dispatch_benchmark_runs_at_a_small_size():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "texts, unthrottled" in result.stdout and "of configured" in result.stdout and "emails" in result.stdout
+
+
+def test_the_ops_view_benchmark_runs_at_a_small_size():
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "bench" / "ops_view.py"), "--years", "1"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PROJECT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "rollup rows (365 days)" in result.stdout and "funnel  over a quarter" in result.stdout

@@ -76,6 +76,7 @@ account_snapshots = Table(
     Column("previous_bucket", String(16)),
     Column("roll", String(8)),  # forward | back | same | new, against the previous business date
     Index("ix_account_snapshots_bucket", "business_date", "bucket"),
+    Index("ix_account_snapshots_account", "account_id", "business_date"),
 )
 
 quarantined_rows = Table(
@@ -89,6 +90,7 @@ quarantined_rows = Table(
     Column("field", String(64), nullable=False),
     Column("reason", Text, nullable=False),
     Column("raw", JSON),
+    Index("ix_quarantined_rows_date", "business_date"),
 )
 
 planned_steps = Table(
@@ -156,6 +158,7 @@ events = Table(
     # When the events DAG reacted to it (fallback, confirmation, keypress); NULL until then.
     Column("reacted_at", DateTime(timezone=True)),
     Index("ix_events_unreacted", "reacted_at", "id"),
+    Index("ix_events_kind_time", "kind", "occurred_at"),
 )
 
 suppressions = Table(
@@ -167,7 +170,7 @@ suppressions = Table(
     Column("address", String(320)),  # None: every address of the account
     Column("reason", String(48), nullable=False),
     Column("source", String(32), nullable=False),
-    Column("effective_at", DateTime(timezone=True), nullable=False),
+    Column("effective_at", DateTime(timezone=True), nullable=False, index=True),
     Column("lifted_at", DateTime(timezone=True)),
     Column("note", Text),
 )
@@ -218,7 +221,7 @@ promises = Table(
     Column("currency", String(3), nullable=False),
     Column("source", String(16), nullable=False),  # keypress | agent | api
     Column("recorded_by", String(128), nullable=False),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, index=True),
     Column("status", String(12), nullable=False),  # open | kept | broken | cancelled
     Column("resolved_on", Date),
     Column("note", Text),
@@ -229,7 +232,7 @@ payments = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("account_id", String(64), nullable=False, index=True),
-    Column("paid_on", Date, nullable=False),
+    Column("paid_on", Date, nullable=False, index=True),
     Column("amount_minor", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("source", String(32), nullable=False),

@@ -1,4 +1,4 @@
-"""daily funnel rollups per campaign, bucket, channel and variant, and held steps per rule, for the ops view
+"""daily funnel rollups (per campaign, bucket, channel, variant), held steps per rule, ops view indexes
 
 Revision ID: 0007
 Revises: 0006
@@ -45,8 +45,24 @@ def upgrade() -> None:
         sa.Column("rule_id", sa.String(length=64), primary_key=True),
         sa.Column("steps", sa.BigInteger(), nullable=False),
     )
+    # Account lookup and the rollups read these by account or by time.
+    op.create_index("ix_account_snapshots_account", "account_snapshots", ["account_id", "business_date"])
+    op.create_index("ix_events_kind_time", "events", ["kind", "occurred_at"])
+    op.create_index("ix_quarantined_rows_date", "quarantined_rows", ["business_date"])
+    op.create_index("ix_payments_paid_on", "payments", ["paid_on"])
+    op.create_index("ix_promises_recorded_at", "promises", ["recorded_at"])
+    op.create_index("ix_suppressions_effective_at", "suppressions", ["effective_at"])
 
 
 def downgrade() -> None:
+    for index, table in (
+        ("ix_suppressions_effective_at", "suppressions"),
+        ("ix_promises_recorded_at", "promises"),
+        ("ix_payments_paid_on", "payments"),
+        ("ix_quarantined_rows_date", "quarantined_rows"),
+        ("ix_events_kind_time", "events"),
+        ("ix_account_snapshots_account", "account_snapshots"),
+    ):
+        op.drop_index(index, table_name=table)
     op.drop_table("held_rollups")
     op.drop_table("daily_rollups")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi import FastAPI
@@ -231,24 +230,24 @@ def test_an_undelivered_text_falls_back_to_email_the_same_day(world, ledger, boo
 
 
 def test_stop_gets_one_confirmation_and_then_nothing_more(world, ledger, book):
+    from outreach.events import record_reply
+
     book.add("AC00001", M1_DUE)
     world.dispatch(world.plan())
     number = ledger.snapshot(DAY).set_index("account_id").loc["AC00001", "mobile_phone"]
-    inbound = {"From": number, "To": "+15005550006", "Body": "STOP"}
-    assert twilio_post(world.client, "/twilio/inbound", inbound).status_code == 200
-    at = datetime.now(UTC)
-    world.react(now=at)
-    today = at.astimezone(ZoneInfo("America/New_York")).date()  # the opt-out is now, so is its confirmation
-    confirmation = ledger.steps(today).query("template == 'opt_out_confirmation'")
-    assert confirmation["status"].tolist() == ["sent"], [
-        (r["decision"], r["rule_ids"], r["reason"])
-        for r in ledger.account_timeline("AC00001")["decisions"].tail(3).to_dict("records")
-    ]
+    # Recorded as the inbound endpoint records it, at a fixed afternoon instant (the window is open).
+    stop_at = NOON + timedelta(hours=1)
+    record_reply(ledger, "AC00001", "sms", number, "STOP", stop_at)
+    world.react(now=stop_at + timedelta(minutes=1))
+    confirmation = ledger.steps(DAY).query("template == 'opt_out_confirmation'")
+    assert confirmation["status"].tolist() == ["sent"], confirmation["status_reason"].tolist()
 
-    assert twilio_post(world.client, "/twilio/inbound", {**inbound, "Body": "stop"}).status_code == 200
-    world.react(now=at + timedelta(minutes=1), run="events__2")
+    record_reply(ledger, "AC00001", "sms", number, "stop", stop_at + timedelta(minutes=2))
+    world.react(now=stop_at + timedelta(minutes=3), run="events__2")
     texts = ledger.account_timeline("AC00001")["attempts"].query("channel == 'sms'")
     assert len(texts) == 2, "the reminder and a single confirmation; nothing after the opt-out"
+    reasons = ledger.steps(DAY).query("template == 'opt_out_confirmation'")["reason"].tolist()
+    assert len(reasons) == 1, "the second STOP plans no second confirmation step for the day"
 
 
 @pytest.mark.parametrize(("digit", "channel"), [("1", "sms"), ("2", "agent_queue")])

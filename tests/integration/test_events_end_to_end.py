@@ -41,6 +41,9 @@ def wait_until(condition, what: str, seconds: float = 120):
 def stack(databases, tmp_path, sandbox):
     """API server (with the plugin), scheduler and DAG processor on PostgreSQL, sending through the sandbox."""
     airflow_db, ledger_db = databases
+    # The test runs on today's date, whatever it is: a federal holiday must not stop its texts.
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("rules:\n  soft.avoid_days: {enabled: false}\n")
     env = stack_environment(tmp_path, airflow_db, ledger_db, "LocalExecutor")
     api = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
     env.update(
@@ -50,6 +53,7 @@ def stack(databases, tmp_path, sandbox):
             "OUTREACH_CALLBACK_BASE_URL": api,
             "OUTREACH_ACCOUNTS_FILE": str(tmp_path / "accounts.csv"),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "OUTREACH_POLICY_SETTINGS": str(policy),
         }
     )
     sandbox.configure(inbound_sms_url=f"{api}/outreach/twilio/inbound")
@@ -99,7 +103,7 @@ def events_runs(env) -> list[str]:
 def test_callbacks_reach_the_plugin_and_the_events_dag_reacts(stack, sandbox: Sandbox, tmp_path, monkeypatch):
     env, api, logs = stack
     # This process dispatches the day as the campaign DAG would, with the stack's settings.
-    for name in ("OUTREACH_CHANNELS", "OUTREACH_SANDBOX_URL", "OUTREACH_CALLBACK_BASE_URL"):
+    for name in ("OUTREACH_CHANNELS", "OUTREACH_SANDBOX_URL", "OUTREACH_CALLBACK_BASE_URL", "OUTREACH_POLICY_SETTINGS"):
         monkeypatch.setenv(name, env[name])
     settings = Settings.from_env(env)
     ledger = Ledger.from_url(settings.ledger_url)

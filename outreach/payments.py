@@ -22,8 +22,10 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import and_, insert, select, update
 
+from outreach.ladder import FAILED_ATTEMPTS
 from outreach.ledger import Ledger
-from outreach.ledger.schema import attempts, decisions, events, payments, planned_steps
+from outreach.ledger.ladder_records import insert_payment_once
+from outreach.ledger.schema import attempts, decisions, events, planned_steps
 
 REPLAY_WINDOW_SECONDS = 300
 SIGNATURE_HEADER = "X-Outreach-Signature"
@@ -89,32 +91,30 @@ def record_payment(ledger: Ledger, notice: PaymentNotice, received_at: datetime)
     amount = f"{notice.currency} {notice.amount:,.2f}"
     reason = f"payment of {amount} received {notice.paid_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: outreach stops"
     with ledger.engine.begin() as conn:
-        if conn.execute(select(payments.c.id).where(payments.c.reference == notice.payment_id)).first():
-            return PaymentRecorded(new=False)
         credited = conn.execute(
             select(attempts.c.step_key)
             .where(
                 and_(
                     attempts.c.account_id == notice.account_id,
                     attempts.c.claimed_at <= notice.paid_at,
-                    attempts.c.status.not_in(["failed", "undelivered", "bounced", "dropped"]),
+                    attempts.c.status.not_in(list(FAILED_ATTEMPTS)),
                 )
             )
             .order_by(attempts.c.claimed_at.desc())
             .limit(1)
         ).scalar()
-        conn.execute(
-            insert(payments).values(
-                account_id=notice.account_id,
-                paid_on=notice.paid_at.date(),
-                amount_minor=notice.amount_minor,
-                currency=notice.currency,
-                source="bank_webhook",
-                reference=notice.payment_id,
-                recorded_at=received_at,
-                credited_step_key=credited,
-            )
-        )
+        if not insert_payment_once(
+            conn,
+            account_id=notice.account_id,
+            paid_on=notice.paid_at.date(),
+            amount_minor=notice.amount_minor,
+            currency=notice.currency,
+            source="bank_webhook",
+            reference=notice.payment_id,
+            recorded_at=received_at,
+            credited_step_key=credited,
+        ):
+            return PaymentRecorded(new=False)
         pending = and_(planned_steps.c.account_id == notice.account_id, planned_steps.c.status == "pending")
         stopped = list(conn.execute(select(planned_steps.c.step_key, planned_steps.c.business_date).where(pending)))
         if stopped:

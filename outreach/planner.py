@@ -213,20 +213,22 @@ def plan_day(
         ):
             # Every channel of the stage is ruled out for good: its fallback goes today.
             channel = stage.fallback
-            key = step_key(account_id, campaign.id, stage.id, channel, day.date)
-            request = contact_request(
+            row, decision = planned_step(
                 account,
+                campaign,
+                stage,
                 channel,
-                stage.template or "",
                 choose_address(account, channel),
                 day.start,
                 events_by_account.get(account_id, []),
                 suppressions_by_account.get(account_id, []),
+                day,
+                run_id,
+                planned_at,
+                rules,
             )
-            decision = decide(request, rules)
-            plan.steps.append(
-                step_row(account, campaign, stage, channel, request.address, decision, key, day, run_id, planned_at)
-            )
+            plan.steps.append(row)
+            key = row["step_key"]
             audit(account_id, "fallback", f"{stage.id}: {', '.join(blocked)} blocked; falling back to {channel}")
             audit(
                 account_id,
@@ -248,6 +250,27 @@ def reachable_channels(account: dict[str, Any]) -> frozenset[str]:
         "agency",
         "legal",
     }
+
+
+def planned_step(
+    account: dict[str, Any],
+    campaign: Campaign,
+    stage: Stage,
+    channel: str,
+    address: str | None,
+    at: datetime,
+    events: list[dict[str, Any]],
+    suppressions: list[dict[str, Any]],
+    day: BusinessDay,
+    run_id: str,
+    planned_at: datetime,
+    rules: RuleSet | None,
+) -> tuple[dict[str, Any], Decision]:
+    """One step of a stage for one account, decided by the contact policy at ``at``: its row and the decision."""
+    key = step_key(account["account_id"], campaign.id, stage.id, channel, day.date)
+    request = contact_request(account, channel, stage.template or "", address, at, events, suppressions)
+    decision = decide(request, rules)
+    return step_row(account, campaign, stage, channel, address, decision, key, day, run_id, planned_at), decision
 
 
 def step_row(

@@ -24,15 +24,8 @@ import pandas as pd
 
 from outreach.campaigns import Campaign, Stage
 from outreach.ladder import Position
-from outreach.planner import (
-    BusinessDay,
-    choose_address,
-    contact_request,
-    group_records,
-    step_key,
-    step_row,
-)
-from outreach.policy import RuleSet, decide
+from outreach.planner import BusinessDay, choose_address, group_records, planned_step
+from outreach.policy import RuleSet
 
 # Delivery outcomes that say the contact point cannot be reached, not that it was busy.
 PERMANENT_FAILURES = frozenset({"undelivered", "bounce", "dropped"})
@@ -86,28 +79,19 @@ def plan_reactions(new_events: list[dict[str, Any]], context: Context) -> Reacti
             if stage
             else (ON_REQUEST_STAGE if template != CONFIRMATION_TEMPLATE else OPT_OUT_CONFIRMATION_STAGE)
         )
-        key = step_key(account["account_id"], campaign.id, stage_id, channel, day.date)
-        request = contact_request(
-            account,
-            channel,
-            template,
-            address,
-            context.now,
-            events_by_account.get(account["account_id"], []),
-            suppressions_by_account.get(account["account_id"], []),
-        )
-        decision = decide(request, context.rules)
-        row = step_row(
+        row, _ = planned_step(
             account,
             campaign,
             stage or Stage(id=stage_id, channels=(channel,), template=template),
             channel,
             address,
-            decision,
-            key,
+            context.now,
+            events_by_account.get(account["account_id"], []),
+            suppressions_by_account.get(account["account_id"], []),
             day,
             context.run_id,
             context.now,
+            context.rules,
         )
         result.steps.append(row)
         return row

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import and_, func, select
 
+from outreach.ladder import FAILED_ATTEMPTS
 from outreach.ledger import Ledger
 from outreach.ledger.schema import (
     FUNNEL_COLUMNS,
@@ -28,7 +29,7 @@ from outreach.planner import BusinessDay
 
 FUNNEL = FUNNEL_COLUMNS
 REACHED = frozenset({"delivered", "connected", "voicemail"})
-FAILED = frozenset({"failed", "undelivered", "bounced", "dropped", "not_connected"})
+FAILED = FAILED_ATTEMPTS | {"not_connected"}
 OPT_OUT_REASONS = ("electronic_address_opt_out", "tcpa_revoked", "medium_opt_out")
 PROMISE_CHANNELS = {"keypress": "voice", "agent": "agent_queue"}
 KEY = ["bucket", "channel", "variant"]

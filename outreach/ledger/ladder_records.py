@@ -25,6 +25,15 @@ def _day(value: Any) -> date:
     return pd.Timestamp(value).date()
 
 
+def insert_payment_once(conn: Any, **values: Any) -> bool:
+    """Insert a payment in the caller's transaction unless its reference is there already; True when new."""
+    reference = values.get("reference")
+    if reference is not None and conn.execute(select(payments.c.id).where(payments.c.reference == reference)).first():
+        return False
+    conn.execute(insert(payments).values(**values))
+    return True
+
+
 class LadderRecords:
     engine: Engine
 
@@ -233,23 +242,16 @@ class LadderRecords:
     ) -> bool:
         """Record a payment; False when its reference was recorded before (a redelivered notice)."""
         with self.engine.begin() as conn:
-            if (
-                reference is not None
-                and conn.execute(select(payments.c.id).where(payments.c.reference == reference)).first()
-            ):
-                return False
-            conn.execute(
-                insert(payments).values(
-                    account_id=account_id,
-                    paid_on=paid_on,
-                    amount_minor=amount_minor,
-                    currency=currency,
-                    source=source,
-                    reference=reference,
-                    recorded_at=datetime.now(UTC),
-                )
+            return insert_payment_once(
+                conn,
+                account_id=account_id,
+                paid_on=paid_on,
+                amount_minor=amount_minor,
+                currency=currency,
+                source=source,
+                reference=reference,
+                recorded_at=datetime.now(UTC),
             )
-        return True
 
     # -- hand-offs ---------------------------------------------------------------------
 

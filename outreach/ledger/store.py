@@ -493,7 +493,8 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords):
             update(attempts)
             .where(attempts.c.step_key == bindparam("key"))
             .values(
-                status=bindparam("new_status"),
+                # A provider callback can land before the send's own answer is recorded: its outcome stands.
+                status=case((attempts.c.status == "claimed", bindparam("new_status")), else_=attempts.c.status),
                 provider_message_id=bindparam("provider_id"),
                 error_code=bindparam("code"),
                 error=bindparam("message"),

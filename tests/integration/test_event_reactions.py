@@ -270,3 +270,17 @@ def test_a_keypress_during_the_call_sends_the_link_or_asks_an_agent(world, ledge
 def test_a_keypress_for_an_unknown_call_is_not_found(world):
     response = twilio_post(world.client, "/twilio/gather?step=nope", {"CallSid": "CA1", "Digits": "1"})
     assert response.status_code == 404
+
+
+def test_a_receipt_that_beats_the_send_s_own_answer_is_kept(world, ledger, book):
+    """The provider may call back before the dispatcher records what the send request returned."""
+    from outreach.events import record_twilio_status
+
+    book.add("AC00001", M1_DUE)
+    world.plan()
+    step = step_of(ledger, "AC00001", "reminder-sms", "sms")
+    assert ledger.claim([{"step_key": step.name, "account_id": "AC00001", "channel": "sms"}], "run") == {step.name}
+    record_twilio_status(ledger, step.name, {"MessageSid": "SM1", "MessageStatus": "delivered"}, NOON)
+    ledger.complete_attempts([{"step_key": step.name, "status": "sent", "provider_message_id": "SM1"}])
+    (attempt,) = ledger.account_timeline("AC00001")["attempts"].to_dict("records")
+    assert (attempt["status"], attempt["provider_message_id"]) == ("delivered", "SM1")

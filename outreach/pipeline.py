@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from outreach import escalation, handoffs, reactions
 from outreach.accounts import SourceSpec, file_spec, load_spec, read_source
@@ -83,7 +84,7 @@ def pull(
     run_dir = settings.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     accounts_path = run_dir / "accounts.parquet"
-    result.accounts.to_parquet(accounts_path, index=False)
+    pq.write_table(result.table, accounts_path)
 
     described = spec.describe(business_date)
     ledger.start_run(run_id, orchestrator_run_id, business_date, described)
@@ -96,7 +97,7 @@ def pull(
         ],
     )
     ledger.update_run(
-        run_id, rows_read=result.rows_read, accepted=len(result.accounts), quarantined=len(result.quarantined)
+        run_id, rows_read=result.rows_read, accepted=result.table.num_rows, quarantined=len(result.quarantined)
     )
     for row in result.quarantined[:50]:
         log.warning("quarantined %s line %d: %s %s", row.source, row.line, row.field, row.reason)
@@ -106,14 +107,14 @@ def pull(
         "pulled %d rows from %s: %d accepted, %d quarantined",
         result.rows_read,
         described,
-        len(result.accounts),
+        result.table.num_rows,
         len(result.quarantined),
     )
     return {
         "run_id": run_id,
         "business_date": business_date.isoformat(),
         "accounts_path": str(accounts_path),
-        "accepted": len(result.accounts),
+        "accepted": result.table.num_rows,
         "quarantined": len(result.quarantined),
     }
 

@@ -2,7 +2,7 @@
 
 from outreach.accounts.schema import ACCOUNT_COLUMNS, FLAGS
 from outreach.accounts.sources import SourceError, SourceSpec, file_spec, load_spec, read_accounts, read_source
-from outreach.accounts.validate import PullResult, QuarantinedRow, validate_frame, validate_records
+from outreach.accounts.validate import PullResult, QuarantinedRow, validate_frame, validate_records, validate_table
 
 __all__ = [
     "ACCOUNT_COLUMNS",
@@ -17,4 +17,5 @@ __all__ = [
     "read_source",
     "validate_frame",
     "validate_records",
+    "validate_table",
 ]

@@ -9,7 +9,7 @@ Other spellings are parsed once per distinct value and region.
 
 from __future__ import annotations
 
-import pandas as pd
+import numpy as np
 import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,6 +18,7 @@ E164 = r"^\+[1-9]\d{6,14}$"
 PUNCTUATION = r"[\s().\-/]"
 # Country code plus the leading national digits that decide validity in the numbering plan.
 PREFIX_LENGTH = 8
+INVALID_FOR_COUNTRY_CODE = "not a valid phone number for its country code"
 
 
 def _parse_one(value: str, region: str) -> tuple[str | None, str | None]:
@@ -29,6 +30,13 @@ def _parse_one(value: str, region: str) -> tuple[str | None, str | None]:
     if not phonenumbers.is_valid_number(number):
         return None, f"not a valid {region} phone number"
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
+
+
+def _scatter(base: pa.Array, rows: np.ndarray, values: list[str | None]) -> pa.Array:
+    """``base`` with ``values`` put at ``rows``."""
+    column = base.to_numpy(zero_copy_only=False).astype(object)
+    column[rows] = values
+    return pa.array(column, type=pa.string(), from_pandas=True)
 
 
 class PhoneNormaliser:
@@ -49,35 +57,44 @@ class PhoneNormaliser:
                 self._prefix_valid[key] = _parse_one(representative, "ZZ")[0] == representative
         return pa.array([key for key, valid in self._prefix_valid.items() if valid], type=pa.string())
 
-    def normalise(self, values: pd.Series, regions: pd.Series) -> tuple[pd.Series, pd.Series]:
-        """(E.164 or None, reason or None) for every value; empty values are simply absent."""
-        raw = pc.utf8_trim_whitespace(pc.fill_null(pa.array(values, type=pa.string(), from_pandas=True), ""))
-        result = pd.Series(None, index=values.index, dtype=object)
-        reason = pd.Series(None, index=values.index, dtype=object)
-
-        already = pc.match_substring_regex(raw, E164)
-        compact = pc.if_else(already, raw, pc.replace_substring_regex(raw, PUNCTUATION, ""))
-        fast = pc.match_substring_regex(compact, E164)
-        if pc.any(fast).as_py():
-            numbers = pc.filter(compact, fast)
-            keys = pc.binary_join_element_wise(
-                pc.utf8_slice_codeunits(numbers, 0, PREFIX_LENGTH), pc.cast(pc.utf8_length(numbers), pa.string()), ":"
+    def normalise(self, values: pa.Array, regions: pa.Array) -> tuple[pa.Array, pa.Array]:
+        """(E.164 or null, reason or null) for every value; empty values are simply absent."""
+        raw = pc.utf8_trim_whitespace(pc.fill_null(values, ""))
+        # Only numbers not already in E.164 pay for removing punctuation.
+        spelled = np.flatnonzero(
+            pc.and_(pc.not_equal(raw, ""), pc.invert(pc.match_substring_regex(raw, E164))).to_numpy(
+                zero_copy_only=False
             )
-            ok = pc.is_in(keys, self._valid_keys(keys, numbers)).to_numpy(zero_copy_only=False)
-            fast_index = values.index[fast.to_numpy(zero_copy_only=False)]
-            result.loc[fast_index[ok]] = numbers.filter(pa.array(ok)).to_pylist()
-            reason.loc[fast_index[~ok]] = "not a valid phone number for its country code"
+        )
+        compact = raw
+        if len(spelled):
+            stripped = pc.replace_substring_regex(raw.take(spelled), PUNCTUATION, "")
+            compact = _scatter(raw, spelled, stripped.to_pylist())
+        fast = pc.match_substring_regex(compact, E164)
+
+        keys = pc.binary_join_element_wise(
+            pc.utf8_slice_codeunits(compact, 0, PREFIX_LENGTH), pc.cast(pc.utf8_length(compact), pa.string()), ":"
+        )
+        fast_keys = pc.filter(keys, fast)
+        valid = pc.and_(fast, pc.is_in(keys, self._valid_keys(fast_keys, pc.filter(compact, fast))))
+        numbers = pc.if_else(valid, compact, pa.scalar(None, pa.string()))
+        reasons = pc.if_else(
+            pc.and_(fast, pc.invert(valid)), pa.scalar(INVALID_FOR_COUNTRY_CODE), pa.scalar(None, pa.string())
+        )
 
         slow = pc.and_(pc.not_equal(compact, ""), pc.invert(fast)).to_numpy(zero_copy_only=False)
-        if slow.any():
-            pairs = pd.DataFrame(
-                {
-                    "value": pd.Series(raw.to_pylist(), index=values.index)[slow],
-                    "region": regions[slow].fillna("ZZ").astype(str),
-                }
+        if not slow.any():
+            return numbers, reasons
+        rows = np.flatnonzero(slow)
+        pairs = list(
+            zip(
+                raw.take(rows).to_pylist(),
+                pc.fill_null(regions, "ZZ").take(rows).to_pylist(),
+                strict=True,
             )
-            cache = {key: _parse_one(*key) for key in pairs.drop_duplicates().itertuples(index=False, name=None)}
-            parsed = [cache[key] for key in pairs.itertuples(index=False, name=None)]
-            result.loc[pairs.index] = [p[0] for p in parsed]
-            reason.loc[pairs.index] = [p[1] for p in parsed]
-        return result, reason
+        )
+        cache = {(value, region): _parse_one(value, region or "ZZ") for value, region in set(pairs)}
+        parsed = [cache[pair] for pair in pairs]
+        numbers = _scatter(numbers, rows, [p[0] for p in parsed])
+        reasons = _scatter(reasons, rows, [p[1] for p in parsed])
+        return numbers, reasons

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -25,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from outreach.accounts.phones import PhoneNormaliser
 from outreach.accounts.schema import ACCOUNT_COLUMNS, REQUIRED_COLUMNS
-from outreach.accounts.validate import PullResult, QuarantinedRow, validate_frame
+from outreach.accounts.validate import PullResult, QuarantinedRow, validate_table
 
 
 class SourceError(RuntimeError):
@@ -104,22 +105,25 @@ def _open(location: str):
         raise SourceError(f"accounts file {location} cannot be opened: {exc}") from exc
 
 
-def _as_strings(table: pa.Table) -> pd.DataFrame:
+def _as_strings(table: pa.Table) -> pa.Table:
     """Every column as text (dates ISO, decimals exact), so one validator serves every source."""
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
-        if not pa.types.is_string(column.type) and not pa.types.is_large_string(column.type):
-            column = pc.cast(column, pa.string()) if not pa.types.is_null(column.type) else column.cast(pa.string())
+        if not pa.types.is_string(column.type):
+            column = column.cast(pa.string())
         columns[name] = pc.fill_null(column, "")
-    return pa.table(columns).to_pandas()
+    return pa.table(columns)
 
 
-def _read_csv(location: str) -> tuple[pd.DataFrame, pd.Series, list[QuarantinedRow]]:
+Read = tuple[pa.Table, np.ndarray, list[QuarantinedRow]]
+
+
+def _read_csv(location: str) -> Read:
     handle = _open(location)
     with handle:
         data = handle.read()
     if not data.strip():
-        return pd.DataFrame(columns=list(REQUIRED_COLUMNS)), pd.Series([], dtype="int64"), []
+        return _empty(), np.array([], dtype="int64"), []
     invalid: list[tuple[int, str, int]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -137,45 +141,50 @@ def _read_csv(location: str) -> tuple[pd.DataFrame, pd.Series, list[QuarantinedR
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise SourceError(f"accounts file {location} is not readable CSV: {exc}") from exc
-    frame = _as_strings(table)
-    frame.columns = [c.lstrip("\ufeff").strip() for c in frame.columns]
-    width = len(frame.columns)
+    table = _as_strings(table).rename_columns([c.lstrip("\ufeff").strip() for c in table.column_names])
+    width = table.num_columns
 
     # Physical line of each record: records before it, plus the newlines inside their quoted fields.
     invalid_numbers = {number for number, _, _ in invalid}
-    total = len(frame) + len(invalid)
+    total = table.num_rows + len(invalid)
     record_numbers = [n for n in range(2, total + 2) if n not in invalid_numbers]
-    embedded = frame.apply(lambda column: column.str.count("\n")).sum(axis=1).to_numpy() if len(frame) else []
-    newlines_after = dict(zip(record_numbers, embedded, strict=True))
+    embedded = np.zeros(table.num_rows, dtype="int64")
+    for column in table.columns:
+        embedded += pc.count_substring(column, "\n").to_numpy().astype("int64")
+    newlines_after = dict(zip(record_numbers, embedded.tolist(), strict=True))
     for number, text, _ in invalid:
         newlines_after[number] = text.count("\n")
     line_of: dict[int, int] = {}
     line = 2
     for number in range(2, total + 2):
         line_of[number] = line
-        line += 1 + int(newlines_after.get(number, 0))
-    lines = pd.Series([line_of[n] for n in record_numbers], dtype="int64")
+        line += 1 + newlines_after.get(number, 0)
+    lines = np.array([line_of[n] for n in record_numbers], dtype="int64")
     bad = [
         QuarantinedRow(
             location, line_of[number], "record", f"expected {width} fields, found {actual}", {"_text": text[:200]}
         )
         for number, text, actual in invalid
     ]
-    return frame, lines, bad
+    return table, lines, bad
 
 
-def _read_parquet(location: str) -> tuple[pd.DataFrame, pd.Series, list[QuarantinedRow]]:
+def _row_numbers(rows: int) -> np.ndarray:
+    # Parquet and SQL have no lines; the 1-based row number plays that part.
+    return np.arange(1, rows + 1, dtype="int64")
+
+
+def _read_parquet(location: str) -> Read:
     handle = _open(location)
     try:
         with handle:
             table = pq.read_table(handle)
     except (pa.ArrowInvalid, OSError) as exc:
         raise SourceError(f"accounts file {location} is not readable Parquet: {exc}") from exc
-    # Parquet has no lines; the 1-based row number plays that part.
-    return _as_strings(table), pd.Series(range(1, table.num_rows + 1), dtype="int64"), []
+    return _as_strings(table), _row_numbers(table.num_rows), []
 
 
-def _read_sql(spec: SourceSpec, business_date: date, resolve_connection: Callable[[str], str] | None):
+def _read_sql(spec: SourceSpec, business_date: date, resolve_connection: Callable[[str], str] | None) -> Read:
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -198,18 +207,22 @@ def _read_sql(spec: SourceSpec, business_date: date, resolve_connection: Callabl
     finally:
         engine.dispose()
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    return _as_strings(table), pd.Series(range(1, len(frame) + 1), dtype="int64"), []
+    return _as_strings(table), _row_numbers(table.num_rows), []
 
 
-def _apply_mapping(frame: pd.DataFrame, spec: SourceSpec, business_date: date, where: str) -> pd.DataFrame:
+def _empty() -> pa.Table:
+    return pa.table({name: pa.array([], pa.string()) for name in REQUIRED_COLUMNS})
+
+
+def _apply_mapping(table: pa.Table, spec: SourceSpec, business_date: date, where: str) -> pa.Table:
     if spec.columns:
-        missing = [source for source in spec.columns if source not in frame.columns]
-        frame = frame.rename(columns=spec.columns)
+        missing = [source for source in spec.columns if source not in table.column_names]
+        table = table.rename_columns([spec.columns.get(name, name) for name in table.column_names])
     else:
         missing = []
-    has_due = "oldest_unpaid_due_date" in frame.columns
-    required = [c for c in REQUIRED_COLUMNS if c != "oldest_unpaid_due_date" or "dpd" not in frame.columns]
-    absent = [c for c in required if c not in frame.columns]
+    names = set(table.column_names)
+    required = [c for c in REQUIRED_COLUMNS if c != "oldest_unpaid_due_date" or "dpd" not in names]
+    absent = [c for c in required if c not in names]
     if absent or missing:
         reverse = {target: source for source, target in spec.columns.items()}
         named = [f"{reverse[c]!r} (mapped to {c})" if c in reverse else repr(c) for c in absent]
@@ -219,11 +232,17 @@ def _apply_mapping(frame: pd.DataFrame, spec: SourceSpec, business_date: date, w
             if spec.columns[source] not in required
         ]
         raise SourceError(f"{where}: missing required column(s) {', '.join(named)}")
-    if not has_due and "dpd" in frame.columns:
-        dpd = pd.to_numeric(frame["dpd"], errors="coerce")
-        due = pd.Timestamp(business_date) - pd.to_timedelta(dpd, unit="D")
-        frame["oldest_unpaid_due_date"] = due.dt.strftime("%Y-%m-%d").fillna(frame["dpd"].map(lambda v: f"dpd={v}"))
-    return frame
+    if "oldest_unpaid_due_date" not in names and "dpd" in names:
+        table = table.append_column("oldest_unpaid_due_date", _due_dates_from_dpd(table.column("dpd"), business_date))
+    return table
+
+
+def _due_dates_from_dpd(dpd: pa.ChunkedArray, business_date: date) -> pa.Array:
+    """The oldest unpaid due date a DPD implies; a DPD that is not a number stays visible, to be quarantined."""
+    days = pd.to_numeric(pd.Series(dpd.to_pandas()), errors="coerce")
+    due = (pd.Timestamp(business_date) - pd.to_timedelta(days, unit="D")).dt.strftime("%Y-%m-%d")
+    text = due.where(days.notna(), "dpd=" + pd.Series(dpd.to_pandas()).astype(str))
+    return pa.array(text, pa.string())
 
 
 def read_source(
@@ -235,18 +254,18 @@ def read_source(
     """Read, map and validate the whole source for one business date."""
     where = spec.describe(business_date)
     if spec.kind == "csv":
-        frame, lines, bad = _read_csv(where)
+        table, lines, bad = _read_csv(where)
         where_lines = f"accounts file {where}, line 1"
     elif spec.kind == "parquet":
-        frame, lines, bad = _read_parquet(where)
+        table, lines, bad = _read_parquet(where)
         where_lines = f"accounts file {where}"
     else:
-        frame, lines, bad = _read_sql(spec, business_date, resolve_connection)
+        table, lines, bad = _read_sql(spec, business_date, resolve_connection)
         where_lines = f"source {where}"
-    if frame.empty and not len(frame.columns):
-        frame = pd.DataFrame(columns=list(REQUIRED_COLUMNS))
-    frame = _apply_mapping(frame, spec, business_date, where_lines)
-    result = validate_frame(frame, lines, where, phones=phones, default_region=spec.default_region)
+    if not table.num_columns:
+        table = _empty()
+    table = _apply_mapping(table, spec, business_date, where_lines)
+    result = validate_table(table, lines, where, phones=phones, default_region=spec.default_region)
     result.quarantined = sorted(bad + result.quarantined, key=lambda row: row.line)
     return result
 

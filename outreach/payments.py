@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import and_, insert, select, update
@@ -86,8 +87,14 @@ def parse_notice(body: bytes) -> PaymentNotice:
         raise PaymentNoticeError("; ".join(problems)) from exc
 
 
-def record_payment(ledger: Ledger, notice: PaymentNotice, received_at: datetime) -> PaymentRecorded:
-    """Record the payment once, stop the account's pending steps, credit the contact before it."""
+def record_payment(
+    ledger: Ledger, notice: PaymentNotice, received_at: datetime, business_timezone: str
+) -> PaymentRecorded:
+    """Record the payment once, stop the account's pending steps, credit the contact before it.
+
+    The payment belongs to the business day it was made on in ``business_timezone``, not the
+    UTC day: a payment at 8 pm in New York counts for that day's funnel, not tomorrow's.
+    """
     amount = f"{notice.currency} {notice.amount:,.2f}"
     reason = f"payment of {amount} received {notice.paid_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC: outreach stops"
     with ledger.engine.begin() as conn:
@@ -106,7 +113,7 @@ def record_payment(ledger: Ledger, notice: PaymentNotice, received_at: datetime)
         if not insert_payment_once(
             conn,
             account_id=notice.account_id,
-            paid_on=notice.paid_at.date(),
+            paid_on=notice.paid_at.astimezone(ZoneInfo(business_timezone)).date(),
             amount_minor=notice.amount_minor,
             currency=notice.currency,
             source="bank_webhook",

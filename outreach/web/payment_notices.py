@@ -18,6 +18,7 @@ from outreach.payments import (
     record_payment,
     signature_problem,
 )
+from outreach.settings import Settings
 from outreach.web.events import announce, open_ledger
 
 router = APIRouter()
@@ -41,7 +42,9 @@ async def payment_notice(request: Request) -> Response:
         return Response(str(exc), status_code=400)
     ledger = open_ledger()
     try:
-        recorded = await run_in_threadpool(record_payment, ledger, notice, datetime.now(UTC))
+        recorded = await run_in_threadpool(
+            record_payment, ledger, notice, datetime.now(UTC), Settings.from_env().timezone
+        )
     finally:
         ledger.dispose()
     if not recorded.new:

@@ -126,6 +126,18 @@ def test_a_signed_payment_stops_the_accounts_pending_steps_and_is_credited_to_th
     assert again.status_code == 200 and again.json() == {"recorded": False, "reason": "payment P-1 recorded before"}
 
 
+def test_an_evening_payment_belongs_to_that_business_day_not_the_utc_one(world, ledger, book):
+    from sqlalchemy import select
+
+    from outreach.ledger.schema import payments
+
+    # 20:30 in New York on the 20th is already the 21st in UTC.
+    evening = datetime(2026, 11, 21, 1, 30, tzinfo=UTC)
+    assert pay(world.client, payment("AC00001", paid_at=evening)).status_code == 204
+    with ledger.engine.connect() as conn:
+        assert conn.execute(select(payments.c.paid_on)).scalar() == DAY
+
+
 def test_pending_steps_of_a_paid_account_are_held_with_the_payment_as_reason(world, ledger, book):
     book.add("AC00001", M1_DUE)
     world.plan()
@@ -194,7 +206,7 @@ def test_a_payment_during_a_dispatch_batch_stops_the_later_batches(world, ledger
         def send(self, messages):
             results = texts.send(messages)
             notice = PaymentNotice.model_validate(payment("AC00004"))
-            record_payment(ledger, notice, NOON)
+            record_payment(ledger, notice, NOON, "America/New_York")
             return results
 
     channels["sms"] = PaidMidway()

@@ -29,7 +29,9 @@ def test_a_day_is_rolled_up_per_bucket_channel_and_variant(ledger, settings_for,
     record_reply(ledger, texted[0], "sms", "+12125550141", "STOP", day.start + timedelta(hours=20))
     paid_at = datetime.now(UTC) + timedelta(minutes=1)  # sends are stamped with the real clock
     notice = {"payment_id": "P-9", "account_id": texted[0], "amount": "80.00", "currency": "USD"}
-    record_payment(ledger, PaymentNotice.model_validate({**notice, "paid_at": paid_at.isoformat()}), paid_at)
+    record_payment(
+        ledger, PaymentNotice.model_validate({**notice, "paid_at": paid_at.isoformat()}), paid_at, "America/New_York"
+    )
 
     funnel, held = rollup_day(ledger, "m1_self_service", day)
     steps = ledger.steps(DAY, campaign="m1_self_service")

@@ -15,7 +15,9 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pandas loads on first use: campaign files are validated where it is not wanted
+    import numpy as np
     import pandas as pd
+    import pyarrow as pa
 
 CURRENT = "current"
 
@@ -60,19 +62,27 @@ def validate_buckets(buckets: Sequence[Bucket]) -> None:
             raise BucketTableError(f"bucket {bucket.name} ends before it starts")
 
 
+def _bucket_positions(dpd: np.ndarray, buckets: Sequence[Bucket]) -> np.ndarray:
+    """Index into ``buckets`` for every DPD, ``len(buckets)`` meaning current (DPD <= 0)."""
+    import numpy as np
+
+    validate_buckets(buckets)
+    # Upper edges, with the open-ended last bucket reaching to infinity.
+    edges = np.array([b.max_dpd if b.max_dpd is not None else np.iinfo("int64").max for b in buckets])
+    return np.where(dpd <= 0, len(buckets), np.searchsorted(edges, dpd, side="left"))
+
+
+def _bucket_names(buckets: Sequence[Bucket]) -> list[str]:
+    return [b.name for b in buckets] + [CURRENT]
+
+
 def assign_buckets(dpd: pd.Series, buckets: Sequence[Bucket] = DEFAULT_BUCKETS) -> pd.Series:
     """Bucket name for every DPD value; ``current`` for DPD <= 0."""
     import numpy as np
     import pandas as pd
 
-    validate_buckets(buckets)
-    values = dpd.to_numpy(dtype="int64")
-    # Upper edges, with the open-ended last bucket reaching to infinity.
-    edges = np.array([b.max_dpd if b.max_dpd is not None else np.iinfo("int64").max for b in buckets])
-    index = np.searchsorted(edges, values, side="left")
-    names = np.array([b.name for b in buckets] + [CURRENT], dtype=object)
-    index = np.where(values <= 0, len(buckets), index)
-    return pd.Series(names[index], index=dpd.index, dtype="object")
+    names = np.array(_bucket_names(buckets), dtype=object)
+    return pd.Series(names[_bucket_positions(dpd.to_numpy(dtype="int64"), buckets)], index=dpd.index, dtype="object")
 
 
 def bucket_for(dpd: int, buckets: Sequence[Bucket] = DEFAULT_BUCKETS) -> str:
@@ -131,31 +141,37 @@ def checked_group(names: Sequence[str]) -> Sequence[str]:
     return names
 
 
-def roll(previous: pd.Series, current: pd.Series, buckets: Sequence[Bucket] = DEFAULT_BUCKETS) -> pd.Series:
-    """forward (to a worse bucket), back (to a better one, or current), same, or new (not seen before)."""
-    import numpy as np
-    import pandas as pd
-
-    rank = {CURRENT: 0, **{b.name: i + 1 for i, b in enumerate(buckets)}}
-    before, after = previous.map(rank), current.map(rank)
-    result = np.select([before.isna(), after > before, after < before], ["new", "forward", "back"], default="same")
-    return pd.Series(result, index=current.index, dtype="object")
-
-
-def segment_frame(
-    frame: pd.DataFrame,
+def segment_table(
+    accounts: pa.Table,
     business_date: date,
     previous_buckets: dict[str, str],
     buckets: Sequence[Bucket] | None = None,
-) -> pd.DataFrame:
-    """DPD from the oldest unpaid due date, the bucket, and the roll since the previous business date."""
-    import pandas as pd
+) -> pa.Table:
+    """``accounts`` with DPD from the oldest unpaid due date, the bucket, and the roll since the previous day."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
-    due = pd.to_datetime(frame["oldest_unpaid_due_date"])
-    frame = frame.copy()
-    frame["dpd"] = (pd.Timestamp(business_date) - due).dt.days.astype("int64")
     buckets = buckets or configured_buckets()
-    frame["bucket"] = assign_buckets(frame["dpd"], buckets)
-    frame["previous_bucket"] = frame["account_id"].map(previous_buckets)
-    frame["roll"] = roll(frame["previous_bucket"], frame["bucket"], buckets)
-    return frame
+    due = accounts.column("oldest_unpaid_due_date").cast(pa.date32())
+    dpd = pc.days_between(due, pa.scalar(business_date, pa.date32())).to_numpy()
+    names = _bucket_names(buckets)
+    position = _bucket_positions(dpd, buckets)
+    # Rank 0 is current, then each bucket in order: a higher rank is a worse bucket.
+    rank_now = np.where(position == len(buckets), 0, position + 1)
+
+    known = pa.array(list(previous_buckets), pa.string())
+    before = pc.take(
+        pa.array(list(previous_buckets.values()), pa.string()), pc.index_in(accounts.column("account_id"), known)
+    )
+    position_before = pc.fill_null(pc.index_in(before, pa.array(names, pa.string())), -1).to_numpy()
+    rank_before = np.where(position_before == len(buckets), 0, np.where(position_before < 0, -1, position_before + 1))
+    rolled = np.select(
+        [rank_before < 0, rank_now > rank_before, rank_now < rank_before], ["new", "forward", "back"], default="same"
+    )
+    return (
+        accounts.append_column("dpd", pa.array(dpd, pa.int64()))
+        .append_column("bucket", pc.take(pa.array(names, pa.string()), pa.array(position)))
+        .append_column("previous_bucket", before)
+        .append_column("roll", pa.array(rolled, pa.string()))
+    )

@@ -17,11 +17,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from outreach import escalation, handoffs, reactions
 from outreach.accounts import SourceSpec, file_spec, load_spec, read_source
-from outreach.buckets import segment_frame
+from outreach.buckets import segment_table
 from outreach.campaigns import Campaign, load_campaign, loadable_campaigns
 from outreach.dispatcher import channels_for, dispatch
 from outreach.escalation_report import build_escalation_report, format_escalation
@@ -124,17 +126,21 @@ def segment(ref: RunRef, settings: Settings | None = None) -> RunRef:
     settings = settings or Settings.from_env()
     ledger = ledger_for(settings)
     business_date = date.fromisoformat(ref["business_date"])
-    frame = pd.read_parquet(ref["accounts_path"])
-    if frame.empty:
+    accounts = pq.read_table(ref["accounts_path"])
+    if not accounts.num_rows:
         ledger.clear_snapshot(business_date)
         return {**ref, "buckets": {}}
-    frame = segment_frame(frame, business_date, ledger.latest_buckets_before(business_date))
-    frame["run_id"] = ref["run_id"]
-    frame["business_date"] = business_date
-    ledger.replace_snapshot(business_date, frame)
-    counts = {str(k): int(v) for k, v in frame["bucket"].value_counts().items()}
-    log.info("segmented %d accounts: %s; rolls %s", len(frame), counts, frame["roll"].value_counts().to_dict())
+    segmented = segment_table(accounts, business_date, ledger.latest_buckets_before(business_date))
+    segmented = segmented.append_column("run_id", pa.array([ref["run_id"]] * segmented.num_rows, pa.string()))
+    segmented = segmented.append_column("business_date", pa.array([business_date] * segmented.num_rows, pa.date32()))
+    ledger.replace_snapshot(business_date, segmented)
+    counts = _counts(segmented.column("bucket"))
+    log.info("segmented %d accounts: %s; rolls %s", segmented.num_rows, counts, _counts(segmented.column("roll")))
     return {**ref, "buckets": counts}
+
+
+def _counts(column: pa.ChunkedArray) -> dict[str, int]:
+    return {str(item["values"]): int(item["counts"]) for item in pc.value_counts(column).to_pylist()}
 
 
 def business_day(business_date: date, timezone: str) -> BusinessDay:

@@ -164,8 +164,9 @@ def _dates(values: pa.Array, name: str, failures: _Failures, required: bool) -> 
         failures.add(pc.invert(present), name, "is required")
     iso = pc.if_else(pc.match_substring_regex(values, ISO_DATE), values, NULL_STRING)
     parsed = pc.cast(pc.strptime(iso, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
-    # strptime rolls 2026-02-30 over into March; a real date prints back as it was written.
-    parsed = pc.if_else(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), iso), parsed, pa.scalar(None, pa.date32()))
+    # strptime rolls 2026-02-30 over into March: a real date keeps the day it was written with.
+    written_day = pc.cast(pc.utf8_slice_codeunits(iso, 8, 10), pa.int64())
+    parsed = pc.if_else(pc.equal(pc.day(parsed), written_day), parsed, pa.scalar(None, pa.date32()))
     failures.add(
         pc.and_(present, pc.is_null(parsed)),
         name,

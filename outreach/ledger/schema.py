@@ -75,7 +75,6 @@ account_snapshots = Table(
     Column("bucket", String(16), nullable=False),
     Column("previous_bucket", String(16)),
     Column("roll", String(8)),  # forward | back | same | new, against the previous business date
-    Index("ix_account_snapshots_bucket", "business_date", "bucket"),
     Index("ix_account_snapshots_account", "account_id", "business_date"),
 )
 

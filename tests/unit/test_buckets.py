@@ -1,7 +1,8 @@
 import pandas as pd
+import pyarrow as pa
 import pytest
 
-from outreach.buckets import Bucket, BucketTableError, assign_buckets, bucket_for, expand_group, segment_frame
+from outreach.buckets import Bucket, BucketTableError, assign_buckets, bucket_for, expand_group, segment_table
 
 
 @pytest.mark.parametrize(
@@ -58,16 +59,16 @@ def test_a_custom_table_is_honoured():
 def test_dpd_counts_calendar_days_across_month_ends_and_leap_days(due, business_date, dpd):
     from datetime import date
 
-    frame = pd.DataFrame({"account_id": ["A"], "oldest_unpaid_due_date": [date.fromisoformat(due)]})
-    segmented = segment_frame(frame, date.fromisoformat(business_date), {})
-    assert segmented["dpd"].tolist() == [dpd]
+    accounts = pa.table({"account_id": ["A"], "oldest_unpaid_due_date": [date.fromisoformat(due)]})
+    segmented = segment_table(accounts, date.fromisoformat(business_date), {})
+    assert segmented.column("dpd").to_pylist() == [dpd]
 
 
 def test_roll_forward_back_same_and_new_against_the_previous_day():
     from datetime import date
 
     day = date(2026, 11, 20)
-    frame = pd.DataFrame(
+    accounts = pa.table(
         {
             "account_id": ["worse", "better", "cured", "same", "new"],
             "oldest_unpaid_due_date": [
@@ -80,7 +81,7 @@ def test_roll_forward_back_same_and_new_against_the_previous_day():
         }
     )
     previous = {"worse": "M1", "better": "M2", "cured": "M1", "same": "M1"}
-    segmented = segment_frame(frame, day, previous).set_index("account_id")
+    segmented = segment_table(accounts, day, previous).to_pandas().set_index("account_id")
     assert segmented["bucket"].to_dict() == {
         "worse": "M2",
         "better": "M1",

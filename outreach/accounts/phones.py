@@ -9,6 +9,8 @@ Other spellings are parsed once per distinct value and region.
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import phonenumbers
 import pyarrow as pa
@@ -44,18 +46,21 @@ class PhoneNormaliser:
 
     def __init__(self) -> None:
         self._prefix_valid: dict[str, bool] = {}
+        # Columns are normalised on several threads at once; the cache is shared between them.
+        self._lock = threading.Lock()
 
     def _valid_keys(self, keys: pa.Array, numbers: pa.Array) -> pa.Array:
         """The keys (prefix:length) whose numbers are valid, deciding each new key once."""
-        unknown = pc.unique(
-            pc.filter(keys, pc.invert(pc.is_in(keys, pa.array(list(self._prefix_valid), type=pa.string()))))
-        )
-        if len(unknown):
-            first = pc.index_in(unknown, keys)
-            for key, position in zip(unknown.to_pylist(), first.to_pylist(), strict=True):
-                representative = numbers[position].as_py()
-                self._prefix_valid[key] = _parse_one(representative, "ZZ")[0] == representative
-        return pa.array([key for key, valid in self._prefix_valid.items() if valid], type=pa.string())
+        with self._lock:
+            unknown = pc.unique(
+                pc.filter(keys, pc.invert(pc.is_in(keys, pa.array(list(self._prefix_valid), type=pa.string()))))
+            )
+            if len(unknown):
+                first = pc.index_in(unknown, keys)
+                for key, position in zip(unknown.to_pylist(), first.to_pylist(), strict=True):
+                    representative = numbers[position].as_py()
+                    self._prefix_valid[key] = _parse_one(representative, "ZZ")[0] == representative
+            return pa.array([key for key, valid in self._prefix_valid.items() if valid], type=pa.string())
 
     def normalise(self, values: pa.Array, regions: pa.Array) -> tuple[pa.Array, pa.Array]:
         """(E.164 or null, reason or null) for every value; empty values are simply absent."""

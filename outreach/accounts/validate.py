@@ -10,8 +10,9 @@ dates. Reasons are only spelled out for the rows that fail: most batches have fe
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,6 +37,8 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 AMOUNT_PARTS = r"^(?P<sign>-?)(?P<whole>\d+)(?:\.(?P<fraction>\d+))?$"
 NULL_STRING = pa.scalar(None, pa.string())
+CONSENT_COLUMNS = ("consent_sms", "consent_voice", "consent_email")
+CHECK_THREADS = 2
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,20 @@ class _Failures:
         self.field[rows] = field_name
         self.reason[rows] = list(reason(rows)) if callable(reason) else reason
 
+    def replay(self, problems: _Problems) -> None:
+        for found in problems.found:
+            self.add(*found)
+
+
+class _Problems:
+    """What one field's check found, kept until the checks before it in schema order are recorded."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[np.ndarray | pa.Array, str, str | Callable[[np.ndarray], Iterable]]] = []
+
+    def add(self, mask: np.ndarray | pa.Array, field_name: str, reason: str | Callable[[np.ndarray], Iterable]) -> None:
+        self.found.append((mask, field_name, reason))
+
 
 def _quoted(column: pa.Array, rows: np.ndarray, template: str) -> list[str]:
     """``template`` with each failing value put in for ``{}``."""
@@ -110,13 +127,13 @@ def _rows_mask(size: int, rows: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _minor_units(values: pa.Array, currency: pa.Array, name: str, failures: _Failures, required: bool) -> pa.Array:
+def _minor_units(values: pa.Array, currency: pa.Array, name: str, problems: _Problems, *, required: bool) -> pa.Array:
     """Exact minor units from decimal text, by string surgery: never through a float."""
     size = len(values)
     cleaned = pc.replace_substring(values, ",", "")
     present = pc.not_equal(cleaned, "")
     if required:
-        failures.add(pc.invert(present), name, "is required")
+        problems.add(pc.invert(present), name, "is required")
     exponent = pc.fill_null(
         pc.take(
             pa.array(list(CURRENCY_EXPONENT.values()), pa.int64()),
@@ -134,12 +151,12 @@ def _minor_units(values: pa.Array, currency: pa.Array, name: str, failures: _Fai
     parts = pc.extract_regex(cleaned.take(rows), AMOUNT_PARTS)
     places = exponent.take(rows)
     shaped = _mask(pc.is_valid(parts))
-    failures.add(_rows_mask(size, rows[~shaped]), name, lambda r: _quoted(values, r, "{} is not an amount"))
+    problems.add(_rows_mask(size, rows[~shaped]), name, lambda r: _quoted(values, r, "{} is not an amount"))
     negative = shaped & _mask(pc.equal(pc.struct_field(parts, "sign"), "-"))
-    failures.add(_rows_mask(size, rows[negative]), name, lambda r: _quoted(values, r, "{} is negative"))
+    problems.add(_rows_mask(size, rows[negative]), name, lambda r: _quoted(values, r, "{} is negative"))
     fraction = pc.fill_null(pc.struct_field(parts, "fraction"), "")
     too_precise = shaped & _mask(pc.greater(pc.utf8_length(fraction), places))
-    failures.add(
+    problems.add(
         _rows_mask(size, rows[too_precise]),
         name,
         lambda r: [
@@ -158,16 +175,16 @@ def _minor_units(values: pa.Array, currency: pa.Array, name: str, failures: _Fai
     return pc.coalesce(result, _spread(digits, rows, size))
 
 
-def _dates(values: pa.Array, name: str, failures: _Failures, required: bool) -> pa.Array:
+def _dates(values: pa.Array, name: str, problems: _Problems, *, required: bool) -> pa.Array:
     present = pc.not_equal(values, "")
     if required:
-        failures.add(pc.invert(present), name, "is required")
+        problems.add(pc.invert(present), name, "is required")
     iso = pc.if_else(pc.match_substring_regex(values, ISO_DATE), values, NULL_STRING)
     parsed = pc.cast(pc.strptime(iso, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
     # strptime rolls 2026-02-30 over into March: a real date keeps the day it was written with.
     written_day = pc.cast(pc.utf8_slice_codeunits(iso, 8, 10), pa.int64())
     parsed = pc.if_else(pc.equal(pc.day(parsed), written_day), parsed, pa.scalar(None, pa.date32()))
-    failures.add(
+    problems.add(
         pc.and_(present, pc.is_null(parsed)),
         name,
         lambda rows: _quoted(values, rows, "{} is not a date in YYYY-MM-DD form"),
@@ -175,11 +192,11 @@ def _dates(values: pa.Array, name: str, failures: _Failures, required: bool) -> 
     return parsed
 
 
-def _booleans(values: pa.Array, name: str, failures: _Failures) -> pa.Array:
+def _booleans(values: pa.Array, name: str, problems: _Problems) -> pa.Array:
     folded = pc.utf8_lower(values)
     truth = pc.is_in(folded, pa.array(sorted(TRUE_WORDS)))
     known = pc.or_(truth, pc.is_in(folded, pa.array(sorted(FALSE_WORDS))))
-    failures.add(pc.invert(known), name, lambda rows: _quoted(values, rows, "{} is not yes/no"))
+    problems.add(pc.invert(known), name, lambda rows: _quoted(values, rows, "{} is not yes/no"))
     return truth
 
 
@@ -220,11 +237,60 @@ def _or_default(values: pa.Array, default: pa.Array | str) -> pa.Array:
     return pc.if_else(pc.equal(values, ""), default, values)
 
 
-def _not_one_of(values: pa.Array, allowed: Iterable[str]) -> tuple[pa.Array, Callable[[np.ndarray], list[str]]]:
+def _not_one_of(values: pa.Array, allowed: Iterable[str], name: str) -> tuple[pa.Array, str, Callable]:
     choices = sorted(allowed)
-    return pc.invert(pc.is_in(values, pa.array(choices))), lambda rows: _quoted(
-        values, rows, "{} is not one of " + str(choices)
+    return (
+        pc.invert(pc.is_in(values, pa.array(choices))),
+        name,
+        lambda rows: _quoted(values, rows, "{} is not one of " + str(choices)),
     )
+
+
+def _phone(values: pa.Array, country: pa.Array, phones: PhoneNormaliser, name: str, problems: _Problems) -> pa.Array:
+    number, problem = phones.normalise(values, country)
+    problems.add(pc.is_valid(problem), name, lambda r: problem.take(r).to_pylist())
+    return number
+
+
+def _email(email: pa.Array, problems: _Problems) -> pa.Array:
+    problems.add(
+        pc.and_(pc.not_equal(email, ""), pc.invert(pc.match_substring_regex(email, EMAIL_PATTERN))),
+        "email",
+        "is not an email address",
+    )
+    return _blank_to_null(email)
+
+
+def _locale(locale: pa.Array, country: pa.Array, problems: _Problems) -> pa.Array:
+    default_locale = pa.scalar("en")
+    for region, language in DEFAULT_LOCALE_BY_COUNTRY.items():
+        default_locale = pc.if_else(pc.equal(country, region), language, default_locale)
+    locale = _or_default(locale, default_locale)
+    problems.add(*_not_one_of(locale, LOCALES, "locale"))
+    return locale
+
+
+def _stated_timezone(stated: pa.Array, problems: _Problems) -> pa.Array:
+    zone_problem = _per_distinct(stated, _zone_problem)
+    problems.add(pc.is_valid(zone_problem), "stated_timezone", lambda r: zone_problem.take(r).to_pylist())
+    return _blank_to_null(stated)
+
+
+def _flags(flags_text: pa.Array, problems: _Problems) -> pa.Array:
+    flag_problem = _per_distinct(flags_text, _flags_problem)
+    problems.add(pc.is_valid(flag_problem), "flags", lambda r: flag_problem.take(r).to_pylist())
+    return _per_distinct(flags_text, lambda f: "|".join(sorted(_flag_set(f))))
+
+
+def _collector_type(collector: pa.Array, problems: _Problems) -> pa.Array:
+    collector = _or_default(collector, "first_party")
+    problems.add(*_not_one_of(collector, COLLECTOR_TYPES, "collector_type"))
+    return collector
+
+
+def _run_check(check: Callable[[_Problems], Any]) -> tuple[Any, _Problems]:
+    problems = _Problems()
+    return check(problems), problems
 
 
 def _duplicates(account_id: pa.Array, lines: np.ndarray, failures: _Failures) -> None:
@@ -283,47 +349,32 @@ def validate_table(
         lambda r: _quoted(currency, r, "{} is not a supported currency"),
     )
 
-    normalised: dict[str, pa.Array] = {}
-    for name in PHONE_COLUMNS:
-        number, problem = phones.normalise(get(name), country)
-        failures.add(pc.is_valid(problem), name, lambda r, problem=problem: problem.take(r).to_pylist())
-        normalised[name] = number
-
-    email = get("email")
-    failures.add(
-        pc.and_(pc.not_equal(email, ""), pc.invert(pc.match_substring_regex(email, EMAIL_PATTERN))),
-        "email",
-        "is not an email address",
-    )
-
-    default_locale = pa.scalar("en")
-    for region, language in DEFAULT_LOCALE_BY_COUNTRY.items():
-        default_locale = pc.if_else(pc.equal(country, region), language, default_locale)
-    locale = _or_default(get("locale"), default_locale)
-    unknown_locale, locale_reason = _not_one_of(locale, LOCALES)
-    failures.add(unknown_locale, "locale", locale_reason)
-
-    stated = get("stated_timezone")
-    zone_problem = _per_distinct(stated, _zone_problem)
-    failures.add(pc.is_valid(zone_problem), "stated_timezone", lambda r: zone_problem.take(r).to_pylist())
-
-    balance = _minor_units(get("balance_due"), currency, "balance_due", failures, required=True)
-    minimum = _minor_units(get("minimum_due"), currency, "minimum_due", failures, required=False)
-    due_date = _dates(get("oldest_unpaid_due_date"), "oldest_unpaid_due_date", failures, required=True)
-    last_payment = _dates(get("last_payment_date"), "last_payment_date", failures, required=False)
-    last_amount = _minor_units(get("last_payment_amount"), currency, "last_payment_amount", failures, required=False)
-    consents = {
-        name: _booleans(get(name), name, failures) for name in ("consent_sms", "consent_voice", "consent_email")
+    # The field checks are independent and Arrow releases the GIL, so they share the cores;
+    # their problems are then recorded in schema order, which decides a row's first failure.
+    checks: dict[str, Callable[[_Problems], Any]] = {
+        **{name: partial(_phone, get(name), country, phones, name) for name in PHONE_COLUMNS},
+        "email": partial(_email, get("email")),
+        "locale": partial(_locale, get("locale"), country),
+        "stated_timezone": partial(_stated_timezone, get("stated_timezone")),
+        "balance_due": partial(_minor_units, get("balance_due"), currency, "balance_due", required=True),
+        "minimum_due": partial(_minor_units, get("minimum_due"), currency, "minimum_due", required=False),
+        "oldest_unpaid_due_date": partial(
+            _dates, get("oldest_unpaid_due_date"), "oldest_unpaid_due_date", required=True
+        ),
+        "last_payment_date": partial(_dates, get("last_payment_date"), "last_payment_date", required=False),
+        "last_payment_amount": partial(
+            _minor_units, get("last_payment_amount"), currency, "last_payment_amount", required=False
+        ),
+        **{name: partial(_booleans, get(name), name) for name in CONSENT_COLUMNS},
+        "flags": partial(_flags, get("flags")),
+        "collector_type": partial(_collector_type, get("collector_type")),
     }
-
-    flags_text = get("flags")
-    flag_problem = _per_distinct(flags_text, _flags_problem)
-    failures.add(pc.is_valid(flag_problem), "flags", lambda r: flag_problem.take(r).to_pylist())
-    flags = _per_distinct(flags_text, lambda f: "|".join(sorted(_flag_set(f))))
-
-    collector = _or_default(get("collector_type"), "first_party")
-    unknown_collector, collector_reason = _not_one_of(collector, COLLECTOR_TYPES)
-    failures.add(unknown_collector, "collector_type", collector_reason)
+    with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
+        running = {name: pool.submit(_run_check, check) for name, check in checks.items()}
+    checked: dict[str, Any] = {}
+    for name, future in running.items():
+        checked[name], problems = future.result()
+        failures.replay(problems)
 
     _duplicates(account_id, lines, failures)
 
@@ -332,23 +383,23 @@ def validate_table(
             "account_id": account_id,
             "customer_id": _or_default(get("customer_id"), account_id),
             "name": get("name"),
-            **normalised,
-            "email": _blank_to_null(email),
+            **{name: checked[name] for name in PHONE_COLUMNS},
+            "email": checked["email"],
             "country": country,
             "region": _blank_to_null(pc.utf8_upper(get("region"))),
             "postal_code": _blank_to_null(get("postal_code")),
-            "locale": locale,
-            "stated_timezone": _blank_to_null(stated),
+            "locale": checked["locale"],
+            "stated_timezone": checked["stated_timezone"],
             "currency": currency,
-            "balance_due_minor": balance,
-            "minimum_due_minor": minimum,
-            "oldest_unpaid_due_date": due_date,
-            "last_payment_date": last_payment,
-            "last_payment_amount_minor": last_amount,
-            **consents,
-            "flags": flags,
+            "balance_due_minor": checked["balance_due"],
+            "minimum_due_minor": checked["minimum_due"],
+            "oldest_unpaid_due_date": checked["oldest_unpaid_due_date"],
+            "last_payment_date": checked["last_payment_date"],
+            "last_payment_amount_minor": checked["last_payment_amount"],
+            **{name: checked[name] for name in CONSENT_COLUMNS},
+            "flags": checked["flags"],
             "product": _blank_to_null(get("product")),
-            "collector_type": collector,
+            "collector_type": checked["collector_type"],
             "source_line": pa.array(lines, pa.int64()),
         }
     )

@@ -50,7 +50,10 @@ def _none_for_missing(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
-def _sqlite_plain(column: pa.ChunkedArray) -> pa.ChunkedArray:
+SQLITE_INSERT_BATCH = 50_000
+
+
+def _sqlite_plain(column: pa.Array) -> pa.Array:
     """Dates as ISO text and booleans as 0/1, as SQLite keeps them: far cheaper to bind than date and bool objects."""
     if pa.types.is_date(column.type):
         return column.cast(pa.string())
@@ -191,8 +194,10 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords):
             cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
             return
         placeholders = ", ".join("?" for _ in rows.column_names)
-        values = [_sqlite_plain(column).to_pylist() for column in rows.columns]
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", zip(*values, strict=True))
+        # In slices, so that a million rows never sit in memory as Python objects all at once.
+        for batch in rows.to_batches(max_chunksize=SQLITE_INSERT_BATCH):
+            values = [_sqlite_plain(column).to_pylist() for column in batch.columns]
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", zip(*values, strict=True))
 
     def clear_snapshot(self, business_date: date) -> None:
         with self.engine.begin() as conn:

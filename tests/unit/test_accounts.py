@@ -59,6 +59,14 @@ def test_duplicate_account_ids_keep_the_first_and_quarantine_the_rest(tmp_path: 
     assert result.quarantined[0].reason == "duplicate account_id, first seen on line 2"
 
 
+def test_a_row_with_several_bad_fields_is_quarantined_for_the_first_in_schema_order(tmp_path: Path):
+    # Fields are checked side by side; the reason kept is still the first field at fault.
+    many = {"work_phone": "call me", "email": "nope", "locale": "fr", "balance_due": "-1", "flags": "bankrupcy"}
+    rows = [raw_account(account_id=f"AC{n}", **dict(list(many.items())[n:])) for n in range(len(many))]
+    result = read_accounts(write_csv(tmp_path / "a.csv", rows))
+    assert [bad.field for bad in result.quarantined] == ["work_phone", "email", "locale", "balance_due", "flags"]
+
+
 def test_short_records_and_line_numbers_survive_quoted_newlines(tmp_path: Path):
     path = write_csv(tmp_path / "a.csv", [raw_account(name="Jane\nDoe"), raw_account(account_id="AC2")])
     with path.open("a", encoding="utf-8") as handle:

@@ -116,6 +116,7 @@ planned_steps = Table(
     Column("planned_at", DateTime(timezone=True), nullable=False),
     Index("ix_planned_steps_date_status", "business_date", "status"),
     Index("ix_planned_steps_account", "account_id", "business_date"),
+    Index("ix_planned_steps_contact", "contact_address", "business_date"),
 )
 
 attempts = Table(

@@ -203,6 +203,27 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords):
         with self.engine.begin() as conn:
             conn.execute(delete(account_snapshots).where(account_snapshots.c.business_date == business_date))
 
+    def account_with_mobile(self, number: str) -> str | None:
+        """The account a text from ``number`` is about: the one last texted there, else the newest book's.
+
+        Both lookups use an index; the snapshot history is never scanned whole, however many days it holds.
+        """
+        with self.engine.connect() as conn:
+            texted = conn.execute(
+                select(planned_steps.c.account_id)
+                .where(and_(planned_steps.c.contact_address == number, planned_steps.c.channel == "sms"))
+                .order_by(planned_steps.c.business_date.desc())
+                .limit(1)
+            ).scalar()
+            if texted is not None:
+                return texted
+            newest = conn.execute(select(func.max(account_snapshots.c.business_date))).scalar()
+            return conn.execute(
+                select(account_snapshots.c.account_id)
+                .where(and_(account_snapshots.c.business_date == newest, account_snapshots.c.mobile_phone == number))
+                .limit(1)
+            ).scalar()
+
     def latest_snapshot(self, on_or_before: date) -> pd.DataFrame:
         """The newest snapshot up to a date: what is known of the accounts on a day no source was read."""
         with self.engine.connect() as conn:

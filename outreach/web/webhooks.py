@@ -16,11 +16,9 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sendgrid.helpers.eventwebhook import EventWebhook
-from sqlalchemy import select
 
 from outreach.events import record_reply, record_sendgrid_events, record_twilio_status
 from outreach.ledger import Ledger
-from outreach.ledger.schema import account_snapshots
 from outreach.web.events import announce, open_ledger
 from outreach.web.voice import verified_form
 
@@ -69,13 +67,7 @@ async def twilio_inbound(request: Request) -> Response:
         return Response("missing From or Body", status_code=400)
     ledger = _ledger()
     try:
-        with ledger.engine.connect() as conn:
-            account_id = conn.execute(
-                select(account_snapshots.c.account_id)
-                .where(account_snapshots.c.mobile_phone == sender)
-                .order_by(account_snapshots.c.business_date.desc())
-                .limit(1)
-            ).scalar()
+        account_id = ledger.account_with_mobile(sender)
         if account_id is not None:
             record_reply(ledger, account_id, "sms", sender, body, datetime.now(UTC))
     finally:

@@ -132,3 +132,17 @@ def test_a_callback_for_an_unknown_step_is_not_found_and_records_nothing(env, le
     response = twilio_post(client, "/twilio/status?step=AC0%7Cm1%7Cx%7Csms%7C2026-11-20", form)
     assert response.status_code == 404
     assert len(ledger.contact_events(datetime(2026, 1, 1, tzinfo=UTC))) == before
+
+
+def test_a_text_is_matched_to_the_account_last_texted_at_that_number(env, ledger):
+    step = sent_step(ledger, "sms")
+    planned = ledger.steps(DAY).set_index("step_key").loc[step["step_key"]]
+    assert ledger.account_with_mobile(planned["contact_address"]) == step["account_id"]
+
+    snapshot = ledger.snapshot(DAY)
+    texted = set(ledger.steps(DAY).query("channel == 'sms'")["contact_address"])
+    untexted = snapshot[snapshot["mobile_phone"].notna() & ~snapshot["mobile_phone"].isin(texted)].iloc[0]
+    assert ledger.account_with_mobile(untexted["mobile_phone"]) in set(
+        snapshot.loc[snapshot["mobile_phone"] == untexted["mobile_phone"], "account_id"]
+    )
+    assert ledger.account_with_mobile("+12025550199") is None

@@ -7,7 +7,8 @@ that peak memory is its own:
   (a) floor      read the file and compute DPD with pyarrow/pandas, nothing else
                  (the median of three runs);
   (b) pull       the project's pull: read, map, validate, normalise, quarantine,
-                 segment (DPD, bucket, roll) and write the snapshot to the ledger;
+                 segment (DPD, bucket, roll against yesterday's book, which the
+                 ledger already holds unless --first-day) and write the snapshot;
   (c) reference  a straightforward row-by-row version of the same work (iterrows,
                  a phonenumbers.parse per number, a dict per row into the ledger),
                  run on a sample; its per-row time is extrapolated to N, its read
@@ -27,10 +28,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 BUSINESS_DATE = date(2026, 11, 20)
+PREVIOUS_DATE = BUSINESS_DATE - timedelta(days=1)
+BUCKET_TOPS = (("M1", 30), ("M2", 60), ("M3", 90), ("M4", 120), ("M5", 150), ("M6", 180))
+BUCKET_RANK = {"current": 0, **{name: rank for rank, (name, _) in enumerate(BUCKET_TOPS, start=1)}, "M7+": 7}
 
 
 def phase_floor(path: Path) -> int:
@@ -42,7 +46,7 @@ def phase_floor(path: Path) -> int:
     return int(dpd.count())
 
 
-def phase_pull(path: Path, ledger_url: str, home: Path) -> int:
+def phase_pull(path: Path, ledger_url: str, home: Path, business_date: date = BUSINESS_DATE) -> int:
     from outreach import pipeline
     from outreach.settings import Settings
 
@@ -52,7 +56,7 @@ def phase_pull(path: Path, ledger_url: str, home: Path) -> int:
         accounts_file=path,
         timezone="America/New_York",
     )
-    ref = pipeline.pull(BUSINESS_DATE, "bench", settings)
+    ref = pipeline.pull(business_date, f"bench-{business_date}", settings)
     pipeline.segment(ref, settings)
     return int(ref["accepted"])
 
@@ -61,10 +65,15 @@ def phase_reference(path: Path, rows: int, ledger_url: str) -> tuple[int, float]
     """Rows kept, and the seconds spent reading the whole file (which does not grow with the sample)."""
     import pandas as pd
     import phonenumbers
-    from sqlalchemy import create_engine
+    from sqlalchemy import create_engine, inspect, text
 
+    engine = create_engine(ledger_url)
     started = time.perf_counter()
     frame = pd.read_parquet(path)
+    previous: dict[str, str] = {}
+    if inspect(engine).has_table("account_snapshots"):
+        query = text("SELECT account_id, bucket FROM account_snapshots WHERE business_date = :day")
+        previous = dict(pd.read_sql(query, engine, params={"day": PREVIOUS_DATE}).values)
     read_seconds = time.perf_counter() - started
     frame = frame.head(rows)
     out = []
@@ -83,17 +92,17 @@ def phase_reference(path: Path, rows: int, ledger_url: str) -> tuple[int, float]
         record["balance_due_minor"] = int(round(float(record["balance_due"]) * 100))
         due = date.fromisoformat(record["oldest_unpaid_due_date"])
         record["dpd"] = (BUSINESS_DATE - due).days
-        record["bucket"] = next(
-            (
-                name
-                for name, top in (("M1", 30), ("M2", 60), ("M3", 90), ("M4", 120), ("M5", 150), ("M6", 180))
-                if record["dpd"] <= top
-            ),
-            "M7+",
-        )
+        bucket = "current" if record["dpd"] <= 0 else next((n for n, top in BUCKET_TOPS if record["dpd"] <= top), "M7+")
+        record["bucket"] = bucket
+        before = previous.get(record["account_id"])
+        if before is None:
+            record["roll"] = "new"
+        else:
+            change = BUCKET_RANK[bucket] - BUCKET_RANK[before]
+            record["roll"] = "forward" if change > 0 else "back" if change < 0 else "same"
         if ok:
             out.append(record)
-    pd.DataFrame(out).to_sql("reference_snapshot", create_engine(ledger_url), if_exists="replace", index=False)
+    pd.DataFrame(out).to_sql("reference_snapshot", engine, if_exists="replace", index=False)
     return len(out), read_seconds
 
 
@@ -123,6 +132,8 @@ def child(phase: str, path: Path, rows: int, ledger_url: str, home: Path) -> Non
         count = phase_floor(path)
     elif phase == "pull":
         count = phase_pull(path, ledger_url, home)
+    elif phase == "yesterday":
+        count = phase_pull(path, ledger_url, home, PREVIOUS_DATE)
     else:
         count, fixed_seconds = phase_reference(path, rows, ledger_url)
     seconds = time.perf_counter() - started
@@ -135,6 +146,11 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--reference-sample", type=int, default=20_000, help="rows the row-by-row reference runs on")
     parser.add_argument("--ledger-url", help="ledger for (b) and (c); default: a fresh SQLite file")
+    parser.add_argument(
+        "--first-day",
+        action="store_true",
+        help="pull into an empty ledger (a deployment's first day) instead of one holding yesterday's book",
+    )
     parser.add_argument("--phase", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -158,6 +174,11 @@ def main() -> None:
         ledger_url = args.ledger_url or f"sqlite:///{work / 'ledger.db'}"
         sample = min(args.reference_sample, args.accounts)
         common = [str(book), str(sample), ledger_url, str(work / "home")]
+        if not args.first_day:
+            # A daily pull finds yesterday's book in the ledger and rolls every account against it.
+            yesterday = work / "yesterday.parquet"
+            write_sample_parquet(yesterday, PREVIOUS_DATE, args.accounts)
+            run_phase(["yesterday", str(yesterday), *common[1:]])
         # The floor is a second or less and swings with the page cache: the median of three runs.
         floors = sorted((run_phase(["floor", *common]) for _ in range(3)), key=lambda phase: phase["seconds"])
         floor = floors[1]
@@ -170,7 +191,8 @@ def main() -> None:
     reference_seconds = reference["fixed_seconds"] + per_row_seconds * scale
     print(
         f"machine: {os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}, "
-        f"ledger {ledger_url.split(':')[0]}"
+        f"ledger {ledger_url.split(':')[0]}, "
+        + ("first day (empty ledger)" if args.first_day else "yesterday's book already in the ledger")
     )
     print(f"{'phase':<28} {'seconds':>9} {'rows/s':>12} {'peak MB':>9}")
     print(

@@ -144,7 +144,7 @@ def checked_group(names: Sequence[str]) -> Sequence[str]:
 def segment_table(
     accounts: pa.Table,
     business_date: date,
-    previous_buckets: dict[str, str],
+    previous_buckets: pa.Table,
     buckets: Sequence[Bucket] | None = None,
 ) -> pa.Table:
     """``accounts`` with DPD from the oldest unpaid due date, the bucket, and the roll since the previous day."""
@@ -160,10 +160,9 @@ def segment_table(
     # Rank 0 is current, then each bucket in order: a higher rank is a worse bucket.
     rank_now = np.where(position == len(buckets), 0, position + 1)
 
-    known = pa.array(list(previous_buckets), pa.string())
-    before = pc.take(
-        pa.array(list(previous_buckets.values()), pa.string()), pc.index_in(accounts.column("account_id"), known)
-    )
+    # ``previous_buckets`` has one row per account (account_id, bucket), as the ledger keeps the day.
+    seen = pc.index_in(accounts.column("account_id"), previous_buckets.column("account_id"))
+    before = pc.take(previous_buckets.column("bucket"), seen)
     position_before = pc.fill_null(pc.index_in(before, pa.array(names, pa.string())), -1).to_numpy()
     rank_before = np.where(position_before == len(buckets), 0, np.where(position_before < 0, -1, position_before + 1))
     rolled = np.select(

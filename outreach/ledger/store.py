@@ -242,8 +242,8 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords):
             frame = pd.read_sql(query, conn)
         return _none_for_missing(frame)
 
-    def latest_buckets_before(self, business_date: date) -> dict[str, str]:
-        """Each account's bucket on the most recent earlier business date in the ledger."""
+    def latest_buckets_before(self, business_date: date) -> pa.Table:
+        """Each account's bucket (``account_id``, ``bucket``) on the most recent earlier business date."""
         with self.engine.connect() as conn:
             previous = conn.execute(
                 select(func.max(account_snapshots.c.business_date)).where(
@@ -251,13 +251,35 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords):
                 )
             ).scalar()
             if previous is None:
-                return {}
-            rows = conn.execute(
-                select(account_snapshots.c.account_id, account_snapshots.c.bucket).where(
-                    account_snapshots.c.business_date == previous
+                return pa.table({"account_id": pa.array([], pa.string()), "bucket": pa.array([], pa.string())})
+            day = previous if isinstance(previous, date) else date.fromisoformat(str(previous)[:10])
+            cursor = conn.connection.driver_connection.cursor()
+            if self.dialect == "postgresql":
+                # A million rows come back as one CSV stream in a fraction of the time row fetching takes.
+                buffer = io.BytesIO()
+                query = cursor.mogrify(
+                    "SELECT account_id, bucket FROM account_snapshots WHERE business_date = %s", (day,)
+                ).decode()
+                cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
+                buffer.seek(0)
+                return pacsv.read_csv(
+                    buffer,
+                    read_options=pacsv.ReadOptions(column_names=["account_id", "bucket"]),
+                    convert_options=pacsv.ConvertOptions(
+                        column_types={"account_id": pa.string(), "bucket": pa.string()}
+                    ),
                 )
-            ).all()
-        return {account_id: bucket for account_id, bucket in rows}
+            cursor.execute(
+                "SELECT account_id, bucket FROM account_snapshots WHERE business_date = ?",
+                (day.isoformat(),),
+            )
+            rows = cursor.fetchall()
+        return pa.table(
+            {
+                "account_id": pa.array([row[0] for row in rows], pa.string()),
+                "bucket": pa.array([row[1] for row in rows], pa.string()),
+            }
+        )
 
     def bucket_counts(self, business_date: date) -> dict[str, int]:
         with self.engine.connect() as conn:

@@ -175,3 +175,33 @@ def test_two_worker_processes_on_the_same_day_never_send_a_step_twice(postgres_l
     to_people = attempts["channel"].isin(["agent_queue", "letter"])
     assert len(outbox) == (~to_people).sum(), "each claimed step was sent by exactly one worker"
     assert len(postgres_ledger.handoffs(kind=["agent_queue"])) == to_people.sum()
+
+
+def test_each_account_s_move_since_the_previous_business_day_is_kept_as_its_roll(ledger, settings_for, tmp_path):
+    from datetime import timedelta
+
+    from tests.days import Book
+
+    friday, monday = date(2026, 11, 20), date(2026, 11, 23)
+    book = Book(tmp_path / "accounts.csv")
+    book.add("WORSE", friday - timedelta(days=30))  # M1 on Friday, 33 DPD (M2) on Monday
+    book.add("BETTER", friday - timedelta(days=45))  # M2, then a payment moves its oldest due date
+    book.add("CURED", friday - timedelta(days=10))  # M1, then paid up to date
+    book.add("SAME", friday - timedelta(days=5))
+    settings = settings_for(ledger, book.write())
+    pipeline.segment(pipeline.pull(friday, "scheduled__friday", settings), settings)
+
+    book.update("BETTER", oldest_unpaid_due_date=(monday - timedelta(days=12)).isoformat())
+    book.update("CURED", oldest_unpaid_due_date=(monday + timedelta(days=20)).isoformat())
+    book.add("NEW", monday - timedelta(days=3))
+    book.write()
+    pipeline.segment(pipeline.pull(monday, "scheduled__monday", settings), settings)
+
+    snapshot = ledger.snapshot(monday).set_index("account_id")
+    assert snapshot[["previous_bucket", "bucket", "roll"]].to_dict("index") == {
+        "WORSE": {"previous_bucket": "M1", "bucket": "M2", "roll": "forward"},
+        "BETTER": {"previous_bucket": "M2", "bucket": "M1", "roll": "back"},
+        "CURED": {"previous_bucket": "M1", "bucket": "current", "roll": "back"},
+        "SAME": {"previous_bucket": "M1", "bucket": "M1", "roll": "same"},
+        "NEW": {"previous_bucket": None, "bucket": "M1", "roll": "new"},
+    }

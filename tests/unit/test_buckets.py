@@ -5,6 +5,12 @@ import pytest
 from outreach.buckets import Bucket, BucketTableError, assign_buckets, bucket_for, expand_group, segment_table
 
 
+def previous_day(buckets: dict[str, str]) -> pa.Table:
+    return pa.table(
+        {"account_id": pa.array(list(buckets), pa.string()), "bucket": pa.array(list(buckets.values()), pa.string())}
+    )
+
+
 @pytest.mark.parametrize(
     ("dpd", "bucket"),
     [
@@ -60,7 +66,7 @@ def test_dpd_counts_calendar_days_across_month_ends_and_leap_days(due, business_
     from datetime import date
 
     accounts = pa.table({"account_id": ["A"], "oldest_unpaid_due_date": [date.fromisoformat(due)]})
-    segmented = segment_table(accounts, date.fromisoformat(business_date), {})
+    segmented = segment_table(accounts, date.fromisoformat(business_date), previous_day({}))
     assert segmented.column("dpd").to_pylist() == [dpd]
 
 
@@ -81,7 +87,7 @@ def test_roll_forward_back_same_and_new_against_the_previous_day():
         }
     )
     previous = {"worse": "M1", "better": "M2", "cured": "M1", "same": "M1"}
-    segmented = segment_table(accounts, day, previous).to_pandas().set_index("account_id")
+    segmented = segment_table(accounts, day, previous_day(previous)).to_pandas().set_index("account_id")
     assert segmented["bucket"].to_dict() == {
         "worse": "M2",
         "better": "M1",

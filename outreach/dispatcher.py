@@ -22,7 +22,7 @@ from outreach.channels import Channel, OutboundMessage, SendResult
 from outreach.channels.segments import segment_count
 from outreach.ledger import Ledger
 from outreach.messages import Renderer
-from outreach.planner import BusinessDay, contact_request, group_records
+from outreach.planner import ActiveSuppressions, BusinessDay, contact_request, group_records
 from outreach.policy import RuleSet, decide
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ def dispatch(
     # Reactions on a day no source was read (a weekend) use the newest snapshot.
     accounts = ledger.latest_snapshot(day.date).set_index("account_id", drop=False).to_dict("index")
     events_by_account = group_records(ledger.contact_events(now - HISTORY_WINDOW))
-    suppressions_by_account = group_records(ledger.active_suppressions(now))
+    active_suppressions = ActiveSuppressions(ledger.active_suppressions(now))
 
     status_updates: list[dict[str, Any]] = []
     audit: list[dict[str, Any]] = []
@@ -107,7 +107,7 @@ def dispatch(
             step["contact_address"],
             now,
             events_by_account.get(step["account_id"], []),
-            suppressions_by_account.get(step["account_id"], []),
+            active_suppressions.for_contact(step["account_id"], step["contact_address"]),
         )
         decision = decide(request, rules)
         rule_ids = ",".join(decision.rules)

@@ -19,7 +19,7 @@ from outreach.policy.replies import ReplyEffect, effects
 
 
 def record_reply(
-    ledger: Ledger, account_id: str, channel: Channel, address: str, text: str, at: datetime
+    ledger: Ledger, account_id: str | None, channel: Channel, address: str, text: str, at: datetime
 ) -> ReplyEffect:
     """Record an inbound reply and apply its suppressions (or, for START, lift the SMS opt-out)."""
     effect = effects(text, channel, address, at)

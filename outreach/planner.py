@@ -71,6 +71,25 @@ def group_records(frame: pd.DataFrame, key: str = "account_id") -> dict[str, lis
     return grouped
 
 
+class ActiveSuppressions:
+    """Active suppressions, found by account and by the address they name.
+
+    An opt-out is about a number or an inbox, not an account: a STOP from a number holds for
+    every account that lists it, and for accounts the ledger only learns of later.
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        self._by_account = group_records(frame)
+        named = frame[frame["address"].notna()] if not frame.empty else frame
+        self._by_address = group_records(named, "address")
+
+    def for_contact(self, account_id: str, address: str | None) -> list[dict[str, Any]]:
+        own = self._by_account.get(account_id, [])
+        if not address:
+            return own
+        return own + [hold for hold in self._by_address.get(address, []) if hold["account_id"] != account_id]
+
+
 def contact_request(
     account: dict[str, Any],
     channel: str,
@@ -129,7 +148,7 @@ def plan_day(
     """
     plan = Plan()
     events_by_account = group_records(events)
-    suppressions_by_account = group_records(suppressions)
+    active_suppressions = ActiveSuppressions(suppressions)
 
     def audit(account_id: str, decision: str, reason: str, rules: tuple[str, ...] = (), key: str | None = None) -> None:
         plan.audit.append(
@@ -172,15 +191,16 @@ def plan_day(
         on_hold = False
         for stage, channel, is_fallback in moved.execute:
             key = step_key(account_id, campaign.id, stage.id, channel, day.date)
+            address = choose_address(account, channel) if channel in ADDRESS_FIELDS else None
             request = contact_request(
                 account,
                 # A placement is a written hand-off: the holds that stop a letter stop it too.
                 "letter" if stage.needs_approval else channel,
                 stage.template or "",
-                choose_address(account, channel) if channel in ADDRESS_FIELDS else None,
+                address,
                 day.start,
                 events_by_account.get(account_id, []),
-                suppressions_by_account.get(account_id, []),
+                active_suppressions.for_contact(account_id, address),
             )
             decision = decide(request, rules)
             if stage.needs_approval:
@@ -213,15 +233,16 @@ def plan_day(
         ):
             # Every channel of the stage is ruled out for good: its fallback goes today.
             channel = stage.fallback
+            address = choose_address(account, channel)
             row, decision = planned_step(
                 account,
                 campaign,
                 stage,
                 channel,
-                choose_address(account, channel),
+                address,
                 day.start,
                 events_by_account.get(account_id, []),
-                suppressions_by_account.get(account_id, []),
+                active_suppressions.for_contact(account_id, address),
                 day,
                 run_id,
                 planned_at,

@@ -67,13 +67,11 @@ async def twilio_inbound(request: Request) -> Response:
         return Response("missing From or Body", status_code=400)
     ledger = _ledger()
     try:
-        account_id = ledger.account_with_mobile(sender)
-        if account_id is not None:
-            record_reply(ledger, account_id, "sms", sender, body, datetime.now(UTC))
+        # A STOP from a number no account lists today still holds: its suppression names the number.
+        record_reply(ledger, ledger.account_with_mobile(sender), "sms", sender, body, datetime.now(UTC))
     finally:
         ledger.dispose()
-    if account_id is not None:
-        await announce(request, 1)
+    await announce(request, 1)
     return Response('<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="text/xml")
 
 

@@ -146,3 +146,14 @@ def test_a_text_is_matched_to_the_account_last_texted_at_that_number(env, ledger
         snapshot.loc[snapshot["mobile_phone"] == untexted["mobile_phone"], "account_id"]
     )
     assert ledger.account_with_mobile("+12025550199") is None
+
+
+def test_stop_from_a_number_no_account_lists_still_suppresses_the_number(env, ledger):
+    client, _, _, _ = env
+    stranger = "+12025550177"
+    response = twilio_post(client, "/twilio/inbound", {"From": stranger, "To": "+15005550006", "Body": "STOP"})
+    assert response.status_code == 200
+    active = ledger.active_suppressions(datetime.now(UTC))
+    held = active[active["address"] == stranger]
+    assert not held.empty and held["account_id"].isna().all()
+    assert "electronic_address_opt_out" in set(held["reason"])

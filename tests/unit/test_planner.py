@@ -1,6 +1,7 @@
 from datetime import UTC, date, datetime
 
 import pandas as pd
+import pytest
 
 from outreach.campaigns import load_campaign
 from outreach.pipeline import business_day
@@ -20,6 +21,24 @@ def snapshot_account(day, dpd, **overrides):
 
 NO_SUPPRESSIONS = pd.DataFrame(columns=["account_id", "channel", "address", "reason", "source", "effective_at"])
 NO_EVENTS = pd.DataFrame(columns=["account_id", "at", "channel", "kind", "outcome", "address"])
+
+
+def text_opt_out(account_id: str | None, number: str) -> pd.DataFrame:
+    """A STOP by text from ``number``, recorded the day before against ``account_id``."""
+    return pd.DataFrame(
+        [
+            {
+                "account_id": account_id,
+                "reason": "electronic_address_opt_out",
+                "channel": "sms",
+                "address": number,
+                "source": "sms_reply",
+                "note": None,
+                "effective_at": datetime(2026, 11, 19, tzinfo=UTC),
+                "lifted_at": None,
+            }
+        ]
+    )
 
 
 def plan(accounts, events=NO_EVENTS, suppressions=NO_SUPPRESSIONS, day=DAY, positions=None):
@@ -62,23 +81,19 @@ def test_a_call_due_on_a_sunday_is_held_until_monday_with_the_reason():
 
 
 def test_a_text_opt_out_holds_the_text_and_the_stage_falls_back_to_email():
-    suppressions = pd.DataFrame(
-        [
-            {
-                "account_id": SMS_FIRST,
-                "reason": "electronic_address_opt_out",
-                "channel": "sms",
-                "address": "+12125550142",
-                "source": "sms_reply",
-                "note": None,
-                "effective_at": datetime(2026, 11, 19, tzinfo=UTC),
-                "lifted_at": None,
-            }
-        ]
-    )
-    text, email = plan([snapshot_account(DAY, 1)], suppressions=suppressions).steps
+    text, email = plan([snapshot_account(DAY, 1)], suppressions=text_opt_out(SMS_FIRST, "+12125550142")).steps
     assert (text["channel"], text["status"], text["rule_ids"]) == ("sms", "held", "regf.optout")
     assert (email["channel"], email["status"]) == ("email", "pending"), "the stage falls back to email the same day"
+
+
+@pytest.mark.parametrize("opted_out_by", ["ANOTHER-ACCOUNT", None], ids=["another account", "no account"])
+def test_a_text_opt_out_follows_the_number_to_every_account_that_lists_it(opted_out_by):
+    # The same phone on a second account, or a STOP from a number the book did not list yet.
+    suppressions = text_opt_out(opted_out_by, "+12125550142")
+    text, _ = plan([snapshot_account(DAY, 1, mobile_phone="+12125550142")], suppressions=suppressions).steps
+    assert (text["channel"], text["status"], text["rule_ids"]) == ("sms", "held", "regf.optout")
+    other_number = plan([snapshot_account(DAY, 1, mobile_phone="+12125550143")], suppressions=suppressions).steps[0]
+    assert (other_number["channel"], other_number["status"]) == ("sms", "pending")
 
 
 def test_an_account_that_turns_current_leaves_the_ladder_with_a_reason():

@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -42,19 +40,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from sqlalchemy import create_engine, select, text
+    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    from outreach import pipeline
-    from outreach.campaigns import load_campaign
-    from outreach.ledger import Ledger
-    from outreach.ledger.schema import attempts, events, planned_steps
     from outreach.sandbox.app import create_app
-    from outreach.settings import Settings
     from tests.conftest import POSTGRES_URL
-    from tests.days import Book
-    from tests.integration.test_production_components import BIN, stack_environment
     from tests.servers import Sandbox, serve
+    from tests.stack import api_url, running_airflow, stack_environment
 
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     names = [f"airflow_bench_{uuid.uuid4().hex[:6]}", f"outreach_bench_{uuid.uuid4().hex[:6]}"]
@@ -63,90 +55,22 @@ def main() -> int:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
     urls = [make_url(POSTGRES_URL).set(database=n).render_as_string(hide_password=False) for n in names]
     work = Path(tempfile.mkdtemp(prefix="event-latency-"))
-    processes: list[subprocess.Popen] = []
     try:
         with serve(create_app()) as sandbox_url:
             sandbox = Sandbox(sandbox_url)
             env = stack_environment(work, urls[0], urls[1], "LocalExecutor")
-            api = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
             env.update(
                 {
                     "OUTREACH_CHANNELS": "sandbox",
                     "OUTREACH_SANDBOX_URL": sandbox_url,
-                    "OUTREACH_CALLBACK_BASE_URL": api,
+                    "OUTREACH_CALLBACK_BASE_URL": api_url(env),
                     "OUTREACH_ACCOUNTS_FILE": str(work / "accounts.csv"),
                 }
             )
             for name in ("OUTREACH_CHANNELS", "OUTREACH_SANDBOX_URL", "OUTREACH_CALLBACK_BASE_URL"):
                 os.environ[name] = env[name]
-            for command in (["db", "migrate"], ["pools", "set", "outreach_providers", "4", "sends"]):
-                subprocess.run([str(BIN / "airflow"), *command], env=env, check=True, capture_output=True)
-            subprocess.run([str(BIN / "outreach"), "init"], env=env, check=True, capture_output=True)
-            for command in (["api-server", "--port", env["AIRFLOW__API__PORT"]], ["scheduler"], ["dag-processor"]):
-                processes.append(
-                    subprocess.Popen(
-                        [str(BIN / "airflow"), *command],
-                        env=env,
-                        stdout=(work / f"{command[0]}.log").open("w"),
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                )
-            wait(lambda: "outreach_events" in airflow_out(env, BIN, "dags", "list"), 300, "DAGs parsed")
-            subprocess.run(
-                [str(BIN / "airflow"), "dags", "unpause", "outreach_events"], env=env, check=True, capture_output=True
-            )
-
-            settings = Settings.from_env(env)
-            ledger = Ledger.from_url(settings.ledger_url)
-            today = datetime.now(NEW_YORK).date()
-            send_at = datetime.combine(today, datetime.min.time().replace(hour=12), NEW_YORK).astimezone(UTC)
-            book = Book(work / "accounts.csv")
-            to_planned: list[float] = []
-            to_sent: list[float] = []
-            campaign = load_campaign(settings.campaigns_dir / "m1_self_service.yaml")
-            candidates = (f"AC{n:06d}" for n in range(10**6))
-            sms_first = (a for a in candidates if campaign.variant_for(a) == "sms_first")
-            for round_number in range(args.rounds):
-                # The sms_first arm texts first; an undelivered text falls back to email.
-                ids = [next(sms_first) for _ in range(args.accounts)]
-                for number, account_id in enumerate(ids):
-                    book.add(
-                        account_id, today - timedelta(days=5), mobile_phone=f"+1212555{number % 10}{round_number}97"
-                    )
-                book.write()
-                ref = pipeline.segment(pipeline.pull(today, f"bench__{round_number}", settings), settings)
-                pipeline.dispatch_due(pipeline.plan(ref, "m1_self_service", settings), settings, now=send_at)
-
-                def fallbacks_sent(ids=ids):
-                    query = select(attempts.c.account_id).where(
-                        attempts.c.account_id.in_(ids), attempts.c.channel == "email"
-                    )
-                    with ledger.engine.connect() as conn:
-                        return len(conn.execute(query).all()) == len(ids)
-
-                wait(fallbacks_sent, 300, f"round {round_number + 1}'s fallbacks")
-                with ledger.engine.connect() as conn:
-                    for account_id in ids:
-                        recorded = conn.execute(
-                            select(events.c.recorded_at).where(
-                                events.c.account_id == account_id, events.c.outcome == "undelivered"
-                            )
-                        ).scalar()
-                        planned = conn.execute(
-                            select(planned_steps.c.planned_at).where(
-                                planned_steps.c.account_id == account_id, planned_steps.c.channel == "email"
-                            )
-                        ).scalar()
-                        sent = conn.execute(
-                            select(attempts.c.claimed_at).where(
-                                attempts.c.account_id == account_id, attempts.c.channel == "email"
-                            )
-                        ).scalar()
-                        to_planned.append((planned - recorded).total_seconds())
-                        to_sent.append((sent - recorded).total_seconds())
-                sandbox.reset()
-            ledger.dispose()
+            with running_airflow(env, work / "logs", "outreach_events"):
+                to_planned, to_sent = measure(env, sandbox, work, args.accounts, args.rounds)
         print(f"{args.rounds} round(s) x {args.accounts} undelivered texts, {os.cpu_count()} CPUs")
         for label, values in (("recorded -> planned", to_planned), ("recorded -> sent", to_sent)):
             print(
@@ -155,16 +79,70 @@ def main() -> int:
             )
         return 0
     finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
         with admin.connect() as conn:
             for name in names:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
 
-def airflow_out(env: dict[str, str], bin_dir: Path, *args: str) -> str:
-    return subprocess.run([str(bin_dir / "airflow"), *args], env=env, capture_output=True, text=True).stdout
+def measure(env: dict[str, str], sandbox, work: Path, accounts: int, rounds: int) -> tuple[list[float], list[float]]:
+    """Seconds from each undelivered callback being recorded to its fallback being planned, and sent."""
+    from sqlalchemy import select
+
+    from outreach import pipeline
+    from outreach.campaigns import load_campaign
+    from outreach.ledger import Ledger
+    from outreach.ledger.schema import attempts, events, planned_steps
+    from outreach.settings import Settings
+    from tests.days import Book
+
+    settings = Settings.from_env(env)
+    ledger = Ledger.from_url(settings.ledger_url)
+    today = datetime.now(NEW_YORK).date()
+    send_at = datetime.combine(today, datetime.min.time().replace(hour=12), NEW_YORK).astimezone(UTC)
+    book = Book(work / "accounts.csv")
+    to_planned: list[float] = []
+    to_sent: list[float] = []
+    campaign = load_campaign(settings.campaigns_dir / "m1_self_service.yaml")
+    candidates = (f"AC{n:06d}" for n in range(10**6))
+    sms_first = (a for a in candidates if campaign.variant_for(a) == "sms_first")
+    for round_number in range(rounds):
+        # The sms_first arm texts first; an undelivered text falls back to email.
+        ids = [next(sms_first) for _ in range(accounts)]
+        for number, account_id in enumerate(ids):
+            book.add(account_id, today - timedelta(days=5), mobile_phone=f"+1212555{number % 10}{round_number}97")
+        book.write()
+        ref = pipeline.segment(pipeline.pull(today, f"bench__{round_number}", settings), settings)
+        pipeline.dispatch_due(pipeline.plan(ref, "m1_self_service", settings), settings, now=send_at)
+
+        def fallbacks_sent(ids=ids):
+            query = select(attempts.c.account_id).where(attempts.c.account_id.in_(ids), attempts.c.channel == "email")
+            with ledger.engine.connect() as conn:
+                return len(conn.execute(query).all()) == len(ids)
+
+        wait(fallbacks_sent, 300, f"round {round_number + 1}'s fallbacks")
+        with ledger.engine.connect() as conn:
+            for account_id in ids:
+                recorded = conn.execute(
+                    select(events.c.recorded_at).where(
+                        events.c.account_id == account_id, events.c.outcome == "undelivered"
+                    )
+                ).scalar()
+                planned = conn.execute(
+                    select(planned_steps.c.planned_at).where(
+                        planned_steps.c.account_id == account_id, planned_steps.c.channel == "email"
+                    )
+                ).scalar()
+                sent = conn.execute(
+                    select(attempts.c.claimed_at).where(
+                        attempts.c.account_id == account_id, attempts.c.channel == "email"
+                    )
+                ).scalar()
+                to_planned.append((planned - recorded).total_seconds())
+                to_sent.append((sent - recorded).total_seconds())
+        sandbox.reset()
+    ledger.dispose()
+    return to_planned, to_sent
 
 
 def wait(condition, seconds: float, what: str) -> None:

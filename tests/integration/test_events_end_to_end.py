@@ -3,23 +3,20 @@ that the scheduler runs because of them: deliveries, a same-day fallback, an opt
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from outreach import pipeline
 from outreach.ledger import Ledger
 from outreach.settings import Settings
 from tests.days import Book
-from tests.integration.test_production_components import BIN, run, stack_environment
 from tests.servers import Sandbox
+from tests.stack import BIN, api_url, running_airflow, stack_environment
 
 pytestmark = pytest.mark.airflow
 NEW_YORK = ZoneInfo("America/New_York")
@@ -45,50 +42,20 @@ def stack(databases, tmp_path, sandbox):
     policy = tmp_path / "policy.yaml"
     policy.write_text("rules:\n  soft.avoid_days: {enabled: false}\n")
     env = stack_environment(tmp_path, airflow_db, ledger_db, "LocalExecutor")
-    api = f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
     env.update(
         {
             "OUTREACH_CHANNELS": "sandbox",
             "OUTREACH_SANDBOX_URL": sandbox.url,
-            "OUTREACH_CALLBACK_BASE_URL": api,
+            "OUTREACH_CALLBACK_BASE_URL": api_url(env),
             "OUTREACH_ACCOUNTS_FILE": str(tmp_path / "accounts.csv"),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             "OUTREACH_POLICY_SETTINGS": str(policy),
         }
     )
-    sandbox.configure(inbound_sms_url=f"{api}/outreach/twilio/inbound")
-    run(["airflow", "db", "migrate"], env)
-    run(["airflow", "pools", "set", "outreach_providers", "4", "Provider sends"], env)
-    run(["outreach", "init"], env)
+    sandbox.configure(inbound_sms_url=f"{api_url(env)}/outreach/twilio/inbound")
     logs = tmp_path / "logs"
-    logs.mkdir()
-    processes = [
-        subprocess.Popen(
-            [str(BIN / "airflow"), *command],
-            env=env,
-            stdout=(logs / f"{command[0]}.log").open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        for command in (["api-server", "--port", env["AIRFLOW__API__PORT"]], ["scheduler"], ["dag-processor"])
-    ]
-    try:
-        wait_until(lambda: _healthy(api), "the API server", 180)
-        wait_until(
-            lambda: "outreach_events" in _airflow(env, "dags", "list"), "the DAG processor to parse the DAGs", 240
-        )
-        run(["airflow", "dags", "unpause", "outreach_events"], env)
+    with running_airflow(env, logs, "outreach_events") as api:
         yield env, api, logs
-    finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-
-
-def _healthy(api: str) -> bool:
-    try:
-        return httpx.get(f"{api}/outreach/health", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def _airflow(env, *args: str) -> str:

@@ -1,0 +1,120 @@
+"""A running Airflow on PostgreSQL, for the tests and benchmarks that need the real thing.
+
+The same start-up serves them all: migrate, create the providers' pool, initialise the
+ledger, start the API server (with the plugin), the scheduler and the DAG processor (and a
+Celery worker), wait until the DAG in question is parsed, and unpause it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from tests.airflow_env import PROJECT, airflow_environment
+from tests.servers import free_port
+
+BIN = PROJECT / ".venv" / "bin"
+
+
+def run(args: list[str], env: dict[str, str], timeout: int = 300) -> str:
+    """Run one of the project's commands; its output, or an assertion naming what it printed."""
+    result = subprocess.run([str(BIN / args[0]), *args[1:]], env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{args}: {result.stdout[-2000:]}{result.stderr[-2000:]}"
+    return result.stdout
+
+
+def stack_environment(tmp_path: Path, airflow_db: str, ledger_db: str, executor: str) -> dict[str, str]:
+    port = free_port()
+    extra = {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": airflow_db,
+        "AIRFLOW__CORE__EXECUTOR": executor,
+        "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex * 2,
+        "AIRFLOW__API__SECRET_KEY": uuid.uuid4().hex,
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "OUTREACH_LEDGER_URL": ledger_db,
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+    }
+    if executor == "CeleryExecutor":
+        extra.update(
+            {
+                "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{int(uuid.uuid4()) % 15 + 1}",
+                "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + airflow_db,
+                "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+                "AIRFLOW__CELERY__WORKER_LOG_SERVER_PORT": str(free_port()),
+            }
+        )
+    return airflow_environment(tmp_path / "airflow", tmp_path / "outreach", **extra)
+
+
+def api_url(env: dict[str, str]) -> str:
+    return f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
+
+
+def _wait(condition, what: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(2)
+
+
+def _healthy(api: str) -> bool:
+    try:
+        return httpx.get(f"{api}/outreach/health", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _parsed(env: dict[str, str], dag_id: str) -> bool:
+    listed = subprocess.run(
+        [str(BIN / "airflow"), "dags", "list"], env=env, capture_output=True, text=True, timeout=120
+    ).stdout
+    return dag_id in listed
+
+
+@contextmanager
+def running_airflow(env: dict[str, str], logs: Path, dag_id: str) -> Iterator[str]:
+    """Airflow's services up on ``env`` with ``dag_id`` parsed and unpaused; yields the API server's URL."""
+    run(["airflow", "db", "migrate"], env)
+    run(["airflow", "pools", "set", "outreach_providers", "4", "Provider sends"], env)
+    run(["outreach", "init"], env)
+    logs.mkdir(parents=True, exist_ok=True)
+    commands = [["api-server", "--port", env["AIRFLOW__API__PORT"]], ["scheduler"], ["dag-processor"]]
+    if env.get("AIRFLOW__CORE__EXECUTOR") == "CeleryExecutor":
+        commands.append(["celery", "worker"])
+    processes = [
+        subprocess.Popen(
+            [str(BIN / "airflow"), *command],
+            env=env,
+            stdout=(logs / f"{command[0]}.log").open("w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        for command in commands
+    ]
+    try:
+        api = api_url(env)
+        _wait(lambda: _healthy(api), "the API server", 180)
+        _wait(lambda: _parsed(env, dag_id), f"the DAG processor to parse {dag_id}", 240)
+        run(["airflow", "dags", "unpause", dag_id], env)
+        yield api
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)

@@ -24,7 +24,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -40,49 +39,33 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
     from outreach.sandbox.app import create_app
-    from tests.conftest import POSTGRES_URL
     from tests.servers import Sandbox, serve
-    from tests.stack import api_url, running_airflow, stack_environment
+    from tests.stack import api_url, fresh_databases, running_airflow, stack_environment
 
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    names = [f"airflow_bench_{uuid.uuid4().hex[:6]}", f"outreach_bench_{uuid.uuid4().hex[:6]}"]
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    urls = [make_url(POSTGRES_URL).set(database=n).render_as_string(hide_password=False) for n in names]
     work = Path(tempfile.mkdtemp(prefix="event-latency-"))
-    try:
-        with serve(create_app()) as sandbox_url:
-            sandbox = Sandbox(sandbox_url)
-            env = stack_environment(work, urls[0], urls[1], "LocalExecutor")
-            env.update(
-                {
-                    "OUTREACH_CHANNELS": "sandbox",
-                    "OUTREACH_SANDBOX_URL": sandbox_url,
-                    "OUTREACH_CALLBACK_BASE_URL": api_url(env),
-                    "OUTREACH_ACCOUNTS_FILE": str(work / "accounts.csv"),
-                }
-            )
-            for name in ("OUTREACH_CHANNELS", "OUTREACH_SANDBOX_URL", "OUTREACH_CALLBACK_BASE_URL"):
-                os.environ[name] = env[name]
-            with running_airflow(env, work / "logs", "outreach_events"):
-                to_planned, to_sent = measure(env, sandbox, work, args.accounts, args.rounds)
-        print(f"{args.rounds} round(s) x {args.accounts} undelivered texts, {os.cpu_count()} CPUs")
-        for label, values in (("recorded -> planned", to_planned), ("recorded -> sent", to_sent)):
-            print(
-                f"  {label:<20} median {statistics.median(values):6.1f} s   "
-                f"min {min(values):6.1f} s   max {max(values):6.1f} s"
-            )
-        return 0
-    finally:
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_databases("bench") as (airflow_db, ledger_db), serve(create_app()) as sandbox_url:
+        sandbox = Sandbox(sandbox_url)
+        env = stack_environment(work, airflow_db, ledger_db, "LocalExecutor")
+        env.update(
+            {
+                "OUTREACH_CHANNELS": "sandbox",
+                "OUTREACH_SANDBOX_URL": sandbox_url,
+                "OUTREACH_CALLBACK_BASE_URL": api_url(env),
+                "OUTREACH_ACCOUNTS_FILE": str(work / "accounts.csv"),
+            }
+        )
+        for name in ("OUTREACH_CHANNELS", "OUTREACH_SANDBOX_URL", "OUTREACH_CALLBACK_BASE_URL"):
+            os.environ[name] = env[name]
+        with running_airflow(env, work / "logs", "outreach_events"):
+            to_planned, to_sent = measure(env, sandbox, work, args.accounts, args.rounds)
+    print(f"{args.rounds} round(s) x {args.accounts} undelivered texts, {os.cpu_count()} CPUs")
+    for label, values in (("recorded -> planned", to_planned), ("recorded -> sent", to_sent)):
+        print(
+            f"  {label:<20} median {statistics.median(values):6.1f} s   "
+            f"min {min(values):6.1f} s   max {max(values):6.1f} s"
+        )
+    return 0
 
 
 def measure(env: dict[str, str], sandbox, work: Path, accounts: int, rounds: int) -> tuple[list[float], list[float]]:

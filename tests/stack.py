@@ -17,8 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from tests.airflow_env import PROJECT, airflow_environment
+from tests.conftest import POSTGRES_URL
 from tests.servers import free_port
 
 BIN = PROJECT / ".venv" / "bin"
@@ -29,6 +32,26 @@ def run(args: list[str], env: dict[str, str], timeout: int = 300) -> str:
     result = subprocess.run([str(BIN / args[0]), *args[1:]], env=env, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, f"{args}: {result.stdout[-2000:]}{result.stderr[-2000:]}"
     return result.stdout
+
+
+@contextmanager
+def fresh_databases(prefix: str) -> Iterator[tuple[str, str]]:
+    """Two new PostgreSQL databases, Airflow's and the ledger's, as URLs; dropped afterwards."""
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    names = [f"airflow_{prefix}_{uuid.uuid4().hex[:6]}", f"outreach_{prefix}_{uuid.uuid4().hex[:6]}"]
+    with admin.connect() as conn:
+        for name in names:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        airflow_db, ledger_db = (
+            make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False) for name in names
+        )
+        yield airflow_db, ledger_db
+    finally:
+        with admin.connect() as conn:
+            for name in names:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def stack_environment(tmp_path: Path, airflow_db: str, ledger_db: str, executor: str) -> dict[str, str]:

@@ -16,6 +16,8 @@ import phonenumbers
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from outreach.accounts.columns import row_flags, spread
+
 E164 = r"^\+[1-9]\d{6,14}$"
 PUNCTUATION = r"[\s().\-/]"
 # Country code plus the leading national digits that decide validity in the numbering plan.
@@ -32,13 +34,6 @@ def _parse_one(value: str, region: str) -> tuple[str | None, str | None]:
     if not phonenumbers.is_valid_number(number):
         return None, f"not a valid {region} phone number"
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), None
-
-
-def _scatter(base: pa.Array, rows: np.ndarray, values: list[str | None]) -> pa.Array:
-    """``base`` with ``values`` put at ``rows``."""
-    column = base.to_numpy(zero_copy_only=False).astype(object)
-    column[rows] = values
-    return pa.array(column, type=pa.string(), from_pandas=True)
 
 
 class PhoneNormaliser:
@@ -67,14 +62,12 @@ class PhoneNormaliser:
         raw = pc.utf8_trim_whitespace(pc.fill_null(values, ""))
         # Only numbers not already in E.164 pay for removing punctuation.
         spelled = np.flatnonzero(
-            pc.and_(pc.not_equal(raw, ""), pc.invert(pc.match_substring_regex(raw, E164))).to_numpy(
-                zero_copy_only=False
-            )
+            row_flags(pc.and_(pc.not_equal(raw, ""), pc.invert(pc.match_substring_regex(raw, E164))))
         )
         compact = raw
         if len(spelled):
             stripped = pc.replace_substring_regex(raw.take(spelled), PUNCTUATION, "")
-            compact = _scatter(raw, spelled, stripped.to_pylist())
+            compact = pc.coalesce(spread(stripped, spelled, len(raw)), raw)
         fast = pc.match_substring_regex(compact, E164)
 
         keys = pc.binary_join_element_wise(
@@ -87,10 +80,9 @@ class PhoneNormaliser:
             pc.and_(fast, pc.invert(valid)), pa.scalar(INVALID_FOR_COUNTRY_CODE), pa.scalar(None, pa.string())
         )
 
-        slow = pc.and_(pc.not_equal(compact, ""), pc.invert(fast)).to_numpy(zero_copy_only=False)
-        if not slow.any():
+        rows = np.flatnonzero(row_flags(pc.and_(pc.not_equal(compact, ""), pc.invert(fast))))
+        if not len(rows):
             return numbers, reasons
-        rows = np.flatnonzero(slow)
         pairs = list(
             zip(
                 raw.take(rows).to_pylist(),
@@ -100,6 +92,7 @@ class PhoneNormaliser:
         )
         cache = {(value, region): _parse_one(value, region or "ZZ") for value, region in set(pairs)}
         parsed = [cache[pair] for pair in pairs]
-        numbers = _scatter(numbers, rows, [p[0] for p in parsed])
-        reasons = _scatter(reasons, rows, [p[1] for p in parsed])
+        # The slow rows have neither a number nor a reason yet: each gets its parse's.
+        numbers = pc.coalesce(numbers, spread(pa.array([p[0] for p in parsed], pa.string()), rows, len(raw)))
+        reasons = pc.coalesce(reasons, spread(pa.array([p[1] for p in parsed], pa.string()), rows, len(raw)))
         return numbers, reasons

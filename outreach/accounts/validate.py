@@ -21,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from outreach.accounts.columns import flags_at, row_flags, spread
 from outreach.accounts.phones import PhoneNormaliser
 from outreach.accounts.schema import (
     COLLECTOR_TYPES,
@@ -68,10 +69,6 @@ class PullResult:
         return self.table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
 
 
-def _mask(condition: pa.Array) -> np.ndarray:
-    return pc.fill_null(condition, False).to_numpy(zero_copy_only=False)
-
-
 class _Failures:
     """The first failure of every row: field and reason, in the order checks ran."""
 
@@ -86,7 +83,7 @@ class _Failures:
         A callable reason gets the failing row positions and is only called when there are some.
         """
         if isinstance(mask, pa.Array | pa.ChunkedArray):
-            mask = _mask(mask)
+            mask = row_flags(mask)
         rows = np.flatnonzero(mask & ~self.failed)
         if not len(rows):
             return
@@ -114,50 +111,43 @@ def _quoted(column: pa.Array, rows: np.ndarray, template: str) -> list[str]:
     return [template.format(repr(value)) for value in column.take(rows).to_pylist()]
 
 
-def _spread(values: pa.Array, rows: np.ndarray, size: int) -> pa.Array:
-    """A column of ``size`` with ``values`` at ``rows`` and nulls elsewhere."""
-    position = np.full(size, -1, dtype="int64")
-    position[rows] = np.arange(len(rows))
-    return pc.take(values, pa.array(position, mask=position < 0))
-
-
-def _rows_mask(size: int, rows: np.ndarray) -> np.ndarray:
-    mask = np.zeros(size, dtype=bool)
-    mask[rows] = True
-    return mask
-
-
-def _minor_units(values: pa.Array, currency: pa.Array, name: str, problems: _Problems, *, required: bool) -> pa.Array:
-    """Exact minor units from decimal text, by string surgery: never through a float."""
-    size = len(values)
-    cleaned = pc.replace_substring(values, ",", "")
-    present = pc.not_equal(cleaned, "")
-    if required:
-        problems.add(pc.invert(present), name, "is required")
-    exponent = pc.fill_null(
+def _exponents(currency: pa.Array) -> pa.Array:
+    """The ISO 4217 minor-unit exponent of each row's currency (2 where the currency is unknown)."""
+    return pc.fill_null(
         pc.take(
             pa.array(list(CURRENCY_EXPONENT.values()), pa.int64()),
             pc.index_in(currency, pa.array(list(CURRENCY_EXPONENT), pa.string())),
         ),
         2,
     )
+
+
+def _minor_units(
+    values: pa.Array, currency: pa.Array, exponent: pa.Array, name: str, problems: _Problems, *, required: bool
+) -> pa.Array:
+    """Exact minor units from decimal text, by string surgery: never through a float."""
+    size = len(values)
+    cleaned = pc.replace_substring(values, ",", "")
+    present = pc.not_equal(cleaned, "")
+    if required:
+        problems.add(pc.invert(present), name, "is required")
     # The usual "1234.56" of a two-decimal currency is its digits without the point.
     usual = pc.and_(pc.match_substring_regex(cleaned, r"^\d{1,15}\.\d\d$"), pc.equal(exponent, 2))
     result = pc.cast(pc.if_else(usual, pc.replace_substring(cleaned, ".", ""), NULL_STRING), pa.int64())
-    rows = np.flatnonzero(_mask(pc.and_(present, pc.invert(usual))))
+    rows = np.flatnonzero(row_flags(pc.and_(present, pc.invert(usual))))
     if not len(rows):
         return result
 
     parts = pc.extract_regex(cleaned.take(rows), AMOUNT_PARTS)
     places = exponent.take(rows)
-    shaped = _mask(pc.is_valid(parts))
-    problems.add(_rows_mask(size, rows[~shaped]), name, lambda r: _quoted(values, r, "{} is not an amount"))
-    negative = shaped & _mask(pc.equal(pc.struct_field(parts, "sign"), "-"))
-    problems.add(_rows_mask(size, rows[negative]), name, lambda r: _quoted(values, r, "{} is negative"))
+    shaped = row_flags(pc.is_valid(parts))
+    problems.add(flags_at(size, rows[~shaped]), name, lambda r: _quoted(values, r, "{} is not an amount"))
+    negative = shaped & row_flags(pc.equal(pc.struct_field(parts, "sign"), "-"))
+    problems.add(flags_at(size, rows[negative]), name, lambda r: _quoted(values, r, "{} is negative"))
     fraction = pc.fill_null(pc.struct_field(parts, "fraction"), "")
-    too_precise = shaped & _mask(pc.greater(pc.utf8_length(fraction), places))
+    too_precise = shaped & row_flags(pc.greater(pc.utf8_length(fraction), places))
     problems.add(
-        _rows_mask(size, rows[too_precise]),
+        flags_at(size, rows[too_precise]),
         name,
         lambda r: [
             f"{value!r} has more decimal places than {code} allows"
@@ -168,11 +158,11 @@ def _minor_units(values: pa.Array, currency: pa.Array, name: str, problems: _Pro
     digits = pa.nulls(len(rows), pa.int64())
     whole = pc.struct_field(parts, "whole")
     for exp in pc.unique(pc.filter(places, usable)).to_pylist():
-        chosen = usable & _mask(pc.equal(places, exp))
+        chosen = usable & row_flags(pc.equal(places, exp))
         padded = pc.utf8_rpad(fraction, width=int(exp), padding="0")
         joined = pc.if_else(chosen, pc.binary_join_element_wise(whole, padded, ""), NULL_STRING)
         digits = pc.coalesce(digits, pc.cast(joined, pa.int64()))
-    return pc.coalesce(result, _spread(digits, rows, size))
+    return pc.coalesce(result, spread(digits, rows, size))
 
 
 def _dates(values: pa.Array, name: str, problems: _Problems, *, required: bool) -> pa.Array:
@@ -305,7 +295,7 @@ def _duplicates(account_id: pa.Array, lines: np.ndarray, failures: _Failures) ->
     duplicate = first_row != good
     first_line = dict(zip(good[duplicate].tolist(), lines[first_row[duplicate]].tolist(), strict=True))
     failures.add(
-        _rows_mask(len(failures.failed), good[duplicate]),
+        flags_at(len(failures.failed), good[duplicate]),
         "account_id",
         lambda rows: [f"duplicate account_id, first seen on line {first_line[r]}" for r in rows.tolist()],
     )
@@ -349,6 +339,7 @@ def validate_table(
         lambda r: _quoted(currency, r, "{} is not a supported currency"),
     )
 
+    exponent = _exponents(currency)
     # The field checks are independent and Arrow releases the GIL, so they share the cores;
     # their problems are then recorded in schema order, which decides a row's first failure.
     checks: dict[str, Callable[[_Problems], Any]] = {
@@ -356,14 +347,14 @@ def validate_table(
         "email": partial(_email, get("email")),
         "locale": partial(_locale, get("locale"), country),
         "stated_timezone": partial(_stated_timezone, get("stated_timezone")),
-        "balance_due": partial(_minor_units, get("balance_due"), currency, "balance_due", required=True),
-        "minimum_due": partial(_minor_units, get("minimum_due"), currency, "minimum_due", required=False),
+        "balance_due": partial(_minor_units, get("balance_due"), currency, exponent, "balance_due", required=True),
+        "minimum_due": partial(_minor_units, get("minimum_due"), currency, exponent, "minimum_due", required=False),
         "oldest_unpaid_due_date": partial(
             _dates, get("oldest_unpaid_due_date"), "oldest_unpaid_due_date", required=True
         ),
         "last_payment_date": partial(_dates, get("last_payment_date"), "last_payment_date", required=False),
         "last_payment_amount": partial(
-            _minor_units, get("last_payment_amount"), currency, "last_payment_amount", required=False
+            _minor_units, get("last_payment_amount"), currency, exponent, "last_payment_amount", required=False
         ),
         **{name: partial(_booleans, get(name), name) for name in CONSENT_COLUMNS},
         "flags": partial(_flags, get("flags")),

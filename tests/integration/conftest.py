@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from tests.airflow_env import AIRFLOW, airflow_environment
-from tests.conftest import POSTGRES_URL
+from tests.stack import fresh_databases
 
 
 @pytest.fixture(scope="session")
@@ -47,14 +44,5 @@ def airflow_env(migrated_airflow_home: Path, tmp_path: Path):
 
 @pytest.fixture
 def databases() -> Iterator[tuple[str, str]]:
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    names = [f"airflow_it_{uuid.uuid4().hex[:6]}", f"outreach_it_{uuid.uuid4().hex[:6]}"]
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    urls = [make_url(POSTGRES_URL).set(database=n).render_as_string(hide_password=False) for n in names]
-    yield urls[0], urls[1]
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_databases("it") as urls:
+        yield urls

@@ -99,6 +99,30 @@ def cmd_campaigns_validate(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if all(problem is None for problem in results.values()) else 1
 
 
+def cmd_campaigns_schedule(args: argparse.Namespace, settings: Settings) -> int:
+    from outreach.campaigns import loadable_campaigns
+
+    for campaign in loadable_campaigns(settings.campaigns_dir):
+        at = campaign.scheduled_at(args.date)
+        print(f"{campaign.dag_id} {at.isoformat() if at else '-'}")
+    return 0
+
+
+def cmd_waves(args: argparse.Namespace, settings: Settings) -> int:
+    from outreach.pipeline import campaign_named, ledger_for
+    from outreach.waves import format_waves
+
+    ledger = ledger_for(settings)
+    campaigns = [args.campaign] if args.campaign else ledger.campaigns_of_run_date(args.date)
+    for campaign_id in campaigns:
+        campaign = campaign_named(campaign_id, settings)
+        waves = ledger.waves(args.date, campaign_id)
+        pending = len(ledger.steps(args.date, statuses=["pending"], campaign=campaign_id))
+        print(f"{args.date} {campaign_id}: {len(waves)} wave(s), {pending} step(s) left pending")
+        print("\n".join(format_waves(waves, campaign.timezone)))
+    return 0
+
+
 def cmd_promise(args: argparse.Namespace, settings: Settings) -> int:
     from outreach.pipeline import ledger_for
 
@@ -238,6 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
     validate = campaigns_sub.add_parser("validate", help="check every campaign file; errors name file, line, field")
     validate.add_argument("directory", nargs="?", type=Path, help="default: OUTREACH_CAMPAIGNS_DIR or campaigns/")
     validate.set_defaults(func=cmd_campaigns_validate)
+    schedule = campaigns_sub.add_parser("schedule", help="each campaign DAG and the UTC instant it runs on a date")
+    schedule.add_argument("--date", type=_date, required=True)
+    schedule.set_defaults(func=cmd_campaigns_schedule)
+
+    waves = sub.add_parser("waves", help="a business day's dispatch waves: when, what went, what waited")
+    waves.add_argument("--date", type=_date, required=True)
+    waves.add_argument("--campaign", help="one campaign (default: every campaign that ran that day)")
+    waves.set_defaults(func=cmd_waves)
 
     promise = sub.add_parser("promise", help="record a promise to pay taken by an agent")
     promise.add_argument("account")

@@ -11,6 +11,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from outreach.rollups import write_rollup
 from outreach.saved_segments import load_segments
 from outreach.settings import Settings
 from outreach.template_checks import require_clean_templates
+from outreach.waves import WaveScope, closing_reason, day_over_reason, late_note, wave_totals
 
 log = logging.getLogger(__name__)
 
@@ -299,6 +301,134 @@ def dispatch_due(
     )
     log.info("dispatch: %s", summary.as_dict())
     return {**ref, "dispatch": summary.as_dict()}
+
+
+def wave_scopes(ref: RunRef, settings: Settings) -> list[WaveScope]:
+    """The campaign days a run's waves look at: its campaign's day, or each campaign a reaction run planned for."""
+    only = ref["run_id"] if ref.get("only_this_run") else None
+    if ref.get("campaigns") is not None:
+        days = dict(ref["campaigns"])
+    elif ref.get("campaign"):
+        days = {ref["campaign"]: ref["business_date"]}
+    else:
+        raise ValueError("a dispatch wave needs the campaign it sends for")
+    return [
+        WaveScope(campaign_id, date.fromisoformat(business_date), campaign_named(campaign_id, settings).timezone, only)
+        for campaign_id, business_date in sorted(days.items())
+    ]
+
+
+@dataclass(frozen=True)
+class WaveCue:
+    """Where a run's day stands: the next wave's number, the instant it is due (None: now), and the
+    wall-clock instant the first wave went (None: it has not)."""
+
+    number: int
+    due_at: datetime | None
+    first_started_at: datetime | None
+
+
+def next_wave(ref: RunRef, settings: Settings | None = None) -> WaveCue:
+    """The run's next wave, from the ledger.
+
+    The ledger, not the task's memory, says where the day stands: a task retried or a
+    worker killed between waves carries on from the last wave recorded.
+    """
+    waves = ledger_for(settings or Settings.from_env()).waves(run_id=ref["run_id"])
+    if waves.empty:
+        return WaveCue(1, None, None)
+    last = waves[waves["wave"] == waves["wave"].max()]
+    upcoming = last["next_wave_at"].dropna()
+    return WaveCue(
+        int(last["wave"].iloc[0]) + 1,
+        upcoming.min().to_pydatetime() if not upcoming.empty else None,
+        waves["started_at"].min().to_pydatetime(),
+    )
+
+
+def dispatch_wave(
+    ref: RunRef,
+    now: datetime,
+    wave: int = 1,
+    due_at: datetime | None = None,
+    settings: Settings | None = None,
+    channel_set: str | None = None,
+    provider_env: Callable[[], dict[str, str]] | None = None,
+) -> RunRef:
+    """One wave of a run's day: send what is due at ``now`` and say when the next wave is due.
+
+    ``next_wave_at`` (ISO, UTC) is the earliest instant a waiting step's window opens before its
+    business day ends; when there is none, the day is closed and what still waits expires with
+    its reason. A wave at or after the end of the business day sends nothing. ``due_at`` is the
+    instant the wave was meant for, so a wave held up (a paused campaign) says so.
+    """
+    settings = settings or Settings.from_env()
+    ledger = ledger_for(settings)
+    now = now.astimezone(UTC)
+    following: list[datetime] = []
+    recorded = []
+    for scope in wave_scopes(ref, settings):
+        day = business_day(scope.business_date, scope.timezone)
+        started = datetime.now(UTC)
+        scope_ref = {**ref, "campaign": scope.campaign, "business_date": scope.business_date.isoformat()}
+        summary: dict[str, Any] = {"due": 0, "sent": 0, "failed": 0, "held_at_send": 0, "expired": 0}
+        next_at, waiting = None, 0
+        if now >= day.end:
+            reason = day_over_reason(scope, day.end, now, due_at)
+            summary["expired"] = ledger.expire_unsent(
+                day.date, scope.campaign, scope.run_id, reason, now, ref["run_id"]
+            )
+        else:
+            summary = dispatch_due(scope_ref, settings, channel_set=channel_set, now=now, provider_env=provider_env)[
+                "dispatch"
+            ]
+            next_at, waiting = ledger.next_window_opening(day.date, now, day.end, scope.campaign, scope.run_id)
+            if next_at is None:
+                summary["expired"] += ledger.expire_unsent(
+                    day.date, scope.campaign, scope.run_id, closing_reason(scope, day.end), now, ref["run_id"]
+                )
+        row = {
+            "run_id": ref["run_id"],
+            "campaign": scope.campaign,
+            "business_date": day.date,
+            "wave": wave,
+            "at": now,
+            "started_at": started,
+            "due": summary["due"],
+            "sent": summary["sent"],
+            "failed": summary["failed"],
+            "held": summary["held_at_send"],
+            "expired": summary["expired"],
+            "waiting": waiting,
+            "next_wave_at": next_at,
+            "note": late_note(scope, now, due_at),
+        }
+        ledger.record_wave(row)
+        recorded.append(row)
+        if next_at is not None:
+            following.append(next_at)
+        log.info(
+            "%s wave %d at %s: %d sent, %d failed, %d held, %d expired; %d waiting%s",
+            scope.campaign,
+            wave,
+            f"{now:%Y-%m-%d %H:%M} UTC",
+            row["sent"],
+            row["failed"],
+            row["held"],
+            row["expired"],
+            waiting,
+            f", next wave at {next_at:%H:%M} UTC" if next_at else "; the day is done",
+        )
+    if ref.get("campaigns") is not None:
+        refresh_rollups(ref.get("rollups") or ref["campaigns"], settings)
+    next_wave = min(following) if following else None
+    return {
+        **ref,
+        "wave": wave,
+        "dispatch": wave_totals(recorded),
+        "waiting": sum(row["waiting"] for row in recorded),
+        "next_wave_at": next_wave.isoformat() if next_wave else None,
+    }
 
 
 def report(ref: RunRef, settings: Settings | None = None) -> RunRef:

@@ -54,8 +54,25 @@ def build_report(ledger: Ledger, run_id: str, campaign: str | None = None) -> di
         "held_by_rule": dict(held_by_rule.most_common()),
         "waiting": int((steps["status"] == "pending").sum()),
         "expired": int((steps["status"] == "expired").sum()),
+        "steps_by_status": count_by(steps, "status"),
+        "waves": wave_rows(ledger, business_date, campaign),
         **(ladder_report(ledger, campaign, business_date) if campaign else {}),
     }
+
+
+def wave_rows(ledger: Ledger, business_date: date, campaign: str | None) -> list[dict[str, Any]]:
+    if campaign is None:
+        return []
+    waves = ledger.waves(business_date, campaign)
+    return [
+        {
+            **{k: (None if pd.isna(v) else v) for k, v in row.items() if k not in ("id", "business_date")},
+            "at": row["at"].isoformat(),
+            "started_at": row["started_at"].isoformat(),
+            "next_wave_at": row["next_wave_at"].isoformat() if pd.notna(row["next_wave_at"]) else None,
+        }
+        for row in waves.to_dict("records")
+    ]
 
 
 def ladder_report(ledger: Ledger, campaign: str, business_date: date) -> dict[str, Any]:
@@ -149,9 +166,32 @@ def format_report(report: dict[str, Any]) -> str:
         f"Waiting for the debtor's contact hours later today: {report['waiting']:,}",
         f"Not possible today (window closed, cap reached, day to avoid): {report['expired']:,}",
     ]
+    lines += format_accounting(report)
+    if report.get("waves"):
+        lines += ["", "The day's waves (each sends what is due as the debtors' contact windows open):"]
+        for wave in report["waves"]:
+            upcoming = f"next at {wave['next_wave_at'][11:16]} UTC" if wave["next_wave_at"] else "the day is done"
+            lines.append(
+                f"  {wave['at'][:16].replace('T', ' ')} UTC  sent {wave['sent']:>6,}  failed {wave['failed']:>4,}"
+                f"  held {wave['held']:>4,}  expired {wave['expired']:>4,}  waiting {wave['waiting']:>6,}  {upcoming}"
+            )
+            if wave.get("note"):
+                lines.append(f"    {wave['note']}")
     if report.get("campaign"):
         lines += format_ladder(report)
     return "\n".join(lines)
+
+
+def format_accounting(report: dict[str, Any]) -> list[str]:
+    """Every planned step is somewhere: held, sent, failed, waiting or expired (and unknown until settled)."""
+    statuses = dict(report.get("steps_by_status") or {})
+    planned = sum(statuses.values())
+    if not planned:
+        return []
+    named = ["held", "sent", "failed", "pending", "expired"]
+    parts = [f"{statuses.pop(name, 0):,} {'waiting' if name == 'pending' else name}" for name in named]
+    parts += [f"{count:,} {name}" for name, count in sorted(statuses.items())]
+    return ["", f"Planned steps: {planned:,} = " + " + ".join(parts)]
 
 
 def format_ladder(report: dict[str, Any]) -> list[str]:

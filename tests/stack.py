@@ -1,8 +1,9 @@
 """A running Airflow on PostgreSQL, for the tests and benchmarks that need the real thing.
 
 The same start-up serves them all: migrate, create the providers' pool, initialise the
-ledger, start the API server (with the plugin), the scheduler and the DAG processor (and a
-Celery worker), wait until the DAG in question is parsed, and unpause it.
+ledger, start the API server (with the plugin), the scheduler, the DAG processor and the
+triggerer (which wakes a day's dispatch for its next wave) (and a Celery worker), wait until
+the DAG in question is parsed, and unpause it.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ def running_airflow(env: dict[str, str], logs: Path, dag_id: str) -> Iterator[st
     run(["airflow", "pools", "set", "outreach_providers", "4", "Provider sends"], env)
     run(["outreach", "init"], env)
     logs.mkdir(parents=True, exist_ok=True)
-    commands = [["api-server", "--port", env["AIRFLOW__API__PORT"]], ["scheduler"], ["dag-processor"]]
+    commands = [["api-server", "--port", env["AIRFLOW__API__PORT"]], ["scheduler"], ["dag-processor"], ["triggerer"]]
     if env.get("AIRFLOW__CORE__EXECUTOR") == "CeleryExecutor":
         commands.append(["celery", "worker"])
     processes = [

@@ -1,5 +1,10 @@
 """One Airflow DAG per campaign file: pull -> segment -> plan -> approve placements -> dispatch -> report.
 
+The dispatch task follows the day's contact windows: it sends what is due, waits on the
+triggerer until the next window opens, and goes on until the business day is done
+(``outreach_dags.waves``). The DAG keeps the campaign's timezone, so the UI shows its
+schedule in local time.
+
 Parsing reads and validates the campaign's YAML and nothing else (no pandas, no
 ledger): a broken file raises here, so it shows as that DAG's import error in
 the Airflow UI and leaves the other campaigns running. Every task is one call
@@ -9,11 +14,14 @@ into ``outreach.pipeline``; tasks hand each other a small reference, never rows.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
+import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+
+from outreach_dags.waves import DispatchWavesOperator
 
 DEFAULT_ARGS = {
     "owner": "collections-ops",
@@ -22,11 +30,6 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": 2.0,
 }
 APPROVAL_OPTIONS = ["Approve", "Reject", "Decide next run"]
-
-
-def run_clock(context) -> datetime | None:
-    """The instant a task acts at: the real clock, or the run's logical date for replays and demos."""
-    return context.get("logical_date") if os.environ.get("OUTREACH_CLOCK") == "logical" else None
 
 
 def campaigns_dir() -> Path:
@@ -44,7 +47,7 @@ def campaign_dag(campaign_id: str):
         dag_id=campaign.dag_id,
         description=campaign.name,
         schedule=CronTriggerTimetable(campaign.schedule, timezone=campaign.timezone),
-        start_date=datetime(2026, 1, 1),
+        start_date=pendulum.datetime(2026, 1, 1, tz=campaign.timezone),
         catchup=False,
         max_active_runs=1,
         tags=["outreach", "campaign", *campaign.bucket_names],
@@ -83,14 +86,6 @@ def campaign_dag(campaign_id: str):
 
             return pipeline.plan(ref, campaign.id)
 
-        @task(pool="outreach_providers")
-        def dispatch(ref: dict) -> dict:
-            from outreach_hooks import provider_environment
-
-            from outreach import pipeline
-
-            return pipeline.dispatch_due(ref, provider_env=provider_environment, now=run_clock(get_current_context()))
-
         @task
         def report(ref: dict) -> dict:
             from outreach import pipeline
@@ -98,7 +93,7 @@ def campaign_dag(campaign_id: str):
             return pipeline.report(ref)
 
         planned = plan(segment(pull()))
-        sent = dispatch(planned)
+        sent = DispatchWavesOperator(task_id="dispatch", ref=planned, pool="outreach_providers").output
         if not has_placements:
             report(sent)
             return
@@ -121,7 +116,7 @@ def campaign_dag(campaign_id: str):
                 "reason": Param("", type="string", description="Why (kept with the decision)"),
                 "exclude": Param("", type="string", description="Account ids to keep back, comma-separated"),
             },
-            response_timeout=timedelta(hours=campaign.approval_timeout_hours),
+            response_timeout=campaign.approval_wait(),
             retries=0,
         )
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from airflow.sdk import Param, dag, get_current_context, task
 
-from outreach_dags.campaign import DEFAULT_ARGS, campaigns_dir, run_clock
+from outreach_dags.campaign import DEFAULT_ARGS, campaigns_dir
+from outreach_dags.waves import run_clock
 
 DAG_ID = "manual_escalation"
 
@@ -93,7 +94,7 @@ def manual_escalation_dag():
             from outreach.escalation_request import EscalationError
 
             context = get_current_context()
-            now = run_clock(context)
+            now = run_clock(context).now()
             try:
                 return pipeline.escalate(
                     dict(context["params"]),
@@ -114,7 +115,7 @@ def manual_escalation_dag():
             if ref["dry_run"] or not ref["outcomes"].get("escalated"):
                 return ref
             context = get_current_context()
-            now = run_clock(context)
+            now = run_clock(context).now()
             return pipeline.dispatch_due(ref, provider_env=provider_environment, now=now)
 
         @task

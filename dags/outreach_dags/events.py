@@ -3,7 +3,10 @@
 The plugin's endpoints update the ``outreach_events`` asset after each recording,
 so Airflow schedules this DAG within seconds instead of waiting for tomorrow's
 campaign run. It reacts to the new events (same-day fallback, opt-out
-confirmation, keypress requests) and sends what they call for.
+confirmation, keypress requests) and sends what they call for, wave by wave as
+the debtors' contact windows open (a fallback planned at night goes when the
+debtor's morning comes). Runs may overlap while one waits for a window; only one
+at a time reacts, so no event is reacted to twice.
 """
 
 from __future__ import annotations
@@ -12,7 +15,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, dag, get_current_context, task
 
-from outreach_dags.campaign import DEFAULT_ARGS, run_clock
+from outreach_dags.campaign import DEFAULT_ARGS
+from outreach_dags.waves import DispatchWavesOperator, run_clock
 
 # The asset the plugin updates (plugins/outreach_plugin.py names the same URI).
 EVENTS_ASSET = Asset(name="outreach_events", uri="outreach://ledger/events")
@@ -25,30 +29,21 @@ def outreach_events_dag():
         schedule=[EVENTS_ASSET],
         start_date=datetime(2026, 1, 1),
         catchup=False,
-        max_active_runs=1,
+        # A run waiting for a debtor's window must not hold up the reactions to newer events.
+        max_active_runs=16,
         tags=["outreach", "events"],
         default_args={**DEFAULT_ARGS, "retry_delay": timedelta(seconds=30)},
         doc_md=__doc__,
     )
     def build():
-        @task
+        @task(max_active_tis_per_dag=1)
         def react() -> dict:
             from outreach import pipeline
 
             context = get_current_context()
-            now = run_clock(context)
+            now = run_clock(context).now()
             return pipeline.react(f"outreach_events/{context['run_id']}", now=now)
 
-        @task(pool="outreach_providers")
-        def dispatch(ref: dict) -> dict:
-            from outreach_hooks import provider_environment
-
-            from outreach import pipeline
-
-            context = get_current_context()
-            now = run_clock(context)
-            return pipeline.dispatch_reactions(ref, provider_env=provider_environment, now=now)
-
-        dispatch(react())
+        DispatchWavesOperator(task_id="dispatch", ref=react(), pool="outreach_providers")
 
     return build()

@@ -8,6 +8,7 @@ and in the Airflow UI, where it shows as the campaign DAG's import error).
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -157,6 +158,30 @@ class Campaign(BaseModel):
         if not croniter.is_valid(value):
             raise ValueError(f"{value!r} is not a cron expression")
         return value
+
+    def scheduled_at(self, business_date: date) -> datetime | None:
+        """The instant (UTC) of the campaign's run on a business date; None when it does not run that day."""
+        from croniter import croniter
+
+        midnight = datetime.combine(business_date, time(0), ZoneInfo(self.timezone))
+        fire = croniter(self.schedule, midnight - timedelta(seconds=1)).get_next(datetime)
+        return fire.astimezone(UTC) if fire.date() == business_date else None
+
+    def approval_wait(self) -> timedelta:
+        """How long placements wait for a person: ``approval_timeout_hours``, but never past the run's business day.
+
+        An unanswered approval then takes its default ("Decide next run") and the next day's run asks
+        again, so a pending approval never holds the campaign's run into the next day's.
+        """
+        zone = ZoneInfo(self.timezone)
+        # The length of a run's day is the same every day the campaign runs; take the first from a Monday.
+        day, starts = next(
+            (day, at)
+            for day in (date(2026, 1, 5) + timedelta(days=n) for n in range(400))
+            if (at := self.scheduled_at(day))
+        )
+        day_end = datetime.combine(day + timedelta(days=1), time(0), zone)
+        return min(timedelta(hours=self.approval_timeout_hours), day_end - starts)
 
     @model_validator(mode="after")
     def _check(self) -> Campaign:

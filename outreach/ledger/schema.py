@@ -331,3 +331,25 @@ held_rollups = Table(
     Column("rule_id", String(64), primary_key=True),
     Column("steps", BigInteger, nullable=False),
 )
+
+dispatch_waves = Table(
+    "dispatch_waves",
+    metadata,
+    # One row per wave of a run and campaign: when it went, what it did, what it left waiting.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(64), nullable=False),
+    Column("campaign", String(64), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("wave", Integer, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),  # the run's clock: the instant the wave acted at
+    Column("started_at", DateTime(timezone=True), nullable=False),  # the wall clock
+    Column("due", Integer, nullable=False),
+    Column("sent", Integer, nullable=False),
+    Column("failed", Integer, nullable=False),
+    Column("held", Integer, nullable=False),
+    Column("expired", Integer, nullable=False),
+    Column("waiting", Integer, nullable=False),
+    Column("next_wave_at", DateTime(timezone=True)),
+    Column("note", Text),
+    Index("ix_dispatch_waves_date_campaign", "business_date", "campaign"),
+)

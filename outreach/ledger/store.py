@@ -29,6 +29,7 @@ from outreach.ledger.schema import (
     quarantined_rows,
     suppressions,
 )
+from outreach.ledger.wave_records import WaveRecords
 
 CHUNK = 5000
 
@@ -71,7 +72,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Ledger(LadderRecords, EscalationRecords, RollupRecords):
+class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords):
     def __init__(self, engine: Engine):
         self.engine = engine
 

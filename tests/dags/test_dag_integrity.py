@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from datetime import timedelta
 
 import pytest
 
@@ -31,8 +32,25 @@ def test_the_events_dag_runs_when_the_plugin_updates_its_asset(dagbag):
     dag = dagbag.dags["outreach_events"]
     (asset,) = dag.timetable.asset_condition.objects
     assert asset.uri == outreach_plugin.EVENTS_ASSET_URI
-    assert dag.max_active_runs == 1
+    # A run waiting for a debtor's window must not hold up newer events; one reacts at a time.
+    assert dag.max_active_runs > 1
+    assert dag.get_task("react").max_active_tis_per_dag == 1
     assert [t.task_id for t in dag.topological_sort()] == ["react", "dispatch"]
+
+
+def test_each_days_dispatch_waits_for_the_windows_on_the_triggerer(dagbag):
+    from outreach_dags.waves import DispatchWavesOperator
+
+    for dag_id in ("campaign_m1_self_service", "campaign_m2_plus", "outreach_events"):
+        dispatch = dagbag.dags[dag_id].get_task("dispatch")
+        assert isinstance(dispatch, DispatchWavesOperator), dag_id
+        assert dispatch.pool == "outreach_providers"
+
+
+def test_a_placement_approval_never_waits_past_its_business_day(dagbag):
+    approve = dagbag.dags["campaign_m2_plus"].get_task("approve_placements")
+    # m2_plus runs at 10:00 New York: an approval left unanswered lapses at midnight, before the next run.
+    assert approve.response_timeout == timedelta(hours=14)
 
 
 def test_every_dag_has_tags_an_owner_and_retries(dagbag):
@@ -47,6 +65,7 @@ def test_every_dag_has_tags_an_owner_and_retries(dagbag):
 def test_each_campaign_runs_on_its_own_schedule_and_timezone_without_catchup(dagbag):
     m1, m2 = dagbag.dags["campaign_m1_self_service"], dagbag.dags["campaign_m2_plus"]
     assert (m1.timetable.expression, str(m1.timetable.timezone)) == ("0 9 * * 1-6", "America/New_York")
+    assert str(m1.timezone) == "America/New_York", "the UI shows the campaign's times in its own timezone"
     assert m2.timetable.expression == "0 10 * * 1-6"
     for dag in (m1, m2):
         assert dag.catchup is False and dag.max_active_runs == 1

@@ -1,6 +1,7 @@
 """The components the compose file runs, run outside containers on the machine's PostgreSQL
-(and Redis): migrate, start the API server, scheduler and DAG processor (and a Celery worker),
-unpause and trigger the daily DAG, and let the scheduler, not ``dags test``, run it."""
+(and Redis): migrate, start the API server, scheduler, DAG processor and triggerer (and a
+Celery worker), unpause and trigger the daily DAG, and let the scheduler, not ``dags test``,
+run it: its dispatch defers between the day's waves and the triggerer resumes it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from outreach.ledger import Ledger
 from tests.stack import BIN, run, running_airflow, stack_environment
 
 pytestmark = pytest.mark.airflow
+NINE_IN_NEW_YORK = "2026-11-20T14:00:00+00:00"
 
 
 def wait_for_success(env: dict[str, str], deadline: float) -> list[dict]:
@@ -41,9 +43,11 @@ def wait_for_success(env: dict[str, str], deadline: float) -> list[dict]:
 def test_the_scheduler_runs_the_daily_dag_on_postgresql(executor, databases, tmp_path):
     airflow_db, ledger_db = databases
     env = stack_environment(tmp_path, airflow_db, ledger_db, executor)
-    run(["outreach", "sample", "--accounts", "300"], env)
+    # A replay of a past day at its scheduled time: its later waves are due at once, through the triggerer.
+    env["OUTREACH_CLOCK"] = "logical"
+    run(["outreach", "sample", "--accounts", "300", "--date", "2026-11-20"], env)
     with running_airflow(env, tmp_path / "logs", "campaign_m1_self_service"):
-        run(["airflow", "dags", "trigger", "campaign_m1_self_service"], env)
+        run(["airflow", "dags", "trigger", "campaign_m1_self_service", "--logical-date", NINE_IN_NEW_YORK], env)
         wait_for_success(env, time.monotonic() + 300)
 
     ledger = Ledger.from_url(ledger_db)
@@ -51,6 +55,10 @@ def test_the_scheduler_runs_the_daily_dag_on_postgresql(executor, databases, tmp
         finished = conn.execute(text("SELECT count(*) FROM pipeline_runs WHERE finished_at IS NOT NULL")).scalar()
         claimed = conn.execute(text("SELECT count(*) FROM attempts")).scalar()
         unique = conn.execute(text("SELECT count(DISTINCT step_key) FROM attempts")).scalar()
+        waves = conn.execute(text("SELECT count(*) FROM dispatch_waves")).scalar()
+        pending = conn.execute(text("SELECT count(*) FROM planned_steps WHERE status = 'pending'")).scalar()
     ledger.dispose()
     assert finished >= 1
     assert claimed > 0 and claimed == unique
+    # The sample book spans Hawaii to Shanghai: the dispatch was deferred and resumed for each later window.
+    assert waves >= 3 and pending == 0

@@ -1,0 +1,69 @@
+"""The dispatch task of a day: one wave now, then a wait on the triggerer until the next window opens.
+
+Between waves the task is *deferred*: it holds no worker slot and no pool slot, and the
+Airflow UI shows it as deferred with its log listing every wave so far, what is waiting and
+until when. Pausing the DAG stops the waves: a wave whose instant comes while the DAG is
+paused is not run until it is unpaused, and then it re-asks the policy (or, if the
+business day is over by then, sends nothing and expires what waited, saying why).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from typing import Any
+
+from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+from airflow.sdk import BaseOperator
+
+
+def run_clock(context, started_at: datetime | None = None):
+    """The run's clock: the wall clock, or a replay of the run's logical day (OUTREACH_CLOCK=logical)
+    that started at the wall-clock instant ``started_at`` (default: now)."""
+    from outreach.clock import RunClock
+
+    return RunClock.from_env(os.environ, context.get("logical_date"), started_at)
+
+
+class DispatchWavesOperator(BaseOperator):
+    """Sends a run's steps wave by wave as their contact windows open, until its business day is done.
+
+    ``ref`` is the upstream task's run reference (a campaign run, an escalation or a reaction run).
+    """
+
+    template_fields = ("ref",)
+    ui_color = "#e8f4ea"
+
+    def __init__(self, *, ref: Any, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.ref = ref
+
+    def execute(self, context: Any) -> dict:
+        return self.execute_wave(context)
+
+    def execute_wave(self, context: Any, event: Any = None) -> dict:
+        from outreach_hooks import provider_environment
+
+        from outreach import pipeline
+
+        # Where the day stands comes from the ledger: a retry or a resumed wave carries on from the last one.
+        cue = pipeline.next_wave(self.ref)
+        clock = run_clock(context, cue.first_started_at)
+        wave = cue.number
+        ref = pipeline.dispatch_wave(
+            self.ref, clock.now(at_least=cue.due_at), wave=wave, due_at=cue.due_at, provider_env=provider_environment
+        )
+        if ref["next_wave_at"] is None:
+            self.log.info("wave %d was the day's last: nothing waiting can still go today", wave)
+            return ref
+        next_at = datetime.fromisoformat(ref["next_wave_at"])
+        self.log.info(
+            "wave %d done; %d step(s) waiting; deferring to the triggerer until the next window opens at %s",
+            wave,
+            ref["waiting"],
+            f"{next_at:%Y-%m-%d %H:%M} UTC",
+        )
+        self.defer(
+            trigger=DateTimeTrigger(moment=clock.wake_at(next_at)),
+            method_name="execute_wave",
+        )

@@ -52,7 +52,10 @@ class RunClock:
         return self.replay_from is not None
 
     def now(self, at_least: datetime | None = None) -> datetime:
-        """The instant to act at; a wave woken for ``at_least`` never acts before it."""
+        """The instant to act at; a replayed wave woken for ``at_least`` never acts before it.
+
+        The wall clock is never moved: a wave that wakes early (a retried task) is not due yet.
+        """
         if self.replay_from is None:
             return _wall()
         if self.speed is None:
@@ -61,6 +64,9 @@ class RunClock:
             assert self.started_at is not None
             current = self.replay_from + (_wall() - self.started_at) * self.speed
         return max(current, _plain_utc(at_least)) if at_least is not None else current
+
+    def is_due(self, instant: datetime) -> bool:
+        return self.wake_at(instant) <= _wall()
 
     def wake_at(self, instant: datetime) -> datetime:
         """The wall-clock instant at which ``instant`` of the run's day comes."""

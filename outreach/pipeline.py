@@ -405,6 +405,9 @@ def dispatch_wave(
         }
         ledger.record_wave(row)
         recorded.append(row)
+        if ref.get("campaigns") is None:
+            # The ops view shows a running day as it goes: what went, what waits, what expired.
+            write_rollup(ledger, scope.campaign, day)
         if next_at is not None:
             following.append(next_at)
         log.info(
@@ -597,24 +600,6 @@ def react(orchestrator_run_id: str, settings: Settings | None = None, now: datet
         # Receipts, replies and payments change the day's numbers even when nothing is sent.
         "rollups": {c: day.date.isoformat() for c, day in days.items()} if new_events else {},
     }
-
-
-def dispatch_reactions(
-    ref: RunRef,
-    settings: Settings | None = None,
-    now: datetime | None = None,
-    provider_env: Callable[[], dict[str, str]] | None = None,
-    channel_set: str | None = None,
-) -> RunRef:
-    """Send the reactions' steps, campaign by campaign (each with its own sender identities)."""
-    sent = {}
-    for campaign_id, business_date in ref["campaigns"].items():
-        campaign_ref = {**ref, "campaign": campaign_id, "business_date": business_date}
-        sent[campaign_id] = dispatch_due(
-            campaign_ref, settings, channel_set=channel_set, now=now, provider_env=provider_env
-        )["dispatch"]
-    refresh_rollups(ref.get("rollups") or ref["campaigns"], settings)
-    return {**ref, "dispatch": sent}
 
 
 def refresh_rollups(business_dates: dict[str, str], settings: Settings | None = None) -> None:

@@ -37,6 +37,16 @@ def announce_events(count: int) -> None:
         asset_manager.register_asset_change(asset=asset, extra={"events": count}, source_is_api=True, session=session)
 
 
+def paused_dags() -> set[str]:
+    """The DAGs paused in Airflow: a paused campaign sends nothing more, its waiting steps are held by the pause."""
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        return set(session.scalars(select(DagModel.dag_id).where(DagModel.is_paused.is_(True))))
+
+
 def create_app():
     from airflow.api_fastapi.core_api.security import get_user
     from fastapi import FastAPI
@@ -49,7 +59,7 @@ def create_app():
     app.include_router(webhooks.router)
     app.include_router(payment_notices.router)
     # The ops API shows debtor data: Airflow's own login (its JWT, from the UI's cookie or a bearer token).
-    app.include_router(ops.ops_router(get_user))
+    app.include_router(ops.ops_router(get_user, paused_dags))
     app.state.announce_events = announce_events
     return app
 

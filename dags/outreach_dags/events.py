@@ -29,6 +29,8 @@ def outreach_events_dag():
         schedule=[EVENTS_ASSET],
         start_date=datetime(2026, 1, 1),
         catchup=False,
+        # Callbacks, replies and payments must be acted on from the start: this DAG is never left paused.
+        is_paused_upon_creation=False,
         # A run waiting for a debtor's window must not hold up the reactions to newer events.
         max_active_runs=16,
         tags=["outreach", "events"],

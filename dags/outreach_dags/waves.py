@@ -46,24 +46,32 @@ class DispatchWavesOperator(BaseOperator):
 
         from outreach import pipeline
 
-        # Where the day stands comes from the ledger: a retry or a resumed wave carries on from the last one.
-        cue = pipeline.next_wave(self.ref)
-        clock = run_clock(context, cue.first_started_at)
-        wave = cue.number
-        ref = pipeline.dispatch_wave(
-            self.ref, clock.now(at_least=cue.due_at), wave=wave, due_at=cue.due_at, provider_env=provider_environment
-        )
-        if ref["next_wave_at"] is None:
-            self.log.info("wave %d was the day's last: nothing waiting can still go today", wave)
-            return ref
-        next_at = datetime.fromisoformat(ref["next_wave_at"])
-        self.log.info(
-            "wave %d done; %d step(s) waiting; deferring to the triggerer until the next window opens at %s",
-            wave,
-            ref["waiting"],
-            f"{next_at:%Y-%m-%d %H:%M} UTC",
-        )
-        self.defer(
-            trigger=DateTimeTrigger(moment=clock.wake_at(next_at)),
-            method_name="execute_wave",
-        )
+        while True:
+            # Where the day stands comes from the ledger: a retry or a resumed wave carries on from the last one.
+            cue = pipeline.next_wave(self.ref)
+            clock = run_clock(context, cue.first_started_at)
+            if cue.due_at is not None and not clock.is_due(cue.due_at):
+                self.log.info(
+                    "wave %d is due at %s; deferring to the triggerer until then (no worker slot held)",
+                    cue.number,
+                    f"{cue.due_at:%Y-%m-%d %H:%M} UTC",
+                )
+                # Only a future instant is waited for: a trigger that fires at once can resume the task
+                # before the executor has reported its deferral, and the scheduler then fails it.
+                self.defer(trigger=DateTimeTrigger(moment=clock.wake_at(cue.due_at)), method_name="execute_wave")
+            ref = pipeline.dispatch_wave(
+                self.ref,
+                clock.now(at_least=cue.due_at),
+                wave=cue.number,
+                due_at=cue.due_at,
+                provider_env=provider_environment,
+            )
+            if ref["next_wave_at"] is None:
+                self.log.info("wave %d was the day's last: nothing waiting can still go today", cue.number)
+                return ref
+            self.log.info(
+                "wave %d done; %d step(s) waiting for the next window, which opens at %s",
+                cue.number,
+                ref["waiting"],
+                f"{datetime.fromisoformat(ref['next_wave_at']):%Y-%m-%d %H:%M} UTC",
+            )

@@ -299,6 +299,8 @@ escalated_accounts = Table(
 FUNNEL_COLUMNS = (
     "planned",
     "held",
+    "waiting",  # pending, for a later wave of the day
+    "expired",  # could not go before the business day ended
     "sent",
     "delivered",
     "failed",

@@ -48,7 +48,8 @@ def _read(function: Callable[..., Any], *args: Any) -> Any:
         ledger.dispose()
 
 
-def ops_router(require_user: Callable[..., Any]) -> APIRouter:
+def ops_router(require_user: Callable[..., Any], paused_dags: Callable[[], set[str]] = set) -> APIRouter:
+    """``paused_dags`` names the DAGs paused in the orchestrator: a paused campaign's waiting steps are held by it."""
     router = APIRouter()
     api = APIRouter(prefix="/api/ops", dependencies=[Depends(require_user)])
 
@@ -59,7 +60,10 @@ def ops_router(require_user: Callable[..., Any]) -> APIRouter:
     @api.get("/campaigns")
     def campaigns() -> dict[str, Any]:
         found = loadable_campaigns(Settings.from_env().campaigns_dir)
-        return {"campaigns": [{"id": c.id, "name": c.name, "dag_id": c.dag_id} for c in found]}
+        paused = paused_dags()
+        return {
+            "campaigns": [{"id": c.id, "name": c.name, "dag_id": c.dag_id, "paused": c.dag_id in paused} for c in found]
+        }
 
     @api.get("/funnel")
     def funnel(start: date | None = None, end: date | None = None, campaign: str | None = None) -> dict[str, Any]:

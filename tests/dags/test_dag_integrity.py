@@ -34,6 +34,7 @@ def test_the_events_dag_runs_when_the_plugin_updates_its_asset(dagbag):
     assert asset.uri == outreach_plugin.EVENTS_ASSET_URI
     # A run waiting for a debtor's window must not hold up newer events; one reacts at a time.
     assert dag.max_active_runs > 1
+    assert dag.is_paused_upon_creation is False, "replies and callbacks are acted on as soon as Airflow starts"
     assert dag.get_task("react").max_active_tis_per_dag == 1
     assert [t.task_id for t in dag.topological_sort()] == ["react", "dispatch"]
 

@@ -54,7 +54,7 @@ def world(ledger, settings_for, book, monkeypatch):
 
         def react(self, now=NOON, run="events__1"):
             ref = pipeline.react(run, settings, now=now)
-            return pipeline.dispatch_reactions(ref, settings, now=now)
+            return pipeline.dispatch_wave(ref, now, settings=settings)
 
     world = World()
     world.settings = settings

@@ -1,7 +1,7 @@
 """The components the compose file runs, run outside containers on the machine's PostgreSQL
 (and Redis): migrate, start the API server, scheduler, DAG processor and triggerer (and a
 Celery worker), unpause and trigger the daily DAG, and let the scheduler, not ``dags test``,
-run it: its dispatch defers between the day's waves and the triggerer resumes it."""
+run it, through every wave of the replayed day."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def wait_for_success(env: dict[str, str], deadline: float) -> list[dict]:
 def test_the_scheduler_runs_the_daily_dag_on_postgresql(executor, databases, tmp_path):
     airflow_db, ledger_db = databases
     env = stack_environment(tmp_path, airflow_db, ledger_db, executor)
-    # A replay of a past day at its scheduled time: its later waves are due at once, through the triggerer.
+    # A replay of a past day at its scheduled time: its later waves have all come, and go one after another.
     env["OUTREACH_CLOCK"] = "logical"
     run(["outreach", "sample", "--accounts", "300", "--date", "2026-11-20"], env)
     with running_airflow(env, tmp_path / "logs", "campaign_m1_self_service"):
@@ -60,5 +60,5 @@ def test_the_scheduler_runs_the_daily_dag_on_postgresql(executor, databases, tmp
     ledger.dispose()
     assert finished >= 1
     assert claimed > 0 and claimed == unique
-    # The sample book spans Hawaii to Shanghai: the dispatch was deferred and resumed for each later window.
+    # The sample book spans Hawaii to Shanghai: a wave for each window that opened, nothing left pending.
     assert waves >= 3 and pending == 0

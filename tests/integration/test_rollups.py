@@ -41,6 +41,10 @@ def test_a_day_is_rolled_up_per_bucket_channel_and_variant(ledger, settings_for,
     sms = funnel[funnel["channel"] == "sms"].sum(numeric_only=True)
     assert (sms["replied"], sms["opted_out"]) == (1, 1)
     assert held["steps"].sum() == int(steps["status"].isin(["held", "expired"]).sum())
+    assert (funnel["held"].sum(), funnel["expired"].sum()) == (
+        int((steps["status"] == "held").sum()),
+        int((steps["status"] == "expired").sum()),
+    )
 
     # The payment counts on its own day, for the text it is credited to.
     payment_day = pipeline.business_day(paid_at.astimezone(NEW_YORK).date(), "America/New_York")

@@ -137,3 +137,26 @@ def test_a_wave_held_past_the_end_of_the_business_day_sends_nothing_and_says_why
     assert ledger.attempts_for(DAY).query("account_id != 'AC-NY'").empty
     audit = ledger.account_timeline("AC-HNL")["decisions"]
     assert "expired" in set(audit["decision"])
+
+
+def test_a_wave_killed_after_its_sends_is_carried_on_from_the_ledger_without_sending_twice(settings, monkeypatch):
+    ref = planned_day(settings)
+    ledger = pipeline.ledger_for(settings)
+    pipeline.dispatch_wave(ref, SCHEDULED, settings=settings)
+    honolulu_morning = datetime(2026, 11, 20, 18, 0, tzinfo=UTC)
+
+    # The worker dies after the 18:00 wave's sends, before the wave is written down.
+    def killed(self, row):
+        raise SystemExit("worker killed")
+
+    monkeypatch.setattr(type(ledger), "record_wave", killed)
+    with pytest.raises(SystemExit):
+        pipeline.dispatch_wave(ref, honolulu_morning, wave=2, due_at=honolulu_morning, settings=settings)
+    monkeypatch.undo()
+    assert set(ledger.attempts_for(DAY)["account_id"]) == {"AC-NY", "AC-HNL"}
+
+    # The retried task asks the ledger where the day stands: wave 2 again, then Shanghai's morning.
+    sent_at = run_waves(ref, settings, honolulu_morning)
+    attempts = ledger.attempts_for(DAY)
+    assert attempts["step_key"].is_unique and sorted(attempts["account_id"]) == ["AC-HNL", "AC-NY", "AC-SHA"]
+    assert "AC-SHA" in sent_at and ledger.steps(DAY, statuses=["pending"]).empty

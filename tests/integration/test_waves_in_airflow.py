@@ -7,7 +7,9 @@ import json
 import subprocess
 import time
 from datetime import date, timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 
 from outreach.ledger import Ledger
@@ -46,6 +48,19 @@ def run_state(env) -> str | None:
     return replayed_run(env).get("state")
 
 
+def ops_campaigns(api: str, env) -> dict[str, dict]:
+    passwords = json.loads((Path(env["AIRFLOW_HOME"]) / "simple_auth_manager_passwords.json.generated").read_text())
+    user, password = next(iter(passwords.items()))
+    token = httpx.post(f"{api}/auth/token", json={"username": user, "password": password}, timeout=30)
+    response = httpx.get(
+        f"{api}/outreach/api/ops/campaigns",
+        headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    return {c["id"]: c for c in response.json()["campaigns"]}
+
+
 def wait_until(condition, what: str, seconds: float):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -72,10 +87,11 @@ def test_pausing_the_campaign_between_two_waves_stops_the_second_until_unpaused(
         attempts = ledger.attempts_for(DAY)
         return set(attempts["account_id"]) if not attempts.empty else set()
 
-    with running_airflow(env, tmp_path / "logs", DAG):
+    with running_airflow(env, tmp_path / "logs", DAG) as api:
         run(["airflow", "dags", "trigger", DAG, "--logical-date", STARTS_AT], env)
         wait_until(lambda: not ledger.waves(DAY).empty, "the first wave", 150)
         run(["airflow", "dags", "pause", DAG], env)
+        assert ops_campaigns(api, env)["m1_self_service"]["paused"], "the Collections page says the campaign is paused"
         first = ledger.waves(DAY).iloc[0]
         assert sent() == {"AC-NYC"} and first["waiting"] == 1, "Chicago waits for its own 08:00"
         assert f"{first['next_wave_at']:%H:%M}" == "14:00"

@@ -17,6 +17,9 @@ def test_the_wall_clock_is_the_default_and_a_wave_wakes_at_its_own_instant():
     assert not clock.is_replay
     assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=5)
     assert clock.wake_at(NINE_IN_NEW_YORK) == NINE_IN_NEW_YORK
+    # A task retried before its wave's instant does not act as if that instant had come.
+    later = datetime.now(UTC) + timedelta(hours=4)
+    assert clock.now(at_least=later) < later and not clock.is_due(later)
 
 
 def test_a_replay_acts_at_each_wave_instant_and_wakes_at_once():

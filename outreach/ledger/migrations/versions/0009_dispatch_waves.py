@@ -1,4 +1,5 @@
-"""dispatch waves: each wave of a day's dispatch, when it went and what it left waiting
+"""dispatch waves: each wave of a day's dispatch, when it went and what it left waiting; the
+daily rollups count waiting and expired steps apart from held ones
 
 Revision ID: 0009
 Revises: 0008
@@ -31,8 +32,12 @@ def upgrade() -> None:
         sa.Column("note", sa.Text()),
     )
     op.create_index("ix_dispatch_waves_date_campaign", "dispatch_waves", ["business_date", "campaign"])
+    for name in ("waiting", "expired"):
+        op.add_column("daily_rollups", sa.Column(name, sa.BigInteger(), nullable=False, server_default="0"))
 
 
 def downgrade() -> None:
+    for name in ("expired", "waiting"):
+        op.drop_column("daily_rollups", name)
     op.drop_index("ix_dispatch_waves_date_campaign", table_name="dispatch_waves")
     op.drop_table("dispatch_waves")

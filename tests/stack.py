@@ -86,6 +86,19 @@ def api_url(env: dict[str, str]) -> str:
     return f"http://127.0.0.1:{env['AIRFLOW__API__PORT']}"
 
 
+def wait_until(condition, what: str, seconds: float = 120, every: float = 1):
+    """Poll ``condition`` until it returns something true, and return that; fail the test naming ``what``."""
+    import pytest
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    pytest.fail(f"timed out waiting for {what}")
+
+
 def _wait(condition, what: str, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not condition():

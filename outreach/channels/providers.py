@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,27 @@ TWILIO_API = "https://api.twilio.com"
 # Twilio codes that will fail the same way every time: recorded, handed to the ladder's fallback.
 TWILIO_PERMANENT = {21211, 21214, 21408, 21602, 21603, 21604, 21610, 21612, 21614, 21617, 21200, 21205, 21215}
 VOICE_LANGUAGES = {"en": "en-US", "zh-CN": "cmn-CN"}
+
+
+# Values an example file or a template leaves in place of a real secret.
+PLACEHOLDER_SECRET = re.compile(r"change[-_ ]?me|placeholder|replace[-_ ]?me|your[-_ ]|^x{4,}$|^<.*>$", re.IGNORECASE)
+SANDBOX_AUTH_TOKEN = "sandbox-auth-token"
+
+
+def twilio_webhook_token(env: Mapping[str, str] | None = None) -> str | None:
+    """The key Twilio's webhooks are verified with: the auth token the senders use, or None.
+
+    With the local sandbox (``OUTREACH_SANDBOX_URL``) and no token set, that is the sandbox's
+    token, as for the senders. Otherwise a missing, empty or placeholder token gives None, and
+    every Twilio webhook is refused: a request is never verified against a default key.
+    """
+    env = os.environ if env is None else env
+    token = (env.get("TWILIO_AUTH_TOKEN") or "").strip()
+    if not token and env.get("OUTREACH_SANDBOX_URL"):
+        return SANDBOX_AUTH_TOKEN
+    if not token or PLACEHOLDER_SECRET.search(token):
+        return None
+    return token
 
 
 @dataclass(frozen=True)
@@ -67,7 +89,7 @@ class ProviderSettings:
 
         return cls(
             twilio_account_sid=need("TWILIO_ACCOUNT_SID", "ACsandbox" if sandbox else None),
-            twilio_auth_token=need("TWILIO_AUTH_TOKEN", "sandbox-auth-token" if sandbox else None),
+            twilio_auth_token=need("TWILIO_AUTH_TOKEN", SANDBOX_AUTH_TOKEN if sandbox else None),
             twilio_base_url=env.get("TWILIO_BASE_URL") or sandbox or TWILIO_API,
             sms_from=need("OUTREACH_SMS_FROM", "+15005550006" if sandbox else None),
             voice_from=need("OUTREACH_VOICE_FROM", "+15005550006" if sandbox else None),

@@ -9,6 +9,7 @@ signature before anything is read.
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape
@@ -18,6 +19,7 @@ from fastapi.responses import Response
 from sqlalchemy import and_, select
 from twilio.request_validator import RequestValidator
 
+from outreach.channels.providers import twilio_webhook_token
 from outreach.events import record_keypress
 from outreach.ledger import Ledger
 from outreach.ledger.schema import account_snapshots, planned_steps
@@ -25,6 +27,7 @@ from outreach.messages import Renderer
 from outreach.settings import Settings
 from outreach.web.events import announce
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/twilio")
 LANGUAGES = {"en": "en-US", "zh-CN": "cmn-CN"}
 
@@ -39,8 +42,15 @@ def public_url(request: Request) -> str:
 
 
 async def verified_form(request: Request) -> dict[str, str] | None:
+    token = twilio_webhook_token()
+    if token is None:
+        log.error(
+            "Twilio webhook %s refused: TWILIO_AUTH_TOKEN is missing, empty or a placeholder, "
+            "so no Twilio request can be verified",
+            request.url.path,
+        )
+        return None
     form = {k: str(v) for k, v in (await request.form()).items()}
-    token = os.environ.get("TWILIO_AUTH_TOKEN", "sandbox-auth-token")
     signature = request.headers.get("X-Twilio-Signature", "")
     return form if RequestValidator(token).validate(public_url(request), form, signature) else None
 

@@ -4,7 +4,6 @@ that the scheduler runs because of them: deliveries, a same-day fallback, an opt
 from __future__ import annotations
 
 import subprocess
-import time
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock
 from zoneinfo import ZoneInfo
@@ -16,22 +15,12 @@ from outreach.ledger import Ledger
 from outreach.settings import Settings
 from tests.days import Book
 from tests.servers import Sandbox
-from tests.stack import BIN, api_url, running_airflow, stack_environment
+from tests.stack import BIN, api_url, running_airflow, stack_environment, wait_until
 
 pytestmark = pytest.mark.airflow
 NEW_YORK = ZoneInfo("America/New_York")
 UNREACHABLE = "+12125550197"  # the sandbox reports texts to numbers ending 97 undelivered
 OPTING_OUT = "+12125550143"
-
-
-def wait_until(condition, what: str, seconds: float = 120):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(1)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 @pytest.fixture

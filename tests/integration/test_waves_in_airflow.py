@@ -14,7 +14,7 @@ import pytest
 
 from outreach.ledger import Ledger
 from tests.days import Book
-from tests.stack import BIN, run, running_airflow, stack_environment
+from tests.stack import BIN, run, running_airflow, stack_environment, wait_until
 
 pytestmark = pytest.mark.airflow
 DAG = "campaign_m1_self_service"
@@ -59,16 +59,6 @@ def ops_campaigns(api: str, env) -> dict[str, dict]:
     )
     assert response.status_code == 200, response.text
     return {c["id"]: c for c in response.json()["campaigns"]}
-
-
-def wait_until(condition, what: str, seconds: float):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(2)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_pausing_the_campaign_between_two_waves_stops_the_second_until_unpaused(databases, tmp_path):

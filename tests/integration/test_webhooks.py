@@ -69,6 +69,27 @@ def test_forged_or_malformed_requests_change_nothing(env, ledger):
     assert ledger.attempts_for(DAY).set_index("step_key").loc[step["step_key"], "status"] == "sent"
 
 
+@pytest.mark.parametrize("configured", [None, "", "   ", "change-me-twilio-token"])
+def test_without_a_real_auth_token_every_twilio_webhook_is_refused(env, ledger, monkeypatch, configured, caplog):
+    """No token, an empty one or the example file's placeholder: nothing verifies, not even a default key."""
+    client, _, _, _ = env
+    if configured is None:
+        monkeypatch.delenv("TWILIO_AUTH_TOKEN")
+    else:
+        monkeypatch.setenv("TWILIO_AUTH_TOKEN", configured)
+    monkeypatch.delenv("OUTREACH_SANDBOX_URL", raising=False)
+    step = sent_step(ledger, "sms")
+    path = "/twilio/status?step=" + step["step_key"].replace("|", "%7C")
+    form = {"MessageSid": step["provider_message_id"], "MessageStatus": "undelivered", "ErrorCode": "30003"}
+    for key in ("sandbox-auth-token", configured or "", "forged"):
+        assert twilio_post(client, path, form, token=key).status_code == 403
+    stop = {"MessageSid": "SMforged", "From": "+12125550142", "To": "+15005550006", "Body": "STOP"}
+    assert twilio_post(client, "/twilio/inbound", stop, token="sandbox-auth-token").status_code == 403
+    assert ledger.attempts_for(DAY).set_index("step_key").loc[step["step_key"], "status"] == "sent"
+    assert ledger.active_suppressions(datetime.now(UTC)).query("address == '+12125550142'").empty
+    assert "TWILIO_AUTH_TOKEN is missing, empty or a placeholder" in caplog.text
+
+
 def test_stop_by_text_suppresses_the_number_at_once(env, ledger):
     client, _, settings, ref = env
     snapshot = ledger.snapshot(DAY)

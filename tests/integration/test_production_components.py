@@ -1,22 +1,34 @@
 """The components the compose file runs, run outside containers on the machine's PostgreSQL
 (and Redis): migrate, start the API server, scheduler, DAG processor and triggerer (and a
-Celery worker), unpause and trigger the daily DAG, and let the scheduler, not ``dags test``,
-run it, through every wave of the replayed day."""
+Celery worker), unpause the daily DAG, and let the scheduler, not ``dags test``, run its
+latest scheduled day, through every wave of that day replayed on its own clock."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import time
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
 
+from outreach.campaigns import load_campaign
 from outreach.ledger import Ledger
+from outreach.settings import SHIPPED_CAMPAIGNS
 from tests.stack import BIN, run, running_airflow, stack_environment
 
 pytestmark = pytest.mark.airflow
-NINE_IN_NEW_YORK = "2026-11-20T14:00:00+00:00"
+
+
+def latest_scheduled_day(campaign_id: str) -> date:
+    """The business date of the run the scheduler starts when the DAG is unpaused (catch-up off)."""
+    campaign = load_campaign(SHIPPED_CAMPAIGNS / f"{campaign_id}.yaml")
+    now = datetime.now(UTC)
+    today = now.astimezone(ZoneInfo(campaign.timezone)).date()
+    days = (today - timedelta(days=n) for n in range(8))
+    return next(day for day in days if (at := campaign.scheduled_at(day)) is not None and at <= now)
 
 
 def wait_for_success(env: dict[str, str], deadline: float) -> list[dict]:
@@ -43,11 +55,11 @@ def wait_for_success(env: dict[str, str], deadline: float) -> list[dict]:
 def test_the_scheduler_runs_the_daily_dag_on_postgresql(executor, databases, tmp_path):
     airflow_db, ledger_db = databases
     env = stack_environment(tmp_path, airflow_db, ledger_db, executor)
-    # A replay of a past day at its scheduled time: its later waves have all come, and go one after another.
+    # The run on its logical clock (09:00 New York of its day): every later wave has come, and goes in turn.
     env["OUTREACH_CLOCK"] = "logical"
-    run(["outreach", "sample", "--accounts", "300", "--date", "2026-11-20"], env)
+    business_date = latest_scheduled_day("m1_self_service")
+    run(["outreach", "sample", "--accounts", "300", "--date", business_date.isoformat()], env)
     with running_airflow(env, tmp_path / "logs", "campaign_m1_self_service"):
-        run(["airflow", "dags", "trigger", "campaign_m1_self_service", "--logical-date", NINE_IN_NEW_YORK], env)
         wait_for_success(env, time.monotonic() + 300)
 
     ledger = Ledger.from_url(ledger_db)

@@ -23,10 +23,42 @@ def _date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date (YYYY-MM-DD)") from exc
 
 
+def _refused(settings: Settings) -> bool:
+    """Print each unsafe setting and return True when the deployment must not run as configured."""
+    import os
+
+    from outreach.campaigns import loadable_campaigns
+    from outreach.preflight import deployment_problems
+
+    senders = {campaign.id: campaign.senders.environment() for campaign in loadable_campaigns(settings.campaigns_dir)}
+    problems = deployment_problems(os.environ, senders)
+    if problems:
+        print(f"outreach: refusing to start: {len(problems)} unsafe setting(s)", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+    return bool(problems)
+
+
+def cmd_preflight(args: argparse.Namespace, settings: Settings) -> int:
+    """Refuse (exit 1, naming each problem) a deployment that must not run as configured."""
+    import os
+
+    from outreach.preflight import is_strict, missing_webhook_secrets
+
+    if _refused(settings):
+        return 1
+    for refused in missing_webhook_secrets(os.environ):
+        print(f"note: the plugin will refuse {refused}", file=sys.stderr)
+    print(f"settings checked ({'production' if is_strict(os.environ) else 'development'} rules): nothing unsafe")
+    return 0
+
+
 def cmd_init(args: argparse.Namespace, settings: Settings) -> int:
     from outreach.ledger.migrate import LedgerSchemaError, current_revision
     from outreach.pipeline import ledger_for
 
+    if _refused(settings):
+        return 1
     try:
         ledger = ledger_for(settings)
     except LedgerSchemaError as exc:
@@ -213,7 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="outreach", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("init", help="create the ledger, or upgrade it to this version's schema").set_defaults(func=cmd_init)
+    sub.add_parser(
+        "init", help="check the settings are safe to run, then create the ledger or upgrade its schema"
+    ).set_defaults(func=cmd_init)
+    sub.add_parser(
+        "preflight", help="check the settings: each missing or placeholder secret, each unsafe setting"
+    ).set_defaults(func=cmd_preflight)
     db = sub.add_parser("db", help="ledger database maintenance")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply pending ledger schema migrations").set_defaults(func=cmd_init)

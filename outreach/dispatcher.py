@@ -24,6 +24,7 @@ from outreach.ledger import Ledger
 from outreach.messages import Renderer
 from outreach.planner import ActiveSuppressions, BusinessDay, contact_request, group_records
 from outreach.policy import RuleSet, decide
+from outreach.preflight import refuse_unsafe
 
 log = logging.getLogger(__name__)
 # Calls and texts from a week back are all the caps look at; a little more is harmless.
@@ -42,10 +43,13 @@ class DispatchSummary:
     held_at_send: int = 0
     claimed_elsewhere: int = 0
     by_channel: Counter[str] = field(default_factory=Counter)
+    # "<channel> <provider code>" -> failed sends: what an alarm names.
+    failed_by_code: Counter[str] = field(default_factory=Counter)
 
     def as_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k != "by_channel"}
+        data = {k: v for k, v in self.__dict__.items() if k not in ("by_channel", "failed_by_code")}
         data["sent_by_channel"] = dict(self.by_channel)
+        data["failed_by_code"] = dict(self.failed_by_code)
         return data
 
 
@@ -135,7 +139,7 @@ def dispatch(
             if step["step_key"] not in won:
                 continue
             account = accounts[step["account_id"]]
-            rendered = renderer.render(step["channel"], step["template"], account)
+            rendered = renderer.render(step["channel"], step["template"], account, step["step_key"])
             if step["channel"] == "sms":
                 segments[step["step_key"]] = segment_count(rendered.body)
                 if segments[step["step_key"]] > max_sms_segments:
@@ -159,8 +163,17 @@ def dispatch(
                     subject=rendered.subject,
                     body=rendered.body,
                     locale=account["locale"],
+                    ref=renderer.ref(step["step_key"]),
                 )
             )
+        # Before anything goes: a receipt or an unsubscribe can come back the moment a message is out.
+        ledger.register_refs(
+            [
+                {"ref": m.ref, "step_key": m.step_key, "account_id": m.account_id, "business_date": day.date}
+                for messages in by_channel.values()
+                for m in messages
+            ]
+        )
         for channel_name, messages in by_channel.items():
             results.extend(channels[channel_name].send(messages))
         ledger.complete_attempts([{**r.__dict__, "segments": segments.get(r.step_key)} for r in results])
@@ -185,6 +198,7 @@ def dispatch(
                 summary.by_channel[channel_of[result.step_key]] += 1
             else:
                 summary.failed += 1
+                summary.failed_by_code[f"{channel_of[result.step_key]} {result.error_code or 'unknown'}"] += 1
         log.info(
             "dispatched a batch of %d: %d sent, %d failed",
             len(batch),
@@ -224,6 +238,9 @@ def channels_for(
     env = dict(provider_env if provider_env is not None else os.environ)
     if kind == "sandbox":
         env.setdefault("OUTREACH_SANDBOX_URL", "http://127.0.0.1:8765")
+    else:
+        # Real providers: the same refusals as at start-up, on the credentials and senders in use now.
+        refuse_unsafe(env, credentials_read=True)
     settings = ProviderSettings.from_env(env)
     channels.update(
         sms=TwilioSmsChannel(settings), voice=TwilioVoiceChannel(settings), email=SendGridEmailChannel(settings)

@@ -6,6 +6,8 @@ once, in the same transaction, so the very next dispatch already honours them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,19 +15,34 @@ from sqlalchemy import and_, insert, select, update
 
 from outreach.ledger import Ledger
 from outreach.ledger.schema import attempts, events, planned_steps, suppressions
-from outreach.masking import mask_address
+from outreach.masking import mask_address, mask_row, mask_text
 from outreach.policy.model import Channel
 from outreach.policy.replies import ReplyEffect, effects
 
 
 def record_reply(
-    ledger: Ledger, account_id: str | None, channel: Channel, address: str, text: str, at: datetime
-) -> ReplyEffect:
-    """Record an inbound reply and apply its suppressions (or, for START, lift the SMS opt-out)."""
+    ledger: Ledger,
+    account_id: str | None,
+    channel: Channel,
+    address: str,
+    text: str,
+    at: datetime,
+    provider_id: str | None = None,
+) -> ReplyEffect | None:
+    """Record an inbound reply and apply its suppressions (or, for START, lift the SMS opt-out).
+
+    ``provider_id`` (Twilio's MessageSid) makes it count once: a webhook the provider delivers
+    again, perhaps after a later STOP, changes nothing and gives None.
+    """
     effect = effects(text, channel, address, at)
     with ledger.engine.begin() as conn:
+        if provider_id:
+            key = f"in:{provider_id}"[:128]
+            if conn.execute(select(events.c.id).where(events.c.provider_event_id == key)).first():
+                return None
         conn.execute(
             insert(events).values(
+                provider_event_id=f"in:{provider_id}"[:128] if provider_id else None,
                 account_id=account_id,
                 channel=channel,
                 kind="inbound",
@@ -173,21 +190,69 @@ def record_keypress(ledger: Ledger, step_key: str, call_sid: str, digits: str, a
         )
 
 
-def record_sendgrid_events(ledger: Ledger, batch: list[dict[str, Any]]) -> int:
-    """Apply SendGrid events (carrying ``step_key`` in their custom args); returns how many were new."""
+# Where SendGrid event items that could not be read wait for a person (the ops view lists them).
+SENDGRID_SET_ASIDE = "sendgrid_event_webhook"
+
+
+def sendgrid_item_problem(item: Any) -> tuple[str, str] | None:
+    """(field, reason) when an item of a SendGrid batch cannot be applied; None when it can."""
+    if not isinstance(item, dict):
+        return "item", f"is a {type(item).__name__}, not an event object"
+    if not isinstance(item.get("event"), str) or not item["event"]:
+        return "event", "is missing"
+    timestamp = item.get("timestamp")
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int | float) or timestamp <= 0:
+        return "timestamp", f"{str(timestamp)[:40]!r} is not a Unix time"
+    return None
+
+
+def sendgrid_event_id(item: dict[str, Any]) -> str:
+    """SendGrid's own event id; without one, a digest of what the event says, so two events never collapse."""
+    if item.get("sg_event_id"):
+        return f"sg:{item['sg_event_id']}"[:128]
+    digest = hashlib.sha256(json.dumps(item, sort_keys=True, default=str).encode()).hexdigest()[:40]
+    return f"sg:digest:{digest}"
+
+
+def record_sendgrid_events(ledger: Ledger, batch: list[Any], received_at: datetime | None = None) -> int:
+    """Apply SendGrid events (carrying the message's ref, ``step``, in their custom args); returns how many were new.
+
+    An item that cannot be read is set aside with its place in the batch and what was wrong;
+    the others are applied, so one bad item never costs the batch.
+    """
     new = 0
-    for item in batch:
-        step_key = item.get("step_key")
+    received_at = received_at or datetime.now(UTC)
+    set_aside = []
+    for line, item in enumerate(batch, start=1):
+        problem = sendgrid_item_problem(item)
+        if problem is not None:
+            field, reason = problem
+            raw = mask_row(item) if isinstance(item, dict) else {"item": mask_text(str(item)[:500])}
+            set_aside.append(
+                {
+                    "run_id": SENDGRID_SET_ASIDE,
+                    "business_date": received_at.date(),
+                    "source": "SendGrid event webhook",
+                    "line": line,
+                    "field": field,
+                    "reason": f"{field} {reason}: the item was not applied (the rest of its batch was)",
+                    "raw": raw,
+                }
+            )
+            continue
+        # Emails sent before refs carry the step key itself.
+        step = item.get("step") or item.get("step_key")
+        step_key = ledger.step_key_for(str(step)) if step else None
         if not step_key:
             continue
-        event, at = item.get("event", ""), datetime.fromtimestamp(int(item.get("timestamp", 0)), UTC)
+        event, at = item["event"], datetime.fromtimestamp(float(item["timestamp"]), UTC)
         with ledger.engine.begin() as conn:
             attempt = _attempt(conn, step_key)
             if attempt is None:
                 continue
             if not _event_once(
                 conn,
-                f"sg:{item.get('sg_event_id')}",
+                sendgrid_event_id(item),
                 account_id=attempt["account_id"],
                 step_key=step_key,
                 channel="email",
@@ -225,4 +290,39 @@ def record_sendgrid_events(ledger: Ledger, batch: list[dict[str, Any]]) -> int:
                         note=f"SendGrid {detail}",
                     )
                 )
+    ledger.set_aside(set_aside)
     return new
+
+
+def record_unsubscribe(ledger: Ledger, message: dict[str, Any], at: datetime, how: str) -> bool:
+    """Stop email to the address a message went to (its unsubscribe link); False when already stopped.
+
+    ``message`` is the ledger's row of the message's ref (``Ledger.message_ref``). The opt-out
+    holds from ``at`` for the address, whichever account lists it, as a STOP does for a number.
+    """
+    address = message["contact_address"]
+    with ledger.engine.begin() as conn:
+        active = conn.execute(
+            select(suppressions.c.id).where(
+                and_(
+                    suppressions.c.channel == "email",
+                    suppressions.c.address == address,
+                    suppressions.c.reason == "electronic_address_opt_out",
+                    suppressions.c.lifted_at.is_(None),
+                )
+            )
+        ).first()
+        if active:
+            return False
+        conn.execute(
+            insert(suppressions).values(
+                account_id=message["account_id"],
+                channel="email",
+                address=address,
+                reason="electronic_address_opt_out",
+                source="unsubscribe_link",
+                effective_at=at,
+                note=f"{how} from the {message['campaign']} email of {message['business_date']}",
+            )
+        )
+    return True

@@ -6,16 +6,19 @@ one carries the disclosures its channel requires (sender name, opt-out).
 
 from __future__ import annotations
 
-import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from outreach.accounts.schema import CURRENCY_EXPONENT
+from outreach.links import LinkKeys
+
 CURRENCY_SYMBOLS = {"USD": "$", "CNY": "¥", "CAD": "CA$", "EUR": "€", "GBP": "£", "JPY": "¥"}
-CURRENCY_EXPONENT = {"JPY": 0}
 
 
 @dataclass(frozen=True)
@@ -33,8 +36,14 @@ class Sender:
             callback_number=os.environ.get("OUTREACH_CALLBACK_NUMBER", "+1 800 555 0100"),
             postal_address=os.environ.get("OUTREACH_POSTAL_ADDRESS", "100 Example Street, New York, NY 10001"),
             pay_base_url=os.environ.get("OUTREACH_PAY_URL", "https://pay.example.com/a/"),
-            unsubscribe_base_url=os.environ.get("OUTREACH_UNSUBSCRIBE_URL", "https://pay.example.com/unsubscribe/"),
+            unsubscribe_base_url=os.environ.get("OUTREACH_UNSUBSCRIBE_URL") or unsubscribe_page(os.environ),
         )
+
+
+def unsubscribe_page(env: Mapping[str, str]) -> str:
+    """The plugin's unsubscribe page (``GET`` confirms, ``POST`` unsubscribes) under the public callback URL."""
+    base = (env.get("OUTREACH_CALLBACK_BASE_URL") or "https://pay.example.com").rstrip("/")
+    return f"{base}/outreach/unsubscribe/"
 
 
 @dataclass(frozen=True)
@@ -49,14 +58,19 @@ def format_amount(minor: int, currency: str) -> str:
     return f"{CURRENCY_SYMBOLS.get(currency, currency + ' ')}{amount:,.{exponent}f}"
 
 
-def link_token(account_id: str) -> str:
-    """An opaque per-account token, so links never carry the account number."""
-    return hashlib.sha256(account_id.encode()).hexdigest()[:16]
+def renderer_for(home: Path) -> Renderer:
+    """The renderer of a deployment whose home is ``home``: its sender identity and its link keys."""
+    return Renderer(links=LinkKeys.from_env(home))
+
+
+# The ref a preview shows in its links: as long as a real one, so segment counts are the same.
+PREVIEW_REF = "PREVIEW-LINK-REF"
 
 
 class Renderer:
-    def __init__(self, sender: Sender | None = None):
+    def __init__(self, sender: Sender | None = None, links: LinkKeys | None = None):
         self.sender = sender or Sender.from_env()
+        self.links = links
         self.environment = Environment(
             loader=PackageLoader("outreach", "templates"),
             undefined=StrictUndefined,
@@ -64,9 +78,14 @@ class Renderer:
             keep_trailing_newline=False,
         )
 
-    def context(self, account: dict[str, Any]) -> dict[str, Any]:
+    def ref(self, step_key: str) -> str:
+        """The opaque reference the step's message carries (links, provider callbacks)."""
+        if self.links is None:
+            raise ValueError("a Renderer without link keys can only preview messages")
+        return self.links.ref(step_key)
+
+    def context(self, account: dict[str, Any], ref: str = PREVIEW_REF) -> dict[str, Any]:
         name = str(account.get("name") or "")
-        token = link_token(str(account["account_id"]))
         return {
             "business_name": self.sender.business_name,
             "callback_number": self.sender.callback_number,
@@ -76,14 +95,18 @@ class Renderer:
             "account_last4": str(account["account_id"])[-4:],
             "amount_due": format_amount(int(account["balance_due_minor"]), str(account["currency"])),
             "days_past_due": int(account["dpd"]),
-            "pay_link": f"{self.sender.pay_base_url}{token}",
-            "unsubscribe_link": f"{self.sender.unsubscribe_base_url}{token}",
+            "pay_link": f"{self.sender.pay_base_url}{ref}",
+            "unsubscribe_link": f"{self.sender.unsubscribe_base_url}{ref}",
             "locale": account.get("locale") or "en",
         }
 
-    def render(self, channel: str, template: str, account: dict[str, Any]) -> RenderedMessage:
+    def render(
+        self, channel: str, template: str, account: dict[str, Any], step_key: str | None = None
+    ) -> RenderedMessage:
+        """The words of ``step_key``'s message (its links carry the step's ref); without a step, a preview."""
         locale = account.get("locale") or "en"
-        text = self.environment.get_template(f"{channel}/{template}.{locale}.j2").render(self.context(account)).strip()
+        context = self.context(account, self.ref(step_key) if step_key else PREVIEW_REF)
+        text = self.environment.get_template(f"{channel}/{template}.{locale}.j2").render(context).strip()
         if channel == "email":
             first, _, rest = text.partition("\n")
             if not first.startswith("Subject: "):

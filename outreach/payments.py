@@ -20,15 +20,18 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import and_, insert, select, update
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy import and_, exists, insert, select, update
 
+from outreach.accounts.schema import CURRENCY_EXPONENT
 from outreach.ladder import FAILED_ATTEMPTS
 from outreach.ledger import Ledger
 from outreach.ledger.ladder_records import insert_payment_once
-from outreach.ledger.schema import attempts, decisions, events, planned_steps
+from outreach.ledger.schema import account_snapshots, attempts, decisions, events, planned_steps, quarantined_rows
 
 REPLAY_WINDOW_SECONDS = 300
+# Where payments for accounts no snapshot ever held wait for a person (the ops view lists them).
+UNMATCHED_PAYMENTS = "payment_notices"
 SIGNATURE_HEADER = "X-Outreach-Signature"
 TIMESTAMP_HEADER = "X-Outreach-Timestamp"
 
@@ -40,14 +43,26 @@ class PaymentNotice(BaseModel):
 
     payment_id: str = Field(min_length=1, max_length=128)
     account_id: str = Field(min_length=1, max_length=64)
-    # In major units, as a string or number: "125.50".
-    amount: Decimal = Field(gt=0, max_digits=15, decimal_places=2)
+    # In major units, as a string or number: "125.50" (USD), "1000" (JPY).
+    amount: Decimal = Field(gt=0, max_digits=15)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     paid_at: AwareDatetime
 
+    @model_validator(mode="after")
+    def _fits_its_currency(self) -> PaymentNotice:
+        if self.currency not in CURRENCY_EXPONENT:
+            raise ValueError(f"currency {self.currency} is not one the ledger keeps ({', '.join(CURRENCY_EXPONENT)})")
+        places = -int(self.amount.normalize().as_tuple().exponent)
+        if places > CURRENCY_EXPONENT[self.currency]:
+            raise ValueError(
+                f"amount {self.amount} has more decimal places than {self.currency} allows "
+                f"({CURRENCY_EXPONENT[self.currency]})"
+            )
+        return self
+
     @property
     def amount_minor(self) -> int:
-        return int(self.amount * 100)
+        return int(self.amount.scaleb(CURRENCY_EXPONENT[self.currency]))
 
 
 class PaymentNoticeError(ValueError):
@@ -59,6 +74,8 @@ class PaymentRecorded:
     new: bool
     steps_stopped: int = 0
     credited_step: str | None = None
+    # False: no snapshot ever held the account; the payment is kept and set aside for a person.
+    known_account: bool = True
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -156,7 +173,21 @@ def record_payment(
                 payload=_payload(notice),
             )
         )
-    return PaymentRecorded(new=True, steps_stopped=len(stopped), credited_step=credited)
+        known = conn.execute(select(exists().where(account_snapshots.c.account_id == notice.account_id))).scalar()
+        if not known:
+            conn.execute(
+                insert(quarantined_rows).values(
+                    run_id=UNMATCHED_PAYMENTS,
+                    business_date=notice.paid_at.astimezone(ZoneInfo(business_timezone)).date(),
+                    source="bank payment notice",
+                    line=0,
+                    field="account_id",
+                    reason=f"payment {notice.payment_id} of {amount} names no account the ledger has seen "
+                    f"({notice.account_id}): recorded, credited to nothing; match it by hand",
+                    raw=_payload(notice),
+                )
+            )
+    return PaymentRecorded(new=True, steps_stopped=len(stopped), credited_step=credited, known_account=bool(known))
 
 
 def _payload(notice: PaymentNotice) -> dict[str, Any]:

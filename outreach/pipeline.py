@@ -32,7 +32,8 @@ from outreach.escalation_request import EscalationError, parse_request
 from outreach.handoffs import HandoffChannel
 from outreach.ladder import History
 from outreach.ledger import Ledger
-from outreach.messages import Renderer
+from outreach.masking import mask_row
+from outreach.messages import renderer_for
 from outreach.planner import BusinessDay, plan_day
 from outreach.policy import RuleSet, load_rules
 from outreach.policy.configuration import check_deployment
@@ -42,7 +43,15 @@ from outreach.rollups import write_rollup
 from outreach.saved_segments import load_segments
 from outreach.settings import Settings
 from outreach.template_checks import require_clean_templates
-from outreach.waves import WaveScope, closing_reason, day_over_reason, late_note, wave_totals
+from outreach.waves import (
+    DispatchStopped,
+    FailureAlarm,
+    WaveScope,
+    closing_reason,
+    day_over_reason,
+    late_note,
+    wave_totals,
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +105,7 @@ def pull(
         run_id,
         business_date,
         [
-            {"source": q.source, "line": q.line, "field": q.field, "reason": q.reason, "raw": q.raw}
+            {"source": q.source, "line": q.line, "field": q.field, "reason": q.reason, "raw": mask_row(q.raw or {})}
             for q in result.quarantined
         ],
     )
@@ -292,7 +301,7 @@ def dispatch_due(
         day,
         ref["run_id"],
         channels,
-        Renderer(),
+        renderer_for(settings.home),
         now=now,
         rules=rules_for(settings),
         max_sms_segments=settings.max_sms_segments,
@@ -372,7 +381,7 @@ def dispatch_wave(
         started = datetime.now(UTC)
         scope_ref = {**ref, "campaign": scope.campaign, "business_date": scope.business_date.isoformat()}
         summary: dict[str, Any] = {"due": 0, "sent": 0, "failed": 0, "held_at_send": 0, "expired": 0}
-        next_at, waiting = None, 0
+        next_at, waiting, stopped = None, 0, None
         if now >= day.end:
             reason = day_over_reason(scope, day.end, now, due_at)
             summary["expired"] = ledger.expire_unsent(
@@ -382,6 +391,8 @@ def dispatch_wave(
             summary = dispatch_due(scope_ref, settings, channel_set=channel_set, now=now, provider_env=provider_env)[
                 "dispatch"
             ]
+            alarm = FailureAlarm(settings.max_failure_share, settings.failure_alarm_min_sends)
+            stopped = alarm.reason(summary["sent"], summary["failed"], summary.get("failed_by_code", {}))
             next_at, waiting = ledger.next_window_opening(day.date, now, day.end, scope.campaign, scope.run_id)
             if next_at is None:
                 summary["expired"] += ledger.expire_unsent(
@@ -402,6 +413,7 @@ def dispatch_wave(
             "waiting": waiting,
             "next_wave_at": next_at,
             "note": late_note(scope, now, due_at),
+            "stopped": stopped,
         }
         ledger.record_wave(row)
         recorded.append(row)
@@ -424,6 +436,10 @@ def dispatch_wave(
         )
     if ref.get("campaigns") is not None:
         refresh_rollups(ref.get("rollups") or ref["campaigns"], settings)
+    alarms = [f"{row['campaign']} wave {wave}: {row['stopped']}" for row in recorded if row["stopped"]]
+    if alarms:
+        log.error("the dispatch stops, everything recorded: %s", "; ".join(alarms))
+        raise DispatchStopped("; ".join(alarms))
     next_wave = min(following) if following else None
     return {
         **ref,
@@ -449,6 +465,10 @@ def report(ref: RunRef, settings: Settings | None = None) -> RunRef:
         write_rollup(ledger, campaign.id, business_day(date.fromisoformat(ref["business_date"]), campaign.timezone))
     (settings.reports_dir / f"{name}.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
     log.info("run report written to %s\n%s", text_path, format_report(data))
+    stopped = [w["stopped"] for w in data.get("waves", []) if w.get("stopped") and w["run_id"] == ref["run_id"]]
+    if stopped:
+        # The run ends red where ops look, with the report written first.
+        raise DispatchStopped(f"the report is written to {text_path}; the dispatch stopped: {'; '.join(stopped)}")
     return {**ref, "report_path": str(text_path)}
 
 

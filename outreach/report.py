@@ -113,6 +113,10 @@ def format_report(report: dict[str, Any]) -> str:
         f"Source: {report['source']}",
         f"  rows read {report['rows_read']:,}, accepted {report['accepted']:,}, quarantined {report['quarantined']:,}",
     ]
+    stopped = [wave["stopped"] for wave in report.get("waves", []) if wave.get("stopped")]
+    if stopped:
+        lines[1:1] = ["", "THE DISPATCH STOPPED, and nothing more goes until a person acts:"]
+        lines[3:3] = [f"  {reason}" for reason in stopped]
     if report["rows_read"] == 0:
         lines.append("  the source was empty: no overdue accounts for this business date")
     for reason, count in sorted(report["quarantined_by_reason"].items()):
@@ -177,6 +181,8 @@ def format_report(report: dict[str, Any]) -> str:
             )
             if wave.get("note"):
                 lines.append(f"    {wave['note']}")
+            if wave.get("stopped"):
+                lines.append(f"    {wave['stopped']}")
     if report.get("campaign"):
         lines += format_ladder(report)
     return "\n".join(lines)

@@ -38,6 +38,9 @@ class Settings:
     # Seconds a claimed send may stay unconfirmed before it is looked up at the provider.
     reconcile_after: float = 900.0
     max_sms_segments: int = 3
+    # A wave whose sends fail above this share (of at least ``failure_alarm_min_sends``) stops the day.
+    max_failure_share: float = 0.25
+    failure_alarm_min_sends: int = 20
 
     @property
     def sms_provider(self) -> str:
@@ -78,6 +81,9 @@ class Settings:
                 f"OUTREACH_COLLECTOR_TYPE={collector_type!r} must be first_party, third_party or debt_buyer"
             )
         policy_settings = env.get("OUTREACH_POLICY_SETTINGS")
+        max_failure_share = _number(env, "OUTREACH_MAX_FAILURE_SHARE", 0.25)
+        if not 0 < max_failure_share <= 1:
+            raise SettingsError(f"OUTREACH_MAX_FAILURE_SHARE={max_failure_share} must be above 0 and at most 1")
         return cls(
             home=home,
             ledger_url=env.get("OUTREACH_LEDGER_URL") or f"sqlite:///{home / 'ledger.db'}",
@@ -91,4 +97,13 @@ class Settings:
             source_spec=Path(env["OUTREACH_SOURCE"]) if env.get("OUTREACH_SOURCE") else None,
             reconcile_after=float(env.get("OUTREACH_RECONCILE_AFTER_SECONDS") or 900),
             max_sms_segments=int(env.get("OUTREACH_SMS_MAX_SEGMENTS") or 3),
+            max_failure_share=max_failure_share,
+            failure_alarm_min_sends=int(_number(env, "OUTREACH_FAILURE_ALARM_MIN_SENDS", 20)),
         )
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    try:
+        return float(env.get(name) or default)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={env.get(name)!r} is not a number") from exc

@@ -20,6 +20,40 @@ import pandas as pd
 
 # A wave woken this much after its instant was held up: the campaign was paused, or Airflow was down.
 LATE_AFTER = timedelta(minutes=5)
+# Provider answers that mean our credentials were refused: every later send would fail the same way.
+AUTHENTICATION_CODES = {"20003", "401", "403"}
+
+
+class DispatchStopped(RuntimeError):
+    """A wave's sends failed the way a person must look at; the wave and the reason are recorded first."""
+
+
+@dataclass(frozen=True)
+class FailureAlarm:
+    """When a wave's failures stop the day: any authentication refusal, or more than ``max_share`` of
+    its sends failing (once at least ``min_sends`` were tried, so one bad number is not an alarm)."""
+
+    max_share: float = 0.25
+    min_sends: int = 20
+
+    def reason(self, sent: int, failed: int, failed_by_code: dict[str, int]) -> str | None:
+        refused = {code: n for code, n in failed_by_code.items() if code.split()[-1] in AUTHENTICATION_CODES}
+        if refused:
+            return (
+                f"stopped: the provider refused our credentials ({_codes(refused)}); fix the Twilio or "
+                "SendGrid connection, then clear the dispatch task to carry on from this wave"
+            )
+        tried = sent + failed
+        if tried >= self.min_sends and failed > self.max_share * tried:
+            return (
+                f"stopped: {failed} of {tried} sends failed ({failed / tried:.0%}, more than the "
+                f"{self.max_share:.0%} OUTREACH_MAX_FAILURE_SHARE allows): {_codes(failed_by_code)}"
+            )
+        return None
+
+
+def _codes(counts: dict[str, int]) -> str:
+    return ", ".join(f"{code} x{n}" for code, n in sorted(counts.items(), key=lambda item: -item[1]))
 
 
 @dataclass(frozen=True)

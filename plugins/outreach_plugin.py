@@ -47,20 +47,38 @@ def paused_dags() -> set[str]:
         return set(session.scalars(select(DagModel.dag_id).where(DagModel.is_paused.is_(True))))
 
 
+def twilio_auth_token() -> str | None:
+    """The auth token the senders use: the ``twilio_default`` connection's password, else the environment."""
+    from outreach_hooks import connection_or_none
+
+    connection = connection_or_none("twilio_default")
+    return connection.password if connection is not None and connection.password else None
+
+
 def create_app():
+    import os
+
     from airflow.api_fastapi.core_api.security import get_user
     from fastapi import FastAPI
 
-    from outreach.web import health, ops, payment_notices, voice, webhooks
+    from outreach.preflight import missing_webhook_secrets
+    from outreach.web import health, ops, payment_notices, unsubscribe, voice, webhooks
+    from outreach.web.body_limits import BodyLimit
 
     app = FastAPI(title="Outreach", description="Collections outreach endpoints")
+    # Every endpoint is public: an oversized body is refused before anything reads it.
+    app.add_middleware(BodyLimit)
     app.include_router(health.router)
     app.include_router(voice.router)
     app.include_router(webhooks.router)
     app.include_router(payment_notices.router)
+    app.include_router(unsubscribe.router)
     # The ops API shows debtor data: Airflow's own login (its JWT, from the UI's cookie or a bearer token).
     app.include_router(ops.ops_router(get_user, paused_dags))
     app.state.announce_events = announce_events
+    app.state.twilio_auth_token = twilio_auth_token
+    for refused in missing_webhook_secrets(os.environ):
+        log.error("the outreach plugin will refuse every request for %s", refused)
     return app
 
 

@@ -65,3 +65,13 @@ def plan_all(ref: dict[str, Any], settings: Settings) -> dict[str, Any]:
     for campaign in CAMPAIGNS:
         planned += pipeline.plan(ref, campaign, settings)["planned"]
     return {**ref, "planned": planned}
+
+
+def dispatched_sample_day(settings: Settings, day: date, now: datetime, accounts: int = 200) -> dict[str, Any]:
+    """A sample book for ``day`` planned for every shipped campaign and dispatched at ``now``; its ref."""
+    from outreach.sample import write_sample
+
+    write_sample(settings.accounts_file, day, accounts=accounts)
+    ref = plan_all(pipeline.segment(pipeline.pull(day, "scheduled__1", settings), settings), settings)
+    pipeline.dispatch_due(ref, settings, now=now)
+    return ref

@@ -61,3 +61,15 @@ def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
+
+
+# A production deployment's settings that pass every start-up check (values shaped like real ones).
+PRODUCTION_SETTINGS = {
+    "OUTREACH_ENVIRONMENT": "production",
+    "OUTREACH_LINK_SECRET": "q9V0xw2Lr7Tz4Kc8Yb1Nm6Hs3Jd5Pf0Ga",
+    "OUTREACH_PAYMENTS_SECRET": "whsec_8f3b2c1d9e7a6b5c4d3e2f1a",
+    "OUTREACH_BUSINESS_NAME": "Northwind Bank",
+    "OUTREACH_CALLBACK_NUMBER": "+1 800 201 4455",
+    "OUTREACH_POSTAL_ADDRESS": "1 Harbor Plaza, Boston, MA 02110",
+    "OUTREACH_PAY_URL": "https://pay.northwind-bank.com/a/",
+}

@@ -35,19 +35,44 @@ def run(args: list[str], env: dict[str, str], timeout: int = 300) -> str:
     return result.stdout
 
 
+def database_url(name: str) -> str:
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
 @contextmanager
-def fresh_databases(prefix: str) -> Iterator[tuple[str, str]]:
-    """Two new PostgreSQL databases, Airflow's and the ledger's, as URLs; dropped afterwards."""
+def migrated_airflow_template(work: Path) -> Iterator[str]:
+    """A PostgreSQL database holding Airflow's migrated schema and the providers' pool, made once;
+    each stack's Airflow database is a copy of it (``fresh_databases(template=...)``), which takes
+    a moment where migrating takes most of a minute. Yields its name; dropped afterwards."""
+    name = f"airflow_template_{uuid.uuid4().hex[:6]}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        env = airflow_environment(
+            work / "airflow", work / "outreach", AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=database_url(name)
+        )
+        run(["airflow", "db", "migrate"], env)
+        run(["airflow", "pools", "set", "outreach_providers", "4", "Provider sends"], env)
+        yield name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def fresh_databases(prefix: str, airflow_template: str | None = None) -> Iterator[tuple[str, str]]:
+    """Two new PostgreSQL databases, Airflow's (a copy of ``airflow_template`` when given) and the
+    ledger's, as URLs; dropped afterwards."""
     admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
     names = [f"airflow_{prefix}_{uuid.uuid4().hex[:6]}", f"outreach_{prefix}_{uuid.uuid4().hex[:6]}"]
     with admin.connect() as conn:
-        for name in names:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        template = f' TEMPLATE "{airflow_template}"' if airflow_template else ""
+        conn.execute(text(f'CREATE DATABASE "{names[0]}"{template}'))
+        conn.execute(text(f'CREATE DATABASE "{names[1]}"'))
     try:
-        airflow_db, ledger_db = (
-            make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False) for name in names
-        )
-        yield airflow_db, ledger_db
+        yield database_url(names[0]), database_url(names[1])
     finally:
         with admin.connect() as conn:
             for name in names:
@@ -114,18 +139,21 @@ def _healthy(api: str) -> bool:
         return False
 
 
-def _parsed(env: dict[str, str], dag_id: str) -> bool:
-    listed = subprocess.run(
-        [str(BIN / "airflow"), "dags", "list"], env=env, capture_output=True, text=True, timeout=120
-    ).stdout
-    return dag_id in listed
+def _parsed(engine, dag_id: str) -> bool:
+    """The DAG processor has written ``dag_id`` to Airflow's database (what ``airflow dags list`` reads)."""
+    with engine.connect() as conn:
+        return bool(conn.execute(text("SELECT count(*) FROM dag WHERE dag_id = :d"), {"d": dag_id}).scalar())
 
 
 @contextmanager
-def running_airflow(env: dict[str, str], logs: Path, dag_id: str) -> Iterator[str]:
-    """Airflow's services up on ``env`` with ``dag_id`` parsed and unpaused; yields the API server's URL."""
-    run(["airflow", "db", "migrate"], env)
-    run(["airflow", "pools", "set", "outreach_providers", "4", "Provider sends"], env)
+def running_airflow(env: dict[str, str], logs: Path, dag_id: str, migrated: bool = False) -> Iterator[str]:
+    """Airflow's services up on ``env`` with ``dag_id`` parsed and unpaused; yields the API server's URL.
+
+    ``migrated``: Airflow's database is a copy of ``migrated_airflow_template`` (schema and pool).
+    """
+    if not migrated:
+        run(["airflow", "db", "migrate"], env)
+        run(["airflow", "pools", "set", "outreach_providers", "4", "Provider sends"], env)
     run(["outreach", "init"], env)
     logs.mkdir(parents=True, exist_ok=True)
     commands = [["api-server", "--port", env["AIRFLOW__API__PORT"]], ["scheduler"], ["dag-processor"], ["triggerer"]]
@@ -141,17 +169,26 @@ def running_airflow(env: dict[str, str], logs: Path, dag_id: str) -> Iterator[st
         )
         for command in commands
     ]
+    airflow_db = create_engine(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     try:
         api = api_url(env)
         _wait(lambda: _healthy(api), "the API server", 180)
-        _wait(lambda: _parsed(env, dag_id), f"the DAG processor to parse {dag_id}", 240)
+        _wait(lambda: _parsed(airflow_db, dag_id), f"the DAG processor to parse {dag_id}", 240)
         run(["airflow", "dags", "unpause", dag_id], env)
         yield api
     finally:
-        for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        airflow_db.dispose()
+        stop(processes)
+
+
+def stop(processes: list[subprocess.Popen], grace: float = 10) -> None:
+    """Stop each service's process group: SIGTERM, and SIGKILL for what is still up after ``grace`` seconds in all."""
+    for process in processes:
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.airflow_env import PROJECT
+from tests.airflow_env import OUTREACH, PROJECT
+from tests.factories import PRODUCTION_SETTINGS
 
 
 def compose_command() -> list[str]:
@@ -103,3 +105,53 @@ def test_production_requirements_match_the_lock_file():
     assert pins(exported) == pins((PROJECT / "requirements" / "production.txt").read_text()), (
         "requirements/production.txt is stale: re-export it from uv.lock (see its header)"
     )
+
+
+def init_service_environment(env_file: Path, home: Path) -> tuple[list[str], dict[str, str]]:
+    """The airflow-init service as compose resolves it with ``env_file``: its command and environment,
+    with the image's paths pointed at this checkout so the command runs outside a container."""
+    resolved = subprocess.run(
+        [*compose_command(), "--env-file", str(env_file), "config"], cwd=PROJECT, capture_output=True, text=True
+    )
+    assert resolved.returncode == 0, resolved.stderr
+    service = yaml.safe_load(resolved.stdout)["services"]["airflow-init"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OUTREACH_", "AIRFLOW__", "TWILIO_", "SENDGRID_"))}
+    env.update({k: str(v) for k, v in service["environment"].items() if v is not None})
+    env.update(
+        OUTREACH_HOME=str(home),
+        OUTREACH_CAMPAIGNS_DIR=str(PROJECT / "campaigns"),
+        OUTREACH_SEGMENTS_FILE=str(PROJECT / "segments.yaml"),
+    )
+    return service["command"], env
+
+
+def test_the_stack_refuses_to_start_on_the_example_files_placeholders(tmp_path):
+    command, env = init_service_environment(PROJECT / ".env.example", tmp_path)
+    assert command[-1].startswith("outreach preflight && airflow db migrate"), "the check comes before anything starts"
+    result = subprocess.run([OUTREACH, "preflight"], env=env, capture_output=True, text=True)
+    assert result.returncode == 1
+    for name in (
+        "OUTREACH_LINK_SECRET",
+        "OUTREACH_PAYMENTS_SECRET",
+        "AIRFLOW__API_AUTH__JWT_SECRET",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+        "OUTREACH_BUSINESS_NAME",
+        "OUTREACH_PAY_URL",
+    ):
+        assert f"  - {name}: " in result.stderr, result.stderr
+
+
+def test_the_stack_starts_once_every_secret_is_filled_in(tmp_path):
+    filled = {
+        "POSTGRES_PASSWORD": "pg-9f8e7d6c5b4a",
+        "AIRFLOW_JWT_SECRET": "jwt-0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d",
+        "AIRFLOW_API_SECRET_KEY": "api-5d4c3b2a1f0e9d8c7b6a",
+        **{k: v for k, v in PRODUCTION_SETTINGS.items() if k != "OUTREACH_ENVIRONMENT"},
+    }
+    lines = [line for line in (PROJECT / ".env.example").read_text().splitlines() if line.split("=")[0] not in filled]
+    env_file = tmp_path / "filled.env"
+    env_file.write_text("\n".join([*lines, *(f"{k}={v}" for k, v in filled.items())]) + "\n")
+    _, env = init_service_environment(env_file, tmp_path)
+    result = subprocess.run([OUTREACH, "preflight"], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "production rules" in result.stdout

@@ -20,6 +20,7 @@ from pathlib import Path
 import pendulum
 from airflow.providers.standard.operators.hitl import HITLOperator
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from outreach_dags.waves import DispatchWavesOperator
 
@@ -86,16 +87,26 @@ def campaign_dag(campaign_id: str):
 
             return pipeline.plan(ref, campaign.id)
 
-        @task
-        def report(ref: dict) -> dict:
+        # The report is written whatever the dispatch did: a stopped dispatch is in it, and fails it too,
+        # so the run ends red (Airflow judges a run by its last tasks).
+        @task(trigger_rule="all_done")
+        def report() -> dict:
             from outreach import pipeline
+            from outreach.waves import DispatchStopped
 
-            return pipeline.report(ref)
+            ref = get_current_context()["ti"].xcom_pull(task_ids="plan")
+            if not ref:
+                raise AirflowFailException("no report: the run failed before its plan was made (see the red task)")
+            try:
+                return pipeline.report(ref)
+            except DispatchStopped as exc:
+                raise AirflowFailException(str(exc)) from exc
 
         planned = plan(segment(pull()))
-        sent = DispatchWavesOperator(task_id="dispatch", ref=planned, pool="outreach_providers").output
+        dispatch = DispatchWavesOperator(task_id="dispatch", ref=planned, pool="outreach_providers")
+        reported = report()
+        [planned, dispatch] >> reported
         if not has_placements:
-            report(sent)
             return
 
         @task.short_circuit(ignore_downstream_trigger_rules=False)
@@ -129,6 +140,6 @@ def campaign_dag(campaign_id: str):
 
         recorded = record_approval(planned)
         placements_waiting(planned) >> approve >> recorded
-        recorded >> report(sent)
+        recorded >> reported
 
     return build()

@@ -15,6 +15,7 @@ from typing import Any
 
 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 
 
 def run_clock(context, started_at: datetime | None = None):
@@ -45,6 +46,8 @@ class DispatchWavesOperator(BaseOperator):
         from outreach_hooks import provider_environment
 
         from outreach import pipeline
+        from outreach.preflight import UnsafeDeployment
+        from outreach.waves import DispatchStopped
 
         while True:
             # Where the day stands comes from the ledger: a retry or a resumed wave carries on from the last one.
@@ -59,13 +62,17 @@ class DispatchWavesOperator(BaseOperator):
                 # Only a future instant is waited for: a trigger that fires at once can resume the task
                 # before the executor has reported its deferral, and the scheduler then fails it.
                 self.defer(trigger=DateTimeTrigger(moment=clock.wake_at(cue.due_at)), method_name="execute_wave")
-            ref = pipeline.dispatch_wave(
-                self.ref,
-                clock.now(at_least=cue.due_at),
-                wave=cue.number,
-                due_at=cue.due_at,
-                provider_env=provider_environment,
-            )
+            try:
+                ref = pipeline.dispatch_wave(
+                    self.ref,
+                    clock.now(at_least=cue.due_at),
+                    wave=cue.number,
+                    due_at=cue.due_at,
+                    provider_env=provider_environment,
+                )
+            except (DispatchStopped, UnsafeDeployment) as exc:
+                # A retry would fail the same way: red now, for a person; clearing the task carries on.
+                raise AirflowFailException(str(exc)) from exc
             if ref["next_wave_at"] is None:
                 self.log.info("wave %d was the day's last: nothing waiting can still go today", cue.number)
                 return ref

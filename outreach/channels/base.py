@@ -16,6 +16,13 @@ class OutboundMessage:
     subject: str | None
     body: str
     locale: str
+    # What providers echo back in callbacks and custom args: an opaque ref, never the step key
+    # (which names the account). Only a message built outside the dispatcher goes without one.
+    ref: str | None = None
+
+    @property
+    def callback_ref(self) -> str:
+        return self.ref or self.step_key
 
 
 @dataclass(frozen=True)

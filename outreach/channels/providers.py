@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
-from xml.sax.saxutils import escape
 
 import requests
 from python_http_client.exceptions import HTTPError as SendGridHTTPError
@@ -28,30 +27,30 @@ from twilio.rest import Client
 
 from outreach.channels.base import OutboundMessage, SendResult
 from outreach.channels.delivery import PermanentError, RateLimiter, RetryPolicy, TransientError, send_all
+from outreach.preflight import is_placeholder
 
 TWILIO_API = "https://api.twilio.com"
 # Twilio codes that will fail the same way every time: recorded, handed to the ladder's fallback.
 TWILIO_PERMANENT = {21211, 21214, 21408, 21602, 21603, 21604, 21610, 21612, 21614, 21617, 21200, 21205, 21215}
-VOICE_LANGUAGES = {"en": "en-US", "zh-CN": "cmn-CN"}
 
 
-# Values an example file or a template leaves in place of a real secret.
-PLACEHOLDER_SECRET = re.compile(r"change[-_ ]?me|placeholder|replace[-_ ]?me|your[-_ ]|^x{4,}$|^<.*>$", re.IGNORECASE)
 SANDBOX_AUTH_TOKEN = "sandbox-auth-token"
 
 
-def twilio_webhook_token(env: Mapping[str, str] | None = None) -> str | None:
+def twilio_webhook_token(env: Mapping[str, str] | None = None, configured: str | None = None) -> str | None:
     """The key Twilio's webhooks are verified with: the auth token the senders use, or None.
 
-    With the local sandbox (``OUTREACH_SANDBOX_URL``) and no token set, that is the sandbox's
-    token, as for the senders. Otherwise a missing, empty or placeholder token gives None, and
-    every Twilio webhook is refused: a request is never verified against a default key.
+    ``configured`` is the token of the Airflow connection the senders use, where there is one;
+    otherwise ``TWILIO_AUTH_TOKEN``. With the local sandbox (``OUTREACH_SANDBOX_URL``) and no
+    token set, that is the sandbox's token, as for the senders. Otherwise a missing, empty or
+    placeholder token gives None, and every Twilio webhook is refused: a request is never
+    verified against a default key.
     """
     env = os.environ if env is None else env
-    token = (env.get("TWILIO_AUTH_TOKEN") or "").strip()
+    token = (configured or env.get("TWILIO_AUTH_TOKEN") or "").strip()
     if not token and env.get("OUTREACH_SANDBOX_URL"):
         return SANDBOX_AUTH_TOKEN
-    if not token or PLACEHOLDER_SECRET.search(token):
+    if not token or is_placeholder(token):
         return None
     return token
 
@@ -75,6 +74,8 @@ class ProviderSettings:
     mail_requests_per_second: float = 10.0
     concurrency: int = 8
     mail_batch_size: int = 1000
+    # Seconds to wait for a provider's answer.
+    request_timeout: float = 15.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProviderSettings:
@@ -105,12 +106,19 @@ class ProviderSettings:
             calls_per_second=float(env.get("OUTREACH_CALLS_PER_SECOND", 1)),
             mail_requests_per_second=float(env.get("OUTREACH_MAIL_REQUESTS_PER_SECOND", 10)),
             concurrency=int(env.get("OUTREACH_SEND_CONCURRENCY", 8)),
+            request_timeout=float(env.get("OUTREACH_PROVIDER_TIMEOUT_SECONDS", 15)),
         )
 
-    def callback_url(self, path: str, step_key: str) -> str | None:
+    def callback_url(self, path: str, step: str) -> str | None:
         if not self.callback_base_url:
             return None
-        return f"{self.callback_base_url.rstrip('/')}/{path}?step={quote(step_key, safe='')}"
+        return f"{self.callback_base_url.rstrip('/')}/{path}?step={quote(step, safe='')}"
+
+    def unsubscribe_url(self, ref: str) -> str | None:
+        """The one-click (RFC 8058) unsubscribe URL of a message, served by the plugin."""
+        if not self.callback_base_url:
+            return None
+        return f"{self.callback_base_url.rstrip('/')}/outreach/unsubscribe/{quote(ref, safe='')}"
 
 
 class RoutedTwilioHttpClient(TwilioHttpClient):
@@ -152,7 +160,7 @@ def _twilio_error(exc: TwilioRestException, http: RoutedTwilioHttpClient) -> Exc
 class _TwilioChannel:
     def __init__(self, settings: ProviderSettings, rate: float, policy: RetryPolicy | None = None):
         self.settings = settings
-        self.http = RoutedTwilioHttpClient(settings.twilio_base_url)
+        self.http = RoutedTwilioHttpClient(settings.twilio_base_url, settings.request_timeout)
         self.client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=self.http)
         self.limiter = RateLimiter(rate)
         self.policy = policy or RetryPolicy()
@@ -173,7 +181,7 @@ class TwilioSmsChannel(_TwilioChannel):
     def send(self, batch: Sequence[OutboundMessage]) -> list[SendResult]:
         def one(message: OutboundMessage) -> str:
             options: dict[str, Any] = {"to": message.to, "from_": self.settings.sms_from, "body": message.body}
-            callback = self.settings.callback_url("outreach/twilio/status", message.step_key)
+            callback = self.settings.callback_url("outreach/twilio/status", message.callback_ref)
             if callback:
                 options["status_callback"] = callback
             return self._create(lambda: self.client.messages.create(**options))
@@ -187,44 +195,51 @@ class TwilioSmsChannel(_TwilioChannel):
         return None
 
 
-def voice_twiml(message: OutboundMessage, gather_url: str | None) -> str:
-    """Speak the reminder in the account's language and take a keypress (1: link by text, 2: agent)."""
-    language = VOICE_LANGUAGES.get(message.locale, "en-US")
-    say = f'<Say language="{language}">{escape(message.body)}</Say>'
-    if gather_url:
-        action = escape(gather_url, {'"': "&quot;"})
-        return f'<Response><Gather numDigits="1" timeout="6" action="{action}">{say}</Gather>{say}</Response>'
-    return f"<Response>{say}</Response>"
-
-
 class TwilioVoiceChannel(_TwilioChannel):
-    """Automated calls. With a callback URL, Twilio fetches the TwiML from the plugin, which
-    plays a limited-content message to an answering machine; without one, the TwiML is inline."""
+    """Automated calls. Twilio always fetches the words from the plugin's voice route once the call
+    connects: only then is it known whether a person or an answering machine picked up, and a
+    machine must hear nothing but the limited-content message. No callback URL, no call."""
 
     name = "twilio_voice"
+    NO_CALLBACK = (
+        "not called: OUTREACH_CALLBACK_BASE_URL is not set, and a call's words come from the plugin's "
+        "voice route (answering-machine detection, keypress menu)"
+    )
 
     def __init__(self, settings: ProviderSettings, policy: RetryPolicy | None = None):
         super().__init__(settings, settings.calls_per_second, policy)
 
     def send(self, batch: Sequence[OutboundMessage]) -> list[SendResult]:
         def one(message: OutboundMessage) -> str:
+            url = self.settings.callback_url("outreach/twilio/voice", message.callback_ref)
+            if url is None:
+                raise PermanentError(self.NO_CALLBACK, "no_callback_url")
             options: dict[str, Any] = {
                 "to": message.to,
                 "from_": self.settings.voice_from,
                 "machine_detection": "DetectMessageEnd",
+                "url": url,
+                "status_callback": self.settings.callback_url("outreach/twilio/call-status", message.callback_ref),
+                "status_callback_event": ["initiated", "answered", "completed"],
             }
-            url = self.settings.callback_url("outreach/twilio/voice", message.step_key)
-            if url:
-                options["url"] = url
-            else:
-                options["twiml"] = voice_twiml(message, None)
-            status = self.settings.callback_url("outreach/twilio/call-status", message.step_key)
-            if status:
-                options["status_callback"] = status
-                options["status_callback_event"] = ["initiated", "answered", "completed"]
             return self._create(lambda: self.client.calls.create(**options))
 
         return send_all(batch, one, self.policy, self.limiter, self.settings.concurrency)
+
+
+def sendgrid_retry_after(headers: Any, now: float | None = None) -> float | None:
+    """Seconds to wait before trying SendGrid again: ``Retry-After``, else until ``X-RateLimit-Reset``
+    (the Unix time its rate-limit window resets, which is what SendGrid's 429 carries)."""
+    headers = headers or {}
+    retry_after, reset = headers.get("Retry-After"), headers.get("X-RateLimit-Reset")
+    try:
+        if retry_after:
+            return max(0.0, float(retry_after))
+        if reset:
+            return max(0.0, float(reset) - (time.time() if now is None else now))
+    except ValueError:
+        return None
+    return None
 
 
 class SendGridEmailChannel:
@@ -241,12 +256,12 @@ class SendGridEmailChannel:
     def _payload(self, messages: Sequence[OutboundMessage]) -> dict[str, Any]:
         personalizations = []
         for message in messages:
-            unsubscribe = self.settings.callback_url("outreach/sendgrid/unsubscribe", message.step_key)
+            unsubscribe = self.settings.unsubscribe_url(message.callback_ref)
             item: dict[str, Any] = {
                 "to": [{"email": message.to}],
                 "subject": message.subject,
-                # The step key travels with every event SendGrid posts back.
-                "custom_args": {"step_key": message.step_key},
+                # The message's ref travels with every event SendGrid posts back.
+                "custom_args": {"step": message.callback_ref},
             }
             if unsubscribe:
                 item["headers"] = {
@@ -269,13 +284,14 @@ class SendGridEmailChannel:
 
     def _post(self, messages: Sequence[OutboundMessage]) -> str:
         try:
-            response = self.client.client.mail.send.post(request_body=self._payload(messages))
+            response = self.client.client.mail.send.post(
+                request_body=self._payload(messages), timeout=self.settings.request_timeout
+            )
         except SendGridHTTPError as exc:
-            retry_after = exc.headers.get("Retry-After") if exc.headers else None
             detail = exc.body.decode() if isinstance(exc.body, bytes) else str(exc.body)
             if exc.status_code == 429 or exc.status_code >= 500:
                 raise TransientError(
-                    f"SendGrid {exc.status_code}", str(exc.status_code), float(retry_after) if retry_after else None
+                    f"SendGrid {exc.status_code}", str(exc.status_code), sendgrid_retry_after(exc.headers)
                 ) from exc
             raise PermanentError(f"SendGrid {exc.status_code}: {detail[:300]}", str(exc.status_code)) from exc
         except (requests.Timeout, requests.ConnectionError, OSError) as exc:

@@ -353,5 +353,18 @@ dispatch_waves = Table(
     Column("waiting", Integer, nullable=False),
     Column("next_wave_at", DateTime(timezone=True)),
     Column("note", Text),
+    # Why this wave stopped the day (its sends failed past the alarm), for the report and the red task.
+    Column("stopped", Text),
     Index("ix_dispatch_waves_date_campaign", "business_date", "campaign"),
+)
+
+message_refs = Table(
+    "message_refs",
+    metadata,
+    # The opaque reference a sent message carries (links, provider callbacks) in place of its step key.
+    Column("ref", String(32), primary_key=True),
+    Column("step_key", String(200), nullable=False, unique=True),
+    Column("account_id", String(64), nullable=False),
+    Column("business_date", Date, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )

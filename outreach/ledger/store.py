@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from outreach.ledger.escalation_records import EscalationRecords
 from outreach.ledger.ladder_records import LadderRecords
+from outreach.ledger.ref_records import RefRecords
 from outreach.ledger.rollup_records import RollupRecords
 from outreach.ledger.schema import (
     account_snapshots,
@@ -72,7 +73,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords):
+class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRecords):
     def __init__(self, engine: Engine):
         self.engine = engine
 
@@ -148,6 +149,12 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords):
             conn.execute(delete(quarantined_rows).where(quarantined_rows.c.run_id == run_id))
             for chunk in _chunks([{**r, "run_id": run_id, "business_date": business_date} for r in rows]):
                 conn.execute(insert(quarantined_rows), list(chunk))
+
+    def set_aside(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Keep what arrived but could not be used (a webhook item, a payment for no account) for a person."""
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(insert(quarantined_rows), list(rows))
 
     def quarantine_counts(self, run_id: str) -> dict[str, int]:
         """Quarantined rows of a run, counted per field and kind of reason (the offending value left out)."""

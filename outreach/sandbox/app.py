@@ -10,6 +10,7 @@ log of everything it received for tests to query.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import time
 import uuid
@@ -33,7 +34,11 @@ MAX_BODY = 1600
 
 @dataclass
 class SandboxConfig:
+    # Twilio's auth token: requests authenticated with another are refused (401, code 20003), and
+    # callbacks are signed with it.
     auth_token: str = "sandbox-auth-token"
+    # SendGrid's API key; None accepts any.
+    sendgrid_api_key: str | None = None
     inbound_sms_url: str | None = None
     sendgrid_event_url: str | None = None
     callback_delay_ms: int = 0
@@ -75,6 +80,16 @@ def _sid(prefix: str) -> str:
     return prefix + uuid.uuid4().hex
 
 
+def _basic_password(header: str) -> str | None:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        return base64.b64decode(encoded).decode().partition(":")[2]
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
 def twilio_error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     body = {
         "code": code,
@@ -94,16 +109,27 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
     app = FastAPI(title="Provider sandbox", description=__doc__)
     app.state.sandbox = state
 
+    def too_many(provider: str) -> tuple[int, dict[str, str]]:
+        """A 429 as each provider words it: Twilio says Retry-After, SendGrid when its window resets."""
+        wait = state.config.retry_after_seconds
+        if provider == "sendgrid":
+            return 429, {
+                "X-RateLimit-Limit": "600",
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(int(time.time()) + wait),
+            }
+        return 429, {"Retry-After": str(wait)}
+
     def throttle(provider: str) -> tuple[int, dict[str, str]] | None:
         """(status, headers) when this request must be refused as a burst, an outage or over the rate."""
         config = state.config
         state.counter += 1
         if state.burst_left > 0:
             state.burst_left -= 1
-            return 429, {"Retry-After": str(config.retry_after_seconds)}
+            return too_many(provider)
         if config.burst_every and state.counter % config.burst_every == 0:
             state.burst_left = max(0, config.burst_length - 1)
-            return 429, {"Retry-After": str(config.retry_after_seconds)}
+            return too_many(provider)
         if config.server_error_every and state.counter % config.server_error_every == 0:
             return 503, {}
         limit = config.twilio_rate_limit if provider == "twilio" else config.sendgrid_rate_limit
@@ -113,7 +139,7 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
             while window and now - window[0] >= 1.0:
                 window.popleft()
             if len(window) >= limit:
-                return 429, {"Retry-After": str(config.retry_after_seconds)}
+                return too_many(provider)
             window.append(now)
         return None
 
@@ -122,17 +148,24 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
             {"at": time.time(), "provider": provider, "kind": kind, "payload": payload, "status": status}
         )
 
+    clients: list[httpx.AsyncClient] = []
+
+    def callback_client() -> httpx.AsyncClient:
+        """One client for every callback: a client per request costs the sandbox more than the request."""
+        if not clients:
+            clients.append(httpx.AsyncClient(timeout=10))
+        return clients[0]
+
     async def post_later(
         url: str, *, form: dict[str, str] | None = None, body: str | None = None, headers: dict[str, str] | None = None
     ) -> None:
         async def send() -> None:
             await asyncio.sleep(state.config.callback_delay_ms / 1000)
-            async with httpx.AsyncClient(timeout=10) as client:
-                try:
-                    response = await client.post(url, data=form, content=body, headers=headers)
-                    status = response.status_code
-                except httpx.HTTPError as exc:
-                    status = f"error: {exc.__class__.__name__}"
+            try:
+                response = await callback_client().post(url, data=form, content=body, headers=headers)
+                status = response.status_code
+            except httpx.HTTPError as exc:
+                status = f"error: {exc.__class__.__name__}"
             state.callbacks.append({"url": url, "status": status, "form": form, "body": body})
 
         task = asyncio.create_task(send())
@@ -157,6 +190,8 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
         await latency()
         if request.headers.get("authorization") is None:
             return [], {}, twilio_error(401, 20003, "Authentication Error - No credentials provided")
+        if _basic_password(request.headers["authorization"]) != state.config.auth_token:
+            return [], {}, twilio_error(401, 20003, "Authenticate")
         form = [(k, str(v)) for k, v in (await request.form()).multi_items()]
         params = dict(form)
         refused = throttle("twilio")
@@ -324,7 +359,9 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
     @app.post("/v3/mail/send")
     async def mail_send(request: Request) -> Response:
         await latency()
-        if not request.headers.get("authorization", "").startswith("Bearer "):
+        bearer = request.headers.get("authorization", "")
+        key = state.config.sendgrid_api_key
+        if not bearer.startswith("Bearer ") or (key is not None and bearer.removeprefix("Bearer ") != key):
             return sendgrid_error(
                 401,
                 [

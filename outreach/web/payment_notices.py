@@ -50,4 +50,10 @@ async def payment_notice(request: Request) -> Response:
     if not recorded.new:
         return JSONResponse({"recorded": False, "reason": f"payment {notice.payment_id} recorded before"})
     await announce(request, 1)
+    if not recorded.known_account:
+        # Accepted (the bank must not resend it), and waiting in the ops view for a person to match.
+        return JSONResponse(
+            {"recorded": True, "matched": False, "reason": "no such account: kept for a person to match"},
+            status_code=202,
+        )
     return Response(status_code=204)

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sqlalchemy import and_, select
 from twilio.request_validator import RequestValidator
@@ -23,7 +24,7 @@ from outreach.channels.providers import twilio_webhook_token
 from outreach.events import record_keypress
 from outreach.ledger import Ledger
 from outreach.ledger.schema import account_snapshots, planned_steps
-from outreach.messages import Renderer
+from outreach.messages import renderer_for
 from outreach.settings import Settings
 from outreach.web.events import announce
 
@@ -41,11 +42,22 @@ def public_url(request: Request) -> str:
     return f"{base.rstrip('/')}/outreach{request.url.path.removeprefix('/outreach')}{query}"
 
 
+def _twilio_token(request: Request) -> str | None:
+    """The senders' auth token, read once: from the Airflow connection the plugin names, else the environment."""
+    state = request.app.state
+    token = getattr(state, "twilio_token", None)
+    if token is None:
+        from_connection = getattr(state, "twilio_auth_token", None)
+        token = state.twilio_token = twilio_webhook_token(os.environ, from_connection() if from_connection else None)
+    return token
+
+
 async def verified_form(request: Request) -> dict[str, str] | None:
-    token = twilio_webhook_token()
+    token = await run_in_threadpool(_twilio_token, request)
     if token is None:
         log.error(
-            "Twilio webhook %s refused: TWILIO_AUTH_TOKEN is missing, empty or a placeholder, "
+            "Twilio webhook %s refused: the Twilio auth token (connection twilio_default or TWILIO_AUTH_TOKEN) "
+            "is missing, empty or a placeholder, "
             "so no Twilio request can be verified",
             request.url.path,
         )
@@ -66,8 +78,9 @@ async def voice(request: Request, step: str) -> Response:
         return Response("invalid Twilio signature", status_code=403)
     ledger = Ledger.from_url(Settings.from_env().ledger_url)
     try:
+        step_key = ledger.step_key_for(step) or ""
         with ledger.engine.connect() as conn:
-            planned = conn.execute(select(planned_steps).where(planned_steps.c.step_key == step)).mappings().first()
+            planned = conn.execute(select(planned_steps).where(planned_steps.c.step_key == step_key)).mappings().first()
             account = None
             if planned is not None:
                 account = (
@@ -88,11 +101,11 @@ async def voice(request: Request, step: str) -> Response:
         return _twiml("<Hangup/>")
     account = dict(account)
     language = LANGUAGES.get(account.get("locale") or "en", "en-US")
-    renderer = Renderer()
+    renderer = renderer_for(Settings.from_env().home)
     if form.get("AnsweredBy", "").startswith("machine"):
-        text = renderer.render("voicemail", "lcm", account).body
+        text = renderer.render("voicemail", "lcm", account, planned["step_key"]).body
         return _twiml(f'<Say language="{language}">{escape(text)}</Say><Hangup/>')
-    text = renderer.render("voice", planned["template"], account).body
+    text = renderer.render("voice", planned["template"], account, planned["step_key"]).body
     say = f'<Say language="{language}">{escape(text)}</Say>'
     action = public_url(request).replace("/voice", "/gather") + f"&lang={language}"
     gather = f'<Gather numDigits="1" timeout="6" action="{escape(action)}">'
@@ -121,7 +134,8 @@ async def gather(request: Request, step: str, lang: str = "en-US") -> Response:
         return Response("missing CallSid", status_code=400)
     ledger = Ledger.from_url(Settings.from_env().ledger_url)
     try:
-        recorded = record_keypress(ledger, step, call_sid, digits, datetime.now(UTC))
+        step_key = ledger.step_key_for(step)
+        recorded = record_keypress(ledger, step_key, call_sid, digits, datetime.now(UTC)) if step_key else None
     finally:
         ledger.dispose()
     if recorded is None:

@@ -38,7 +38,8 @@ async def _twilio_status(request: Request, step: str | None) -> Response:
         return Response("missing step or SID", status_code=400)
     ledger = _ledger()
     try:
-        status = record_twilio_status(ledger, step, form, datetime.now(UTC))
+        step_key = ledger.step_key_for(step)
+        status = record_twilio_status(ledger, step_key, form, datetime.now(UTC)) if step_key else None
     finally:
         ledger.dispose()
     if status is None:
@@ -68,10 +69,13 @@ async def twilio_inbound(request: Request) -> Response:
     ledger = _ledger()
     try:
         # A STOP from a number no account lists today still holds: its suppression names the number.
-        record_reply(ledger, ledger.account_with_mobile(sender), "sms", sender, body, datetime.now(UTC))
+        effect = record_reply(
+            ledger, ledger.account_with_mobile(sender), "sms", sender, body, datetime.now(UTC), form.get("MessageSid")
+        )
     finally:
         ledger.dispose()
-    await announce(request, 1)
+    if effect is not None:
+        await announce(request, 1)
     return Response('<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="text/xml")
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 from urllib.parse import parse_qsl
 
 import pytest
@@ -16,7 +18,7 @@ from outreach.channels.providers import (
     SendGridEmailChannel,
     TwilioSmsChannel,
     TwilioVoiceChannel,
-    voice_twiml,
+    sendgrid_retry_after,
 )
 from tests.servers import receiver_app, serve
 
@@ -88,27 +90,27 @@ def test_the_rate_limit_keeps_the_provider_from_refusing_us(sandbox):
     assert not any(r["status"] == 429 for r in sandbox.requests("twilio"))
 
 
-def test_status_callbacks_carry_the_step_key_and_verify_with_twilio_validator(sandbox):
+def test_status_callbacks_carry_the_messages_ref_and_verify_with_twilio_validator(sandbox):
     app, received = receiver_app()
     with serve(app) as receiver:
         channel = TwilioSmsChannel(settings_for(sandbox.url, receiver), FAST)
-        channel.send([sms("AC1|default|m1-sms-1|sms|2026-11-20", "+12125550197")])
+        message = sms("AC1|default|m1-sms-1|sms|2026-11-20", "+12125550197")
+        channel.send([replace(message, ref="k3XbQ9vR2mPzT8wL")])
         sandbox.flush()
     statuses = [dict(parse_qsl(r["body"])) for r in received]
     assert [s["MessageStatus"] for s in statuses] == ["sent", "undelivered"]
     assert statuses[-1]["ErrorCode"] == "30003"
     validator = RequestValidator("sandbox-auth-token")
     for request, params in zip(received, statuses, strict=True):
-        assert "step=AC1%7Cdefault%7Cm1-sms-1%7Csms%7C2026-11-20" in request["url"]
+        assert request["url"].endswith("?step=k3XbQ9vR2mPzT8wL") and "AC1" not in request["url"]
         assert validator.validate(request["url"], params, request["headers"]["x-twilio-signature"])
         assert not validator.validate(
             request["url"], {**params, "MessageStatus": "delivered"}, request["headers"]["x-twilio-signature"]
         )
 
 
-def test_calls_use_answering_machine_detection_and_a_keypress_menu(sandbox):
-    channel = TwilioVoiceChannel(settings_for(sandbox.url), FAST)
-    message = OutboundMessage(
+def call(ref: str = "c4LLr3fXy7Qw2ZpN") -> OutboundMessage:
+    return OutboundMessage(
         "A|c|s|voice|d",
         "A",
         "voice",
@@ -116,14 +118,25 @@ def test_calls_use_answering_machine_detection_and_a_keypress_menu(sandbox):
         None,
         "This is Example Bank. Press 1 for a payment link, 2 for an agent.",
         "zh-CN",
+        ref=ref,
     )
-    (result,) = channel.send([message])
+
+
+def test_calls_fetch_their_words_from_the_plugin_with_answering_machine_detection(sandbox):
+    channel = TwilioVoiceChannel(settings_for(sandbox.url, "https://ops.bank.test"), FAST)
+    (result,) = channel.send([call()])
     assert result.status == "sent" and result.provider_message_id.startswith("CA")
     (request,) = sandbox.accepted("twilio")
     assert request["payload"]["MachineDetection"] == "DetectMessageEnd"
-    assert '<Say language="cmn-CN">' in request["payload"]["Twiml"]
-    twiml = voice_twiml(message, "https://ops.example.com/outreach/twilio/gather?step=x&y=1")
-    assert '<Gather numDigits="1"' in twiml and "step=x&amp;y=1" in twiml
+    assert request["payload"]["Url"] == "https://ops.bank.test/outreach/twilio/voice?step=c4LLr3fXy7Qw2ZpN"
+    assert "Twiml" not in request["payload"], "the collection message is never inline, where a machine would hear it"
+
+
+def test_without_a_callback_url_no_call_is_placed(sandbox):
+    (result,) = TwilioVoiceChannel(settings_for(sandbox.url), FAST).send([call()])
+    assert (result.status, result.permanent) == ("failed", True)
+    assert "OUTREACH_CALLBACK_BASE_URL" in result.error
+    assert sandbox.requests("twilio") == []
 
 
 def test_email_goes_in_batches_of_at_most_1000_with_one_click_unsubscribe(sandbox):
@@ -138,6 +151,7 @@ def test_email_goes_in_batches_of_at_most_1000_with_one_click_unsubscribe(sandbo
             "Reminder",
             f"Hello {i}. To stop emails use the link.",
             "en",
+            ref=f"ref{i}",
         )
         for i in range(2500)
     ]
@@ -146,9 +160,9 @@ def test_email_goes_in_batches_of_at_most_1000_with_one_click_unsubscribe(sandbo
     requests = sandbox.accepted("sendgrid")
     assert [len(r["payload"]["personalizations"]) for r in requests] == [1000, 1000, 500]
     first = requests[0]["payload"]["personalizations"][0]
-    assert first["custom_args"] == {"step_key": "A0|c|s|email|d"}
+    assert first["custom_args"] == {"step": "ref0"}
     assert first["headers"]["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    assert first["headers"]["List-Unsubscribe"].startswith("<https://ops.example.com/outreach/sendgrid/unsubscribe?")
+    assert first["headers"]["List-Unsubscribe"] == "<https://ops.example.com/outreach/unsubscribe/ref0>"
     assert requests[0]["payload"]["asm"] == {"group_id": 42}
 
 
@@ -157,13 +171,13 @@ def test_email_events_are_signed_as_sendgrid_signs_them(sandbox):
     with serve(app) as receiver:
         sandbox.configure(sendgrid_event_url=receiver + "/outreach/sendgrid/events")
         SendGridEmailChannel(settings_for(sandbox.url), FAST).send(
-            [OutboundMessage("A|c|s|email|d", "A", "email", "bounce.me@example.com", "Reminder", "Hello", "en")]
+            [OutboundMessage("A|c|s|email|d", "A", "email", "bounce.me@example.com", "Reminder", "Hello", "en", "r3f")]
         )
         sandbox.flush()
     (request,) = received
     events = json.loads(request["body"])
     assert [e["event"] for e in events] == ["processed", "bounce"]
-    assert events[1]["step_key"] == "A|c|s|email|d"
+    assert events[1]["step"] == "r3f"
     verifier = EventWebhook(sandbox.public_key())
     headers = request["headers"]
     signature = headers["x-twilio-email-event-webhook-signature"]
@@ -189,3 +203,31 @@ def test_outcome_rules_are_configurable(sandbox):
         sandbox.flush()
     final = dict(parse_qsl(received[-1]["body"]))
     assert (final["MessageStatus"], final["ErrorCode"]) == ("undelivered", "30005")
+
+
+def test_sendgrid_is_tried_again_only_once_its_rate_limit_window_resets(sandbox):
+    # Every second request is refused with SendGrid's 429, which names the second its window resets.
+    sandbox.configure(burst_every=2, burst_length=1, retry_after_seconds=2)
+    channel = SendGridEmailChannel(settings_for(sandbox.url), RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=5))
+    emails = [
+        OutboundMessage(f"A{i}|c|s|email|d", f"A{i}", "email", f"u{i}@mail.test", "Hi", "Hello", "en") for i in range(2)
+    ]
+    started = time.monotonic()
+    results = channel.send(emails[:1]) + channel.send(emails[1:])
+    assert [r.status for r in results] == ["sent", "sent"]
+    refused = [r for r in sandbox.requests("sendgrid") if r["status"] == 429]
+    assert len(refused) == 1 and time.monotonic() - started >= 1.0, "the retry waited for the window to reset"
+
+
+@pytest.mark.parametrize(
+    ("headers", "wait"),
+    [
+        ({"Retry-After": "7"}, 7.0),
+        ({"X-RateLimit-Reset": "1000012"}, 12.0),
+        ({"X-RateLimit-Reset": "999990"}, 0.0),
+        ({"X-RateLimit-Reset": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_sendgrids_rate_limit_headers_say_how_long_to_wait(headers, wait):
+    assert sendgrid_retry_after(headers, now=1_000_000) == wait

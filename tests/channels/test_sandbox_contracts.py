@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-AUTH = ("ACsandbox", "token")
+AUTH = ("ACsandbox", "sandbox-auth-token")
 MESSAGES = "/2010-04-01/Accounts/ACsandbox/Messages.json"
 GOOD = {"To": "+12125550142", "From": "+15005550006", "Body": "Example Bank: hello. Reply STOP to stop texts."}
 
@@ -70,3 +70,9 @@ def test_bursts_of_429_carry_retry_after(sandbox):
     statuses = [post_message(sandbox) for _ in range(5)]
     assert [r.status_code for r in statuses] == [201, 201, 429, 429, 201]
     assert statuses[2].headers["Retry-After"] == "1" and statuses[2].json()["code"] == 20429
+
+
+def test_a_wrong_auth_token_is_refused_as_twilio_refuses_it(sandbox):
+    response = sandbox.http.post(MESSAGES, data=GOOD, auth=("ACsandbox", "not-the-token"))
+    assert response.status_code == 401 and response.json()["code"] == 20003
+    assert sandbox.accepted("twilio") == []

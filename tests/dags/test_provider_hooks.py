@@ -57,3 +57,27 @@ def test_channel_settings_come_from_the_connections(connections):
         "collections@example.com",
         7,
     )
+
+
+def test_a_connection_written_as_a_uri_keeps_its_scheme_and_port(monkeypatch):
+    from outreach_hooks import TwilioHook, provider_environment
+
+    monkeypatch.setenv("AIRFLOW_CONN_TWILIO_DEFAULT", "http://AC123:token@sandbox.internal:4010")
+    monkeypatch.setenv("AIRFLOW_CONN_SENDGRID_DEFAULT", "https://:SG.key@mail-proxy.internal:8443")
+    assert TwilioHook().get_conn().http_client.base_url == "http://sandbox.internal:4010"
+    env = provider_environment()
+    assert (env["TWILIO_BASE_URL"], env["SENDGRID_BASE_URL"]) == (
+        "http://sandbox.internal:4010",
+        "https://mail-proxy.internal:8443",
+    )
+
+
+def test_without_the_connections_the_environment_serves(monkeypatch):
+    from outreach_hooks import provider_environment
+
+    monkeypatch.delenv("AIRFLOW_CONN_TWILIO_DEFAULT", raising=False)
+    monkeypatch.delenv("AIRFLOW_CONN_SENDGRID_DEFAULT", raising=False)
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "from-the-environment")
+    monkeypatch.setenv("SENDGRID_API_KEY", "SG.from-the-environment")
+    env = provider_environment()
+    assert (env["TWILIO_AUTH_TOKEN"], env["SENDGRID_API_KEY"]) == ("from-the-environment", "SG.from-the-environment")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.airflow_env import AIRFLOW, airflow_environment
-from tests.stack import fresh_databases
+from tests.stack import fresh_databases, migrated_airflow_template
 
 
 @pytest.fixture(scope="session")
@@ -42,7 +42,15 @@ def airflow_env(migrated_airflow_home: Path, tmp_path: Path):
     return make
 
 
+@pytest.fixture(scope="session")
+def airflow_template(tmp_path_factory) -> Iterator[str]:
+    """Airflow's schema migrated once per session into a PostgreSQL database the stacks copy."""
+    with migrated_airflow_template(tmp_path_factory.mktemp("airflow-pg-template")) as name:
+        yield name
+
+
 @pytest.fixture
-def databases() -> Iterator[tuple[str, str]]:
-    with fresh_databases("it") as urls:
+def databases(airflow_template) -> Iterator[tuple[str, str]]:
+    """A migrated Airflow database and an empty ledger database on the PostgreSQL server."""
+    with fresh_databases("it", airflow_template) as urls:
         yield urls

@@ -55,3 +55,22 @@ def test_a_missing_accounts_file_fails_the_pull_task_with_its_name(airflow_env, 
     output = result.stdout + result.stderr
     assert "SourceError: accounts file" in output and "accounts-missing.csv does not exist" in output
     assert "new_state=up_for_retry" in output  # a late file drop gets another chance
+
+
+def test_a_run_whose_credentials_are_refused_ends_failed_and_says_why(airflow_env, sandbox):
+    env = airflow_env(
+        OUTREACH_CLOCK="logical",
+        OUTREACH_CHANNELS="sandbox",
+        OUTREACH_SANDBOX_URL=sandbox.url,
+        TWILIO_AUTH_TOKEN="rotated-yesterday",
+        SENDGRID_API_KEY="SG.revoked",
+    )
+    sandbox.configure(sendgrid_api_key="SG.current")
+    assert run([OUTREACH, "sample", "--accounts", "100", "--date", str(BUSINESS_DATE)], env).returncode == 0
+
+    result = run([AIRFLOW, "dags", "test", DAG, LOGICAL_DATE], env)
+    output = result.stdout + result.stderr
+    assert "DagRun Finished" in output and "state=failed" in output
+    assert "AirflowFailException" in output and "refused our credentials" in output
+    assert "up_for_retry" not in output, "a refusal would repeat: the task fails at once for a person"
+    assert sandbox.accepted("twilio") == [] and sandbox.accepted("sendgrid") == []

@@ -205,3 +205,14 @@ def test_each_account_s_move_since_the_previous_business_day_is_kept_as_its_roll
         "SAME": {"previous_bucket": "M1", "bucket": "M1", "roll": "same"},
         "NEW": {"previous_bucket": None, "bucket": "M1", "roll": "new"},
     }
+
+
+def test_quarantined_rows_keep_what_a_person_fixes_and_not_the_debtors_contact_details(ledger, settings_for, book):
+    settings = settings_for(ledger, book)
+    ref = pipeline.pull(DAY, "scheduled__1", settings)
+    rows = ledger.quarantined(ref["run_id"])
+    assert len(rows) == 9 and all(row["line"] and row["field"] and row["reason"] for row in rows)
+    kept = json.dumps([row["raw"] for row in rows])
+    assert not FULL_PHONE.search(kept), "phone numbers are masked"
+    assert not re.search(r"[\w.]{2,}@", kept), "email addresses are masked"
+    assert any(row["raw"].get("account_id") for row in rows), "the account id stays: it is how a person finds the row"

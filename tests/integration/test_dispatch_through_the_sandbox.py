@@ -91,9 +91,9 @@ def test_provider_callbacks_settle_each_attempt(day_planned, ledger, sandbox):
 
     for request in received:
         if request["path"].startswith("/outreach/twilio"):
-            step = unquote(request["url"].split("step=", 1)[1])
-            record_twilio_status(ledger, step, dict(parse_qsl(request["body"])), NOON)
-            record_twilio_status(ledger, step, dict(parse_qsl(request["body"])), NOON)  # duplicates change nothing
+            step_key = ledger.step_key_for(unquote(request["url"].split("step=", 1)[1]))
+            record_twilio_status(ledger, step_key, dict(parse_qsl(request["body"])), NOON)
+            record_twilio_status(ledger, step_key, dict(parse_qsl(request["body"])), NOON)  # duplicates change nothing
         else:
             record_sendgrid_events(ledger, json.loads(request["body"]))
     attempts = ledger.attempts_for(DAY)
@@ -103,6 +103,13 @@ def test_provider_callbacks_settle_each_attempt(day_planned, ledger, sandbox):
     assert calls["connected"] > 0
     email = Counter(attempts.loc[attempts["channel"] == "email", "status"])
     assert email["delivered"] > 0 and email["sent"] == 0
+
+    # What went to the providers and came back names messages by their refs, never by account.
+    account_ids = set(attempts["account_id"])
+    outgoing = [json.dumps(r["payload"]) for r in sandbox.requests("twilio") + sandbox.requests("sendgrid")]
+    callbacks = [r["url"] + r["body"] for r in received]
+    assert outgoing and callbacks
+    assert not [text for text in outgoing + callbacks if any(account in text for account in account_ids)]
 
 
 def test_a_worker_killed_mid_batch_and_run_again_sends_each_text_exactly_once(day_planned, ledger, sandbox, tmp_path):

@@ -131,6 +131,8 @@ def test_an_evening_payment_belongs_to_that_business_day_not_the_utc_one(world, 
 
     from outreach.ledger.schema import payments
 
+    book.add("AC00001", M1_DUE)
+    world.plan()
     # 20:30 in New York on the 20th is already the 21st in UTC.
     evening = datetime(2026, 11, 21, 1, 30, tzinfo=UTC)
     assert pay(world.client, payment("AC00001", paid_at=evening)).status_code == 204
@@ -177,6 +179,41 @@ def test_a_malformed_payment_is_refused_with_the_field_named(world):
     assert "amount" in response.text and "currency" in response.text
 
 
+def recorded_payments(ledger) -> list[dict]:
+    from sqlalchemy import select
+
+    from outreach.ledger.schema import payments
+
+    with ledger.engine.connect() as conn:
+        return [dict(row) for row in conn.execute(select(payments)).mappings()]
+
+
+@pytest.mark.parametrize(("amount", "currency", "minor"), [("1000", "JPY", 1000), ("125.50", "USD", 12_550)])
+def test_a_payment_is_kept_in_its_currencys_own_minor_units(world, ledger, book, amount, currency, minor):
+    book.add("AC00001", M1_DUE)
+    world.plan()
+    assert pay(world.client, {**payment("AC00001", amount=amount), "currency": currency}).status_code == 204
+    (row,) = recorded_payments(ledger)
+    assert (row["amount_minor"], row["currency"]) == (minor, currency)
+
+
+@pytest.mark.parametrize(("amount", "currency"), [("1000.50", "JPY"), ("12.345", "USD"), ("10.00", "XTS")])
+def test_an_amount_its_currency_cannot_hold_is_refused_with_the_field_named(world, ledger, amount, currency):
+    response = pay(world.client, {**payment(amount=amount), "currency": currency})
+    assert response.status_code == 400 and ("amount" in response.text or "currency" in response.text)
+    assert recorded_payments(ledger) == []
+
+
+def test_a_payment_for_an_account_the_ledger_does_not_know_is_kept_for_a_person(world, ledger, book):
+    book.add("AC00001", M1_DUE)
+    world.plan()
+    response = pay(world.client, payment("AC99999", payment_id="P-stray"))
+    assert response.status_code == 202 and "AC99999" not in response.text
+    assert [row["reference"] for row in recorded_payments(ledger)] == ["P-stray"], "the money is a fact: kept"
+    (noted,) = ledger.quarantined("payment_notices")
+    assert noted["field"] == "account_id" and "P-stray" in noted["reason"] and "no account" in noted["reason"]
+
+
 def test_without_a_configured_secret_every_payment_is_refused(world, monkeypatch):
     monkeypatch.delenv("OUTREACH_PAYMENTS_SECRET")
     response = pay(world.client, payment())
@@ -186,7 +223,7 @@ def test_without_a_configured_secret_every_payment_is_refused(world, monkeypatch
 def test_a_payment_during_a_dispatch_batch_stops_the_later_batches(world, ledger, book):
     """The dispatcher claims batch by batch; a payment between two claims stops the rest."""
     from outreach.dispatcher import channels_for, dispatch
-    from outreach.messages import Renderer
+    from outreach.messages import renderer_for
     from outreach.payments import PaymentNotice, record_payment
 
     for n in range(1, 5):
@@ -211,7 +248,16 @@ def test_a_payment_during_a_dispatch_batch_stops_the_later_batches(world, ledger
 
     channels["sms"] = PaidMidway()
     day = pipeline.business_day(DAY, "America/New_York")
-    dispatch(ledger, day, ref["run_id"], channels, Renderer(), now=NOON, batch_size=1, campaign="m1_self_service")
+    dispatch(
+        ledger,
+        day,
+        ref["run_id"],
+        channels,
+        renderer_for(world.settings.home),
+        now=NOON,
+        batch_size=1,
+        campaign="m1_self_service",
+    )
     texted = set(ledger.attempts_for(DAY).query("channel == 'sms'")["account_id"])
     assert "AC00004" not in texted and "AC00001" in texted
     assert step_of(ledger, "AC00004", "reminder-sms", "sms")["status"] == "held"

@@ -43,7 +43,7 @@ def stack(databases, tmp_path, sandbox):
     )
     sandbox.configure(inbound_sms_url=f"{api_url(env)}/outreach/twilio/inbound")
     logs = tmp_path / "logs"
-    with running_airflow(env, logs, "outreach_events") as api:
+    with running_airflow(env, logs, "outreach_events", migrated=True) as api:
         yield env, api, logs
 
 

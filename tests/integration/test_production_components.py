@@ -59,7 +59,7 @@ def test_the_scheduler_runs_the_daily_dag_on_postgresql(executor, databases, tmp
     env["OUTREACH_CLOCK"] = "logical"
     business_date = latest_scheduled_day("m1_self_service")
     run(["outreach", "sample", "--accounts", "300", "--date", business_date.isoformat()], env)
-    with running_airflow(env, tmp_path / "logs", "campaign_m1_self_service"):
+    with running_airflow(env, tmp_path / "logs", "campaign_m1_self_service", migrated=True):
         wait_for_success(env, time.monotonic() + 300)
 
     ledger = Ledger.from_url(ledger_db)

@@ -77,7 +77,7 @@ def test_pausing_the_campaign_between_two_waves_stops_the_second_until_unpaused(
         attempts = ledger.attempts_for(DAY)
         return set(attempts["account_id"]) if not attempts.empty else set()
 
-    with running_airflow(env, tmp_path / "logs", DAG) as api:
+    with running_airflow(env, tmp_path / "logs", DAG, migrated=True) as api:
         run(["airflow", "dags", "trigger", DAG, "--logical-date", STARTS_AT], env)
         wait_until(lambda: not ledger.waves(DAY).empty, "the first wave", 150)
         run(["airflow", "dags", "pause", DAG], env)

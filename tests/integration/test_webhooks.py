@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
-from outreach import pipeline
-from outreach.sample import write_sample
+from outreach.ledger.schema import events as event_rows
 from outreach.sandbox.signing import SendGridSigner, twilio_signature
 from outreach.web import webhooks
-from tests.days import plan_all
+from tests.days import dispatched_sample_day
 
 DAY = date(2026, 11, 20)
 NOON = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
@@ -22,11 +22,8 @@ NOON = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
 
 @pytest.fixture
 def env(ledger, settings_for, tmp_path, monkeypatch):
-    book = tmp_path / "accounts.csv"
-    write_sample(book, DAY, accounts=200)
-    settings = settings_for(ledger, book)
-    ref = plan_all(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
-    pipeline.dispatch_due(ref, settings, now=NOON)
+    settings = settings_for(ledger, tmp_path / "accounts.csv")
+    ref = dispatched_sample_day(settings, DAY, NOON)
     signer = SendGridSigner()
     monkeypatch.setenv("OUTREACH_LEDGER_URL", settings.ledger_url)
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "secret")
@@ -87,7 +84,7 @@ def test_without_a_real_auth_token_every_twilio_webhook_is_refused(env, ledger, 
     assert twilio_post(client, "/twilio/inbound", stop, token="sandbox-auth-token").status_code == 403
     assert ledger.attempts_for(DAY).set_index("step_key").loc[step["step_key"], "status"] == "sent"
     assert ledger.active_suppressions(datetime.now(UTC)).query("address == '+12125550142'").empty
-    assert "TWILIO_AUTH_TOKEN is missing, empty or a placeholder" in caplog.text
+    assert "TWILIO_AUTH_TOKEN) is missing, empty or a placeholder" in caplog.text
 
 
 def test_stop_by_text_suppresses_the_number_at_once(env, ledger):
@@ -178,3 +175,69 @@ def test_stop_from_a_number_no_account_lists_still_suppresses_the_number(env, le
     held = active[active["address"] == stranger]
     assert not held.empty and held["account_id"].isna().all()
     assert "electronic_address_opt_out" in set(held["reason"])
+
+
+def test_a_replayed_start_never_lifts_a_later_stop(env, ledger):
+    """Twilio retries a webhook it got no answer to; each reply counts once, by its MessageSid."""
+    client, _, _, _ = env
+    number = "+12025550166"
+
+    def reply(sid: str, body: str):
+        form = {"MessageSid": sid, "From": number, "To": "+15005550006", "Body": body}
+        assert twilio_post(client, "/twilio/inbound", form).status_code == 200
+
+    def stopped() -> bool:
+        active = ledger.active_suppressions(datetime.now(UTC))
+        return "tcpa_revoked" in set(active.loc[active["address"] == number, "reason"])
+
+    reply("SM-stop-1", "STOP")
+    reply("SM-start-2", "START")
+    assert not stopped()
+    reply("SM-stop-3", "STOP")
+    reply("SM-start-2", "START")  # the earlier START, delivered again
+    assert stopped(), "the later STOP holds"
+    with ledger.engine.connect() as conn:
+        recorded = conn.execute(
+            select(func.count()).where(event_rows.c.kind == "inbound", event_rows.c.address == number)
+        ).scalar()
+    assert recorded == 3, "the replay is not recorded again"
+
+
+def signed_events(signer, events: list) -> tuple[str, dict[str, str]]:
+    body = json.dumps(events)
+    stamp = str(int(time.time()))
+    return body, {
+        "X-Twilio-Email-Event-Webhook-Signature": signer.sign(stamp, body),
+        "X-Twilio-Email-Event-Webhook-Timestamp": stamp,
+        "Content-Type": "application/json",
+    }
+
+
+def test_a_malformed_event_in_a_signed_batch_is_set_aside_and_the_rest_recorded(env, ledger):
+    client, signer, _, _ = env
+    emails = ledger.attempts_for(DAY).query("channel == 'email' and status == 'sent'")
+    first, second = emails.iloc[0], emails.iloc[1]
+    now = int(time.time())
+    batch = [
+        {"event": "delivered", "timestamp": now, "sg_message_id": "m.1", "step_key": first["step_key"]},
+        {"event": "bounce", "timestamp": "yesterday", "sg_event_id": "bad-1", "step_key": second["step_key"]},
+        {"event": "open", "timestamp": now, "sg_message_id": "m.1", "step_key": first["step_key"]},
+        "not an event",
+        {"event": "delivered", "timestamp": now, "sg_message_id": "m.2", "step_key": second["step_key"]},
+    ]
+    body, headers = signed_events(signer, batch)
+    response = client.post("/sendgrid/events", content=body, headers=headers)
+    assert response.status_code == 204, "SendGrid must not retry the good events with the bad ones"
+    attempts = ledger.attempts_for(DAY).set_index("step_key")
+    assert attempts.loc[first["step_key"], "status"] == "delivered"
+    assert attempts.loc[second["step_key"], "status"] == "delivered"
+    # Events without SendGrid's id are told apart by what they say, not collapsed into one.
+    kinds = [e["outcome"] for e in ledger.account_timeline(first["account_id"])["events"].to_dict("records")]
+    assert {"delivered", "open"} <= set(kinds)
+    # The two items that could not be read wait for a person, with what was wrong.
+    rejected = ledger.quarantined("sendgrid_event_webhook")
+    assert [row["line"] for row in rejected] == [2, 4] and rejected[0]["field"] == "timestamp"
+    assert all(row["source"] == "SendGrid event webhook" for row in rejected)
+    # A replay of the batch records nothing twice.
+    client.post("/sendgrid/events", content=body, headers=signed_events(signer, batch)[1])
+    assert len(ledger.account_timeline(first["account_id"])["events"]) == len(kinds)

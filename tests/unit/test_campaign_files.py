@@ -25,11 +25,11 @@ def test_the_shipped_campaigns_validate():
 @pytest.mark.parametrize(
     ("old", "new", "line", "field", "message"),
     [
-        ("wait_days: 4", "wait_days: soon", 19, "ladder.1.wait_days", "valid integer"),
-        ("channel: voice", "channel: fax", 18, "ladder.0.channels.0", "'sms'"),
+        ("wait_days: 4", "wait_days: soon", 18, "ladder.1.wait_days", "valid integer"),
+        ("channel: voice", "channel: fax", 17, "ladder.0.channels.0", "'sms'"),
         ("buckets: [M2+]", "buckets: [M9]", 7, "buckets", "M9"),
         ("timezone: America/New_York", "timezone: Mars/Olympus", 9, "timezone", "not an IANA timezone"),
-        ("agency: northwind_recoveries, ", "", 21, "ladder.3", "names the agency"),
+        ("agency: northwind_recoveries, ", "", 20, "ladder.3", "names the agency"),
     ],
 )
 def test_an_error_names_the_file_line_and_field(tmp_path, old, new, line, field, message):

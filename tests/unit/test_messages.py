@@ -33,7 +33,7 @@ def test_every_shipped_stage_renders_in_every_locale_with_its_disclosures(stage,
         assert ("Reply STOP" in message.body) if locale == "en" else ("回复TD退订" in message.body)
     if channel == "email":
         assert message.subject
-        assert "https://pay.example.com/unsubscribe/" in message.body
+        assert "/outreach/unsubscribe/" in message.body
     if channel == "voice":
         assert "9" in message.body  # keypress opt-out offered
 

@@ -1,0 +1,58 @@
+"""Ledger reads and writes for message refs: which step an opaque reference from outside stands for."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from outreach.ledger.schema import message_refs, planned_steps
+
+# A step key names account | campaign | stage | channel | date; a ref never holds the separator.
+STEP_KEY_SEPARATOR = "|"
+
+
+class RefRecords:
+    engine: Engine
+
+    def register_refs(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Remember each message's ref (``ref``, ``step_key``, ``account_id``, ``business_date``) before it goes."""
+        if not rows:
+            return
+        keys = [row["step_key"] for row in rows]
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            known = set(
+                conn.execute(select(message_refs.c.step_key).where(message_refs.c.step_key.in_(keys))).scalars()
+            )
+            fresh = [{**row, "created_at": now} for row in rows if row["step_key"] not in known]
+            if fresh:
+                conn.execute(insert(message_refs), fresh)
+
+    def message_ref(self, ref: str) -> dict[str, Any] | None:
+        """The step a ref stands for, with its channel and contact address; None for an unknown ref."""
+        with self.engine.connect() as conn:
+            row = (
+                conn.execute(
+                    select(
+                        message_refs,
+                        planned_steps.c.channel,
+                        planned_steps.c.contact_address,
+                        planned_steps.c.campaign,
+                    )
+                    .join(planned_steps, planned_steps.c.step_key == message_refs.c.step_key)
+                    .where(message_refs.c.ref == ref)
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row else None
+
+    def step_key_for(self, step: str) -> str | None:
+        """The step key a provider callback's ``step`` names: a ref, or (sent before refs) the key itself."""
+        if STEP_KEY_SEPARATOR in step:
+            return step
+        found = self.message_ref(step)
+        return found["step_key"] if found else None

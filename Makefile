@@ -44,7 +44,7 @@ demo: setup airflow-db
 test: setup browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadgroup
 
 ## airflow: the Airflow UI on the demo's data (SQLite, LocalExecutor)
 airflow: setup airflow-db

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -26,6 +27,9 @@ from tests.conftest import POSTGRES_URL
 from tests.servers import free_port
 
 BIN = PROJECT / ".venv" / "bin"
+# The tests that start a whole Airflow run one after another on one test worker (``-n 2 --dist
+# loadgroup``): two stacks at once on two cores would starve each other's schedulers.
+LIVE_STACK = pytest.mark.xdist_group("live_airflow_stack")
 
 
 def run(args: list[str], env: dict[str, str], timeout: int = 300) -> str:
@@ -113,8 +117,6 @@ def api_url(env: dict[str, str]) -> str:
 
 def wait_until(condition, what: str, seconds: float = 120, every: float = 1):
     """Poll ``condition`` until it returns something true, and return that; fail the test naming ``what``."""
-    import pytest
-
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         value = condition()

@@ -83,8 +83,9 @@ def test_giving_up_on_a_transient_error_is_not_a_permanent_failure(sandbox):
 
 
 def test_the_rate_limit_keeps_the_provider_from_refusing_us(sandbox):
+    # The sender's pace stays well inside the provider's: a busy machine bunches requests in transit.
     sandbox.configure(twilio_rate_limit=25)
-    channel = TwilioSmsChannel(settings_for(sandbox.url, OUTREACH_SMS_PER_SECOND="20"), RetryPolicy(1, 0.01, 0.01))
+    channel = TwilioSmsChannel(settings_for(sandbox.url, OUTREACH_SMS_PER_SECOND="15"), RetryPolicy(1, 0.01, 0.01))
     results = channel.send([sms(f"A{i}|c|s|sms|d", f"+1415555{i:04d}") for i in range(100, 150)])
     assert all(r.status == "sent" for r in results)
     assert not any(r["status"] == 429 for r in sandbox.requests("twilio"))
@@ -98,8 +99,8 @@ def test_status_callbacks_carry_the_messages_ref_and_verify_with_twilio_validato
         channel.send([replace(message, ref="k3XbQ9vR2mPzT8wL")])
         sandbox.flush()
     statuses = [dict(parse_qsl(r["body"])) for r in received]
-    assert [s["MessageStatus"] for s in statuses] == ["sent", "undelivered"]
-    assert statuses[-1]["ErrorCode"] == "30003"
+    assert sorted(s["MessageStatus"] for s in statuses) == ["sent", "undelivered"]
+    assert next(s for s in statuses if s["MessageStatus"] == "undelivered")["ErrorCode"] == "30003"
     validator = RequestValidator("sandbox-auth-token")
     for request, params in zip(received, statuses, strict=True):
         assert request["url"].endswith("?step=k3XbQ9vR2mPzT8wL") and "AC1" not in request["url"]
@@ -201,7 +202,9 @@ def test_outcome_rules_are_configurable(sandbox):
         sandbox.configure(outcome_rules={"sms": {"42": ["undelivered", 30005]}})
         TwilioSmsChannel(settings_for(sandbox.url, receiver), FAST).send([sms("A|c|s|sms|d", "+12125550142")])
         sandbox.flush()
-    final = dict(parse_qsl(received[-1]["body"]))
+    # Callbacks may arrive in any order, as Twilio's do: the outcome is the one final status among them.
+    statuses = [dict(parse_qsl(request["body"])) for request in received]
+    (final,) = [status for status in statuses if status["MessageStatus"] != "sent"]
     assert (final["MessageStatus"], final["ErrorCode"]) == ("undelivered", "30005")
 
 

@@ -15,9 +15,9 @@ from outreach.ledger import Ledger
 from outreach.settings import Settings
 from tests.days import Book
 from tests.servers import Sandbox
-from tests.stack import BIN, api_url, running_airflow, stack_environment, wait_until
+from tests.stack import BIN, LIVE_STACK, api_url, running_airflow, stack_environment, wait_until
 
-pytestmark = pytest.mark.airflow
+pytestmark = [pytest.mark.airflow, LIVE_STACK]
 NEW_YORK = ZoneInfo("America/New_York")
 UNREACHABLE = "+12125550197"  # the sandbox reports texts to numbers ending 97 undelivered
 OPTING_OUT = "+12125550143"

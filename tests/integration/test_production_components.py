@@ -17,9 +17,9 @@ from sqlalchemy import text
 from outreach.campaigns import load_campaign
 from outreach.ledger import Ledger
 from outreach.settings import SHIPPED_CAMPAIGNS
-from tests.stack import BIN, run, running_airflow, stack_environment
+from tests.stack import BIN, LIVE_STACK, run, running_airflow, stack_environment
 
-pytestmark = pytest.mark.airflow
+pytestmark = [pytest.mark.airflow, LIVE_STACK]
 
 
 def latest_scheduled_day(campaign_id: str) -> date:

@@ -14,9 +14,9 @@ import pytest
 
 from outreach.ledger import Ledger
 from tests.days import Book
-from tests.stack import BIN, run, running_airflow, stack_environment, wait_until
+from tests.stack import BIN, LIVE_STACK, run, running_airflow, stack_environment, wait_until
 
-pytestmark = pytest.mark.airflow
+pytestmark = [pytest.mark.airflow, LIVE_STACK]
 DAG = "campaign_m1_self_service"
 DAY = date(2026, 11, 20)
 # 08:40 in New York, 07:40 in Chicago: the New York debtor can be texted at once, the Chicago one at 09:00 New York.

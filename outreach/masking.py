@@ -47,7 +47,7 @@ def mask_name(name: str | None) -> str:
 
 def mask_text(text: str) -> str:
     """Mask every email address and phone number inside free text (a line that could not be parsed)."""
-    text = EMAIL_LIKE.sub(lambda found: mask_email(found.group()), text)
+    text = EMAIL_LIKE.sub(lambda found: mask_email(found.group()), text.replace("\x00", "\u2400"))
     return PHONE_LIKE.sub(lambda found: mask_phone(re.sub(r"[\s().-]", "", found.group())), text)
 
 
@@ -58,7 +58,10 @@ def mask_row(row: Mapping[str, Any]) -> dict[str, Any]:
         name = str(key).lower()
         if not isinstance(value, str) or not value:
             masked[key] = mask_row(value) if isinstance(value, Mapping) else value
-        elif "mail" in name:
+            continue
+        # A NUL byte is shown, not kept: no database text column stores it.
+        value = value.replace("\x00", "\u2400")
+        if "mail" in name:
             masked[key] = mask_email(value)
         elif "phone" in name or "mobile" in name:
             masked[key] = mask_phone(value)

@@ -320,6 +320,9 @@ def validate_table(
             return blank
         return pc.utf8_trim_whitespace(pc.fill_null(raw.column(name).combine_chunks().cast(pa.string()), ""))
 
+    # A NUL byte passes every other check and then fails the whole day at the database's COPY.
+    for name in raw.column_names:
+        failures.add(pc.match_substring(get(name), "\x00"), name, "holds a NUL byte, which the ledger cannot store")
     account_id = get("account_id")
     failures.add(pc.equal(account_id, ""), "account_id", "is required")
     country = pc.utf8_upper(get("country"))

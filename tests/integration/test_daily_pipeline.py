@@ -14,7 +14,7 @@ from outreach import pipeline
 from outreach.accounts import SourceError
 from outreach.report import build_report
 from outreach.sample import write_sample
-from tests.days import plan_all
+from tests.days import Book, plan_all
 
 DAY = date(2026, 11, 20)
 NOON_IN_NEW_YORK = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
@@ -216,3 +216,18 @@ def test_quarantined_rows_keep_what_a_person_fixes_and_not_the_debtors_contact_d
     assert not FULL_PHONE.search(kept), "phone numbers are masked"
     assert not re.search(r"[\w.]{2,}@", kept), "email addresses are masked"
     assert any(row["raw"].get("account_id") for row in rows), "the account id stays: it is how a person finds the row"
+
+
+def test_a_nul_byte_in_a_field_quarantines_that_row_and_the_day_goes_on(ledger, settings_for, tmp_path):
+    book = Book(tmp_path / "accounts.csv")
+    book.add("AC-CLEAN", DAY, name="Jane Doe")
+    book.add("AC-NUL", DAY, name="Jo\x00hn Roe", mobile_phone="+12125550188")
+    book.add("AC-ALSO-CLEAN", DAY, name="Ann Lee", mobile_phone="+12125550189")
+    settings = settings_for(ledger, book.write())
+
+    ref = pipeline.segment(pipeline.pull(DAY, "scheduled__nul", settings), settings)
+
+    assert set(ledger.snapshot(DAY)["account_id"]) == {"AC-CLEAN", "AC-ALSO-CLEAN"}
+    (row,) = ledger.quarantined(ref["run_id"])
+    assert (row["line"], row["field"]) == (3, "name") and "NUL byte" in row["reason"]
+    assert "\x00" not in json.dumps(row["raw"])

@@ -105,14 +105,32 @@ def _open(location: str):
         raise SourceError(f"accounts file {location} cannot be opened: {exc}") from exc
 
 
-def _as_strings(table: pa.Table) -> pa.Table:
+def _as_strings(table: pa.Table, location: str) -> pa.Table:
     """Every column as text (dates ISO, decimals exact), so one validator serves every source."""
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         if not pa.types.is_string(column.type):
-            column = column.cast(pa.string())
+            try:
+                column = column.cast(pa.string())
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise SourceError(
+                    f"accounts source {location}: column {name!r} is of type {column.type}, "
+                    "which cannot be read as account data (text, numbers, dates or booleans)"
+                ) from exc
         columns[name] = pc.fill_null(column, "")
     return pa.table(columns)
+
+
+def _utf8(data: bytes) -> bytes:
+    """The file as UTF-8: bytes in another encoding become U+FFFD, and their rows are quarantined.
+
+    One line exported in Latin-1 must cost that line, not the whole file.
+    """
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="replace").encode("utf-8")
+    return data
 
 
 Read = tuple[pa.Table, np.ndarray, list[QuarantinedRow]]
@@ -124,6 +142,7 @@ def _read_csv(location: str) -> Read:
         data = handle.read()
     if not data.strip():
         return _empty(), np.array([], dtype="int64"), []
+    data = _utf8(data)
     invalid: list[tuple[int, str, int]] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -141,7 +160,7 @@ def _read_csv(location: str) -> Read:
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise SourceError(f"accounts file {location} is not readable CSV: {exc}") from exc
-    table = _as_strings(table).rename_columns([c.lstrip("\ufeff").strip() for c in table.column_names])
+    table = _as_strings(table, location).rename_columns([c.lstrip("\ufeff").strip() for c in table.column_names])
     width = table.num_columns
 
     # Physical line of each record: records before it, plus the newlines inside their quoted fields.
@@ -181,7 +200,7 @@ def _read_parquet(location: str) -> Read:
             table = pq.read_table(handle)
     except (pa.ArrowInvalid, OSError) as exc:
         raise SourceError(f"accounts file {location} is not readable Parquet: {exc}") from exc
-    return _as_strings(table), _row_numbers(table.num_rows), []
+    return _as_strings(table, location), _row_numbers(table.num_rows), []
 
 
 def _read_sql(spec: SourceSpec, business_date: date, resolve_connection: Callable[[str], str] | None) -> Read:
@@ -207,7 +226,7 @@ def _read_sql(spec: SourceSpec, business_date: date, resolve_connection: Callabl
     finally:
         engine.dispose()
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    return _as_strings(table), _row_numbers(table.num_rows), []
+    return _as_strings(table, spec.describe(business_date)), _row_numbers(table.num_rows), []
 
 
 def _empty() -> pa.Table:

@@ -320,9 +320,14 @@ def validate_table(
             return blank
         return pc.utf8_trim_whitespace(pc.fill_null(raw.column(name).combine_chunks().cast(pa.string()), ""))
 
-    # A NUL byte passes every other check and then fails the whole day at the database's COPY.
+    # A NUL byte passes every other check and then fails the whole day at the database's COPY;
+    # U+FFFD stands for bytes that were not UTF-8 (a line exported in another encoding).
     for name in raw.column_names:
-        failures.add(pc.match_substring(get(name), "\x00"), name, "holds a NUL byte, which the ledger cannot store")
+        text = get(name)
+        failures.add(pc.match_substring(text, "\x00"), name, "holds a NUL byte, which the ledger cannot store")
+        failures.add(
+            pc.match_substring(text, "\ufffd"), name, "holds bytes that are not UTF-8: this line's encoding is wrong"
+        )
     account_id = get("account_id")
     failures.add(pc.equal(account_id, ""), "account_id", "is required")
     country = pc.utf8_upper(get("country"))

@@ -113,3 +113,24 @@ def test_a_bad_spec_file_names_the_file_and_the_field(tmp_path):
     path.write_text("kind: csv\npath: x.csv\ncolumns: {A: account_number}\n")
     with pytest.raises(SourceError, match=r"unknown schema field\(s\) \['account_number'\]"):
         load_spec(path)
+
+
+def test_a_line_in_another_encoding_quarantines_that_line_and_the_rest_flows(tmp_path):
+    path = write_csv(
+        tmp_path / "book.csv",
+        [raw_account(account_id="AC1"), raw_account(account_id="AC2", name="JOSE"), raw_account(account_id="AC3")],
+    )
+    # The second account's name arrives in Latin-1, as one system's export might.
+    path.write_bytes(path.read_bytes().replace(b"JOSE", "JOSÉ".encode("latin-1")))
+    result = read_source(SourceSpec(kind="csv", path=str(path)), DAY)
+    assert list(result.accounts["account_id"]) == ["AC1", "AC3"]
+    (bad,) = result.quarantined
+    assert (bad.line, bad.field) == (3, "name") and "not UTF-8" in bad.reason
+
+
+def test_a_parquet_column_of_a_type_accounts_cannot_hold_names_the_file_and_the_column(tmp_path):
+    path = tmp_path / "book.parquet"
+    row = raw_account()
+    pq.write_table(pa.table({**{k: [v] for k, v in row.items()}, "tags": pa.array([["vip"]])}), path)
+    with pytest.raises(SourceError, match=r"book\.parquet: column 'tags' is of type list"):
+        read_source(SourceSpec(kind="parquet", path=str(path)), DAY)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 from outreach.channels import Channel, OutboundMessage, SendResult
 from outreach.channels.segments import segment_count
 from outreach.ledger import Ledger
+from outreach.ledger.ref_records import content_digest
 from outreach.messages import Renderer
 from outreach.planner import ActiveSuppressions, BusinessDay, contact_request, group_records
 from outreach.policy import RuleSet, decide
@@ -42,6 +44,10 @@ class DispatchSummary:
     expired: int = 0
     held_at_send: int = 0
     claimed_elsewhere: int = 0
+    # The provider did not take them for now: waiting for a later wave (or tomorrow's plan).
+    requeued: int = 0
+    # The request may have reached the provider: settled by callbacks, a lookup or a person.
+    unknown: int = 0
     by_channel: Counter[str] = field(default_factory=Counter)
     # "<channel> <provider code>" -> failed sends: what an alarm names.
     failed_by_code: Counter[str] = field(default_factory=Counter)
@@ -65,6 +71,8 @@ def dispatch(
     max_sms_segments: int = 3,
     campaign: str | None = None,
     only_this_run: bool = False,
+    lease: timedelta = timedelta(minutes=2),
+    retry_after: timedelta = timedelta(minutes=30),
 ) -> DispatchSummary:
     """Send the day's pending steps whose window is open (only ``run_id``'s own with ``only_this_run``)."""
     now = now or datetime.now(UTC)
@@ -130,85 +138,166 @@ def dispatch(
     summary.due = len(due)
     for start in range(0, len(due), batch_size):
         batch = due[start : start + batch_size]
-        won = ledger.claim(batch, run_id)
+        won = ledger.claim(batch, run_id, lease)
         summary.claimed_elsewhere += len(batch) - len(won)
-        by_channel: dict[str, list[OutboundMessage]] = {}
-        results: list[SendResult] = []
-        segments: dict[str, int] = {}
-        for step in batch:
-            if step["step_key"] not in won:
-                continue
-            account = accounts[step["account_id"]]
-            rendered = renderer.render(step["channel"], step["template"], account, step["step_key"])
-            if step["channel"] == "sms":
-                segments[step["step_key"]] = segment_count(rendered.body)
-                if segments[step["step_key"]] > max_sms_segments:
-                    results.append(
-                        SendResult(
-                            step["step_key"],
-                            "failed",
-                            error_code="segments",
-                            permanent=True,
-                            error=f"the text is {segments[step['step_key']]} segments; the cap "
-                            f"is {max_sms_segments} (template {step['template']})",
-                        )
-                    )
-                    continue
-            by_channel.setdefault(step["channel"], []).append(
-                OutboundMessage(
-                    step_key=step["step_key"],
-                    account_id=step["account_id"],
-                    channel=step["channel"],
-                    to=step["contact_address"],
-                    subject=rendered.subject,
-                    body=rendered.body,
-                    locale=account["locale"],
-                    ref=renderer.ref(step["step_key"]),
-                )
+        with ClaimLease(ledger, won, lease):
+            results, segments = _send_batch(
+                [s for s in batch if s["step_key"] in won], accounts, channels, renderer, max_sms_segments, ledger, day
             )
-        # Before anything goes: a receipt or an unsubscribe can come back the moment a message is out.
-        ledger.register_refs(
-            [
-                {"ref": m.ref, "step_key": m.step_key, "account_id": m.account_id, "business_date": day.date}
-                for messages in by_channel.values()
-                for m in messages
-            ]
-        )
-        for channel_name, messages in by_channel.items():
-            results.extend(channels[channel_name].send(messages))
-        ledger.complete_attempts([{**r.__dict__, "segments": segments.get(r.step_key)} for r in results])
-        address_of = {step["step_key"]: (step["account_id"], step["contact_address"]) for step in batch}
+            ledger.complete_attempts([{**r.__dict__, "segments": segments.get(r.step_key)} for r in results])
+        step_of = {step["step_key"]: step for step in batch}
+        retry_at = now + retry_after
         for result in results:
+            step = step_of[result.step_key]
             if result.permanent and result.error_code in PROVIDER_BLOCK_CODES:
-                account_id, address = address_of[result.step_key]
                 ledger.add_suppression(
-                    account_id=account_id,
+                    account_id=step["account_id"],
                     channel="sms",
-                    address=address,
+                    address=step["contact_address"],
                     reason="provider_block",
                     source="provider",
                     note=f"Twilio {result.error_code}",
                     effective_at=now,
                 )
-        channel_of = {step["step_key"]: step["channel"] for step in batch}
-        for result in results:
-            status_updates.append({"step_key": result.step_key, "status": result.status, "status_reason": result.error})
             if result.status == "sent":
                 summary.sent += 1
-                summary.by_channel[channel_of[result.step_key]] += 1
+                summary.by_channel[step["channel"]] += 1
+            elif result.status == "unknown":
+                summary.unknown += 1
             else:
+                summary.failed_by_code[f"{step['channel']} {result.error_code or 'unknown'}"] += 1
+                if not result.permanent:
+                    summary.requeued += 1
+                    continue
                 summary.failed += 1
-                summary.failed_by_code[f"{channel_of[result.step_key]} {result.error_code or 'unknown'}"] += 1
+            status_updates.append({"step_key": result.step_key, "status": result.status, "status_reason": result.error})
+        requeued = [r for r in results if r.status == "failed" and not r.permanent]
+        if requeued:
+            # The provider did not take these (429, 5xx, unreachable): no one was contacted, so the
+            # claim is given back and the step waits for a later wave, or tomorrow's plan.
+            ledger.release_claims([r.step_key for r in requeued])
+            for result in requeued:
+                if retry_at < day.end:
+                    note(
+                        step_of[result.step_key],
+                        "pending",
+                        f"waiting: the provider did not take it ({result.error}); tried again from "
+                        f"{retry_at:%H:%M} UTC",
+                        "",
+                        window_start=retry_at,
+                    )
+                else:
+                    note(
+                        step_of[result.step_key],
+                        "expired",
+                        f"not possible today: the provider did not take it ({result.error}) and the day "
+                        "ends before it can be tried again; planned again on the next business day",
+                        "",
+                    )
         log.info(
-            "dispatched a batch of %d: %d sent, %d failed",
+            "dispatched a batch of %d: %d sent, %d failed, %d to try again later, %d with an unknown outcome",
             len(batch),
             sum(r.status == "sent" for r in results),
-            sum(r.status == "failed" for r in results),
+            sum(r.status == "failed" and r.permanent for r in results),
+            len(requeued),
+            sum(r.status == "unknown" for r in results),
         )
 
     ledger.set_step_status(status_updates)
     ledger.record_decisions(audit)
     return summary
+
+
+def _send_batch(
+    batch: list[dict[str, Any]],
+    accounts: Mapping[str, Mapping[str, Any]],
+    channels: Mapping[str, Channel],
+    renderer: Renderer,
+    max_sms_segments: int,
+    ledger: Ledger,
+    day: BusinessDay,
+) -> tuple[list[SendResult], dict[str, int]]:
+    """Render and send claimed steps; the provider outcome of each, and each text's segment count."""
+    by_channel: dict[str, list[OutboundMessage]] = {}
+    results: list[SendResult] = []
+    segments: dict[str, int] = {}
+    for step in batch:
+        account = accounts[step["account_id"]]
+        rendered = renderer.render(step["channel"], step["template"], account, step["step_key"])
+        if step["channel"] == "sms":
+            segments[step["step_key"]] = segment_count(rendered.body)
+            if segments[step["step_key"]] > max_sms_segments:
+                results.append(
+                    SendResult(
+                        step["step_key"],
+                        "failed",
+                        error_code="segments",
+                        permanent=True,
+                        error=f"the text is {segments[step['step_key']]} segments; the cap "
+                        f"is {max_sms_segments} (template {step['template']})",
+                    )
+                )
+                continue
+        by_channel.setdefault(step["channel"], []).append(
+            OutboundMessage(
+                step_key=step["step_key"],
+                account_id=step["account_id"],
+                channel=step["channel"],
+                to=step["contact_address"],
+                subject=rendered.subject,
+                body=rendered.body,
+                locale=account["locale"],
+                ref=renderer.ref(step["step_key"]),
+            )
+        )
+    # Before anything goes: a receipt or an unsubscribe can come back the moment a message is out,
+    # and an interrupted text is found at the provider by its exact words.
+    ledger.register_refs(
+        [
+            {
+                "ref": m.ref,
+                "step_key": m.step_key,
+                "account_id": m.account_id,
+                "business_date": day.date,
+                "content_digest": content_digest(m.body),
+            }
+            for messages in by_channel.values()
+            for m in messages
+        ]
+    )
+    for channel_name, messages in by_channel.items():
+        results.extend(channels[channel_name].send(messages))
+    return results, segments
+
+
+class ClaimLease:
+    """Keeps a live worker's claims its own: their lease is renewed until the batch is recorded.
+
+    A claim whose lease ran out belongs to a worker that died; only those are settled by another
+    run (``outreach.reconcile``), however long a throttled batch takes.
+    """
+
+    def __init__(self, ledger: Ledger, step_keys: set[str], lease: timedelta):
+        self.ledger, self.step_keys, self.lease = ledger, step_keys, lease
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name="claim-lease", daemon=True)
+
+    def _renew(self) -> None:
+        while not self._done.wait(self.lease.total_seconds() / 3):
+            try:
+                self.ledger.renew_claims(self.step_keys, self.lease)
+            except Exception:  # the ledger away for a moment: the next renewal tries again
+                log.warning("could not renew the lease of %d claims", len(self.step_keys), exc_info=True)
+
+    def __enter__(self) -> ClaimLease:
+        if self.step_keys:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._done.set()
+        if self._thread.is_alive():
+            self._thread.join()
 
 
 def channels_for(

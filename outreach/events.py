@@ -114,6 +114,19 @@ def _event_once(conn: Any, provider_event_id: str, **values: Any) -> bool:
     return True
 
 
+# Attempts whose send is not known to have reached the provider: any callback settles them.
+UNSETTLED = ("claimed", "unknown")
+
+
+def _settle_step(conn: Any, step_key: str) -> None:
+    """The provider has the message after all: the step is sent, whatever its send's answer was."""
+    conn.execute(
+        update(planned_steps)
+        .where(planned_steps.c.step_key == step_key, planned_steps.c.status.in_(["pending", "unknown"]))
+        .values(status="sent", status_reason="confirmed by the provider's callback")
+    )
+
+
 def record_twilio_status(ledger: Ledger, step_key: str, params: dict[str, str], at: datetime) -> str | None:
     """Apply a Twilio message or call status callback to the step it belongs to.
 
@@ -150,7 +163,8 @@ def record_twilio_status(ledger: Ledger, step_key: str, params: dict[str, str], 
             payload={"status": status, "error_code": params.get("ErrorCode")},
         ):
             return attempt["status"]
-        if outcome in ("unknown", "sent") and attempt["status"] not in ("claimed",):
+        unsettled = attempt["status"] in UNSETTLED
+        if outcome in ("unknown", "sent") and not unsettled:
             return attempt["status"]
         new_status = "sent" if outcome == "unknown" else outcome
         conn.execute(
@@ -159,10 +173,13 @@ def record_twilio_status(ledger: Ledger, step_key: str, params: dict[str, str], 
             .values(
                 status=new_status,
                 provider_message_id=attempt["provider_message_id"] or sid,
-                error_code=params.get("ErrorCode") or attempt["error_code"],
+                error_code=params.get("ErrorCode") or (None if unsettled else attempt["error_code"]),
+                error=None if unsettled else attempt["error"],
                 completed_at=attempt["completed_at"] or at,
             )
         )
+        if unsettled:
+            _settle_step(conn, step_key)
         return new_status
 
 
@@ -265,15 +282,19 @@ def record_sendgrid_events(ledger: Ledger, batch: list[Any], received_at: dateti
                 continue
             new += 1
             status = {"delivered": "delivered", "bounce": "undelivered", "dropped": "undelivered"}.get(event)
-            if attempt["status"] == "claimed" or status:
+            if attempt["status"] in UNSETTLED or status:
+                settled = {"error_code": None, "error": None} if attempt["status"] in UNSETTLED else {}
                 conn.execute(
                     update(attempts)
                     .where(attempts.c.step_key == step_key)
                     .values(
                         status=status or "sent",
                         provider_message_id=attempt["provider_message_id"] or item.get("sg_message_id"),
+                        **settled,
                     )
                 )
+                if settled:
+                    _settle_step(conn, step_key)
             if event in SENDGRID_HOLDS:
                 reason, detail = SENDGRID_HOLDS[event]
                 address = conn.execute(

@@ -25,6 +25,7 @@ from outreach.ledger.schema import (
     quarantined_rows,
 )
 from outreach.masking import mask_address
+from outreach.reconcile import FOR_A_PERSON
 from outreach.rollups import FUNNEL
 
 # Ten years of days: enough for any question ops ask, small enough to answer from rollups at once.
@@ -91,7 +92,8 @@ def daily(ledger: Ledger, start: date, end: date, campaign: str | None) -> dict[
 
 
 def attention(ledger: Ledger, start: date, end: date, campaign: str | None) -> dict[str, Any]:
-    """What needs a person: placements awaiting approval, REVIEW decisions, quarantined rows."""
+    """What needs a person: placements awaiting approval, REVIEW decisions, sends whose outcome the
+    provider cannot confirm or deny, quarantined rows."""
     check_range(start, end)
     waiting = select(
         handoffs.c.account_id,
@@ -110,9 +112,22 @@ def attention(ledger: Ledger, start: date, end: date, campaign: str | None) -> d
         planned_steps.c.business_date,
         planned_steps.c.reason,
     ).where(and_(planned_steps.c.decision == "review", planned_steps.c.business_date.between(start, end)))
+    unknown = (
+        select(
+            attempts.c.account_id,
+            planned_steps.c.campaign,
+            planned_steps.c.stage,
+            attempts.c.channel,
+            planned_steps.c.business_date,
+            attempts.c.error.label("reason"),
+        )
+        .join(planned_steps, planned_steps.c.step_key == attempts.c.step_key)
+        .where(attempts.c.error_code == FOR_A_PERSON, planned_steps.c.business_date.between(start, end))
+    )
     if campaign:
         waiting = waiting.where(handoffs.c.campaign == campaign)
         review = review.where(planned_steps.c.campaign == campaign)
+        unknown = unknown.where(planned_steps.c.campaign == campaign)
     # The raw row may hold contact data: line, field and reason say what to fix.
     quarantine = (
         select(
@@ -128,7 +143,12 @@ def attention(ledger: Ledger, start: date, end: date, campaign: str | None) -> d
     with ledger.engine.connect() as conn:
         result = {
             name: [_plain(dict(row)) for row in conn.execute(query.limit(ATTENTION_LIMIT)).mappings()]
-            for name, query in (("approvals", waiting), ("reviews", review), ("quarantined", quarantine))
+            for name, query in (
+                ("approvals", waiting),
+                ("reviews", review),
+                ("unknown_sends", unknown),
+                ("quarantined", quarantine),
+            )
         }
     return {"start": start.isoformat(), "end": end.isoformat(), "campaign": campaign, **result}
 

@@ -307,6 +307,8 @@ def dispatch_due(
         max_sms_segments=settings.max_sms_segments,
         campaign=campaign.id if campaign else None,
         only_this_run=bool(ref.get("only_this_run")),
+        lease=timedelta(seconds=settings.claim_lease),
+        retry_after=timedelta(minutes=settings.transient_retry_minutes),
     )
     log.info("dispatch: %s", summary.as_dict())
     return {**ref, "dispatch": summary.as_dict()}
@@ -392,7 +394,9 @@ def dispatch_wave(
                 "dispatch"
             ]
             alarm = FailureAlarm(settings.max_failure_share, settings.failure_alarm_min_sends)
-            stopped = alarm.reason(summary["sent"], summary["failed"], summary.get("failed_by_code", {}))
+            # Sends the provider did not take for now wait for a later wave, but they count to the alarm.
+            tried_and_failed = summary["failed"] + summary.get("requeued", 0)
+            stopped = alarm.reason(summary["sent"], tried_and_failed, summary.get("failed_by_code", {}))
             next_at, waiting = ledger.next_window_opening(day.date, now, day.end, scope.campaign, scope.run_id)
             if next_at is None:
                 summary["expired"] += ledger.expire_unsent(

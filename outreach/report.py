@@ -12,6 +12,7 @@ from outreach.buckets import configured_buckets
 from outreach.ledger import Ledger
 from outreach.ledger.ladder_records import ladder_frames
 from outreach.policy import default_rules
+from outreach.reconcile import FOR_A_PERSON
 
 CHANNEL_ORDER = ["sms", "email", "voice", "agent_queue"]
 
@@ -50,7 +51,8 @@ def build_report(ledger: Ledger, run_id: str, campaign: str | None = None) -> di
         "sms_segments": int(this_run.loc[this_run["status"] != "failed", "segments"].fillna(0).sum())
         if len(this_run)
         else 0,
-        "outcome_unknown": int((attempts["status"] == "claimed").sum()) if len(attempts) else 0,
+        "outcome_unknown": int(attempts["status"].isin(["claimed", "unknown"]).sum()) if len(attempts) else 0,
+        "unknown_for_a_person": int((attempts["error_code"] == FOR_A_PERSON).sum()) if len(attempts) else 0,
         "held_by_rule": dict(held_by_rule.most_common()),
         "waiting": int((steps["status"] == "pending").sum()),
         "expired": int((steps["status"] == "expired").sum()),
@@ -149,8 +151,13 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"  SMS segments sent: {report['sms_segments']:,}")
     if report["outcome_unknown"]:
         lines.append(
-            f"  outcome unknown: {report['outcome_unknown']:,} step(s) claimed but not confirmed; they are settled "
-            "from provider callbacks and never re-sent blindly"
+            f"  outcome unknown: {report['outcome_unknown']:,} step(s) may have reached the provider; they are "
+            "settled from provider callbacks or a lookup, and never re-sent blindly"
+        )
+    if report.get("unknown_for_a_person"):
+        lines.append(
+            f"  needs a person: {report['unknown_for_a_person']:,} interrupted send(s) the provider cannot "
+            "confirm or deny; check them before anyone is contacted again (outreach explain)"
         )
     if report["already_sent_earlier"]:
         lines += [

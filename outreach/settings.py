@@ -35,8 +35,13 @@ class Settings:
     channel_set: str = "log"
     policy_settings: Path | None = None
     source_spec: Path | None = None
-    # Seconds a claimed send may stay unconfirmed before it is looked up at the provider.
+    # Seconds a send whose outcome is unknown (an expired claim, a timeout after the request went)
+    # is left for the provider's callbacks before it is looked up at the provider.
     reconcile_after: float = 900.0
+    # Seconds a claim stays the claiming worker's; a live worker renews it while its batch is out.
+    claim_lease: float = 120.0
+    # Minutes before a send the provider refused for now (429, 5xx, unreachable) is tried again today.
+    transient_retry_minutes: float = 30.0
     max_sms_segments: int = 3
     # A wave whose sends fail above this share (of at least ``failure_alarm_min_sends``) stops the day.
     max_failure_share: float = 0.25
@@ -95,11 +100,20 @@ class Settings:
             channel_set=env.get("OUTREACH_CHANNELS") or "log",
             policy_settings=Path(policy_settings) if policy_settings else None,
             source_spec=Path(env["OUTREACH_SOURCE"]) if env.get("OUTREACH_SOURCE") else None,
-            reconcile_after=float(env.get("OUTREACH_RECONCILE_AFTER_SECONDS") or 900),
+            reconcile_after=_number(env, "OUTREACH_RECONCILE_AFTER_SECONDS", 900),
+            claim_lease=_positive(env, "OUTREACH_CLAIM_LEASE_SECONDS", 120),
+            transient_retry_minutes=_positive(env, "OUTREACH_TRANSIENT_RETRY_MINUTES", 30),
             max_sms_segments=int(env.get("OUTREACH_SMS_MAX_SEGMENTS") or 3),
             max_failure_share=max_failure_share,
             failure_alarm_min_sends=int(_number(env, "OUTREACH_FAILURE_ALARM_MIN_SENDS", 20)),
         )
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _number(env, name, default)
+    if value <= 0:
+        raise SettingsError(f"{name}={env.get(name)!r} must be above 0")
+    return value
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

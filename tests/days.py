@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -67,11 +70,47 @@ def plan_all(ref: dict[str, Any], settings: Settings) -> dict[str, Any]:
     return {**ref, "planned": planned}
 
 
-def dispatched_sample_day(settings: Settings, day: date, now: datetime, accounts: int = 200) -> dict[str, Any]:
-    """A sample book for ``day`` planned for every shipped campaign and dispatched at ``now``; its ref."""
+def planned_sample_day(settings: Settings, day: date, accounts: int = 200) -> dict[str, Any]:
+    """A sample book for ``day`` pulled, segmented and planned for every shipped campaign; its ref."""
     from outreach.sample import write_sample
 
     write_sample(settings.accounts_file, day, accounts=accounts)
-    ref = plan_all(pipeline.segment(pipeline.pull(day, "scheduled__1", settings), settings), settings)
+    return plan_all(pipeline.segment(pipeline.pull(day, "scheduled__1", settings), settings), settings)
+
+
+def dispatched_sample_day(settings: Settings, day: date, now: datetime, accounts: int = 200) -> dict[str, Any]:
+    """A sample book for ``day`` planned for every shipped campaign and dispatched at ``now``; its ref."""
+    ref = planned_sample_day(settings, day, accounts)
     pipeline.dispatch_due(ref, settings, now=now)
     return ref
+
+
+# Provider rates well above what a test day needs, so the sandbox tests do not wait on the limiter.
+FAST_PROVIDERS = {
+    "OUTREACH_SMS_PER_SECOND": "500",
+    "OUTREACH_CALLS_PER_SECOND": "500",
+    "OUTREACH_MAIL_REQUESTS_PER_SECOND": "100",
+}
+
+
+def dispatch_in_a_process(
+    settings: Settings, sandbox_url: str, run_id: str, day: date, now: datetime, **env: str
+) -> subprocess.Popen:
+    """A dispatcher in its own process (one that can be killed, or race this one) sending ``day``'s
+    due steps through the sandbox at ``now``."""
+    script = (
+        "from datetime import datetime; from outreach import pipeline; "
+        f"pipeline.dispatch_due({{'run_id': {run_id!r}, 'business_date': '{day}'}}, "
+        f"now=datetime.fromisoformat('{now.isoformat()}'))"
+    )
+    environment = {
+        **os.environ,
+        **FAST_PROVIDERS,
+        "OUTREACH_SANDBOX_URL": sandbox_url,
+        "OUTREACH_HOME": str(settings.home),
+        "OUTREACH_LEDGER_URL": settings.ledger_url,
+        "OUTREACH_CHANNELS": "sandbox",
+        "OUTREACH_TIMEZONE": settings.timezone,
+        **env,
+    }
+    return subprocess.Popen([sys.executable, "-c", script], env=environment)

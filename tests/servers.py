@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import httpx
@@ -85,3 +85,49 @@ def receiver_app() -> tuple[FastAPI, list[dict[str, Any]]]:
         return {"ok": "yes"}
 
     return app, received
+
+
+class DelayingProxy:
+    """A TCP proxy in front of a server that holds every answer back ``delay`` seconds.
+
+    The request reaches the server at once and is acted on; its answer arrives after the client
+    has given up: the fault of a provider that accepted a message but answered too late.
+    """
+
+    def __init__(self, upstream: str, delay: float):
+        host, port = upstream.rsplit("//", 1)[-1].split(":")
+        self.upstream = (host, int(port))
+        self.delay = delay
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            threading.Thread(target=self._pipe, args=(client, server, 0.0), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(server, client, self.delay), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, target: socket.socket, delay: float) -> None:
+        try:
+            while data := source.recv(65536):
+                if delay:
+                    time.sleep(delay)
+                target.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, target):
+                with suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+                end.close()
+
+    def close(self) -> None:
+        self._closed = True
+        self._listener.close()

@@ -28,7 +28,8 @@ class OutboundMessage:
 @dataclass(frozen=True)
 class SendResult:
     step_key: str
-    status: Literal["sent", "failed"]
+    # unknown: the request may have reached the provider; it is resolved later, never repeated.
+    status: Literal["sent", "failed", "unknown"]
     provider_message_id: str | None = None
     error_code: str | None = None
     error: str | None = None

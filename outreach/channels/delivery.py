@@ -1,5 +1,7 @@
 """Getting a batch out at the providers' pace: rate limiting, bounded concurrency,
-retries that honour Retry-After, and the line between transient and permanent errors."""
+retries that honour Retry-After, and the lines between transient errors (the provider
+did not take the request: try again), permanent ones (it never will) and unknown
+outcomes (it may have: never repeat)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,18 @@ class TransientError(Exception):
         super().__init__(message)
         self.code = code
         self.retry_after = retry_after
+
+
+class OutcomeUnknown(Exception):
+    """The request may have reached the provider (a timeout or a dropped connection after it went).
+
+    Never retried: repeating it could contact the person twice. The send is resolved later, from
+    the provider's callbacks or a lookup, or by a person.
+    """
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.code = "outcome_unknown"
 
 
 class PermanentError(Exception):
@@ -94,6 +108,8 @@ def send_all(
             provider_id = with_retries(lambda: send_one(message), policy, limiter)
         except PermanentError as exc:
             return SendResult(message.step_key, "failed", error_code=exc.code, error=str(exc), permanent=True)
+        except OutcomeUnknown as exc:
+            return SendResult(message.step_key, "unknown", error_code=exc.code, error=str(exc))
         except TransientError as exc:
             return SendResult(
                 message.step_key,

@@ -8,10 +8,12 @@ hook) rewrites it; SendGrid takes its host directly.
 
 from __future__ import annotations
 
+import http.client
 import logging
 import os
 import threading
 import time
+import urllib.error
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
+import urllib3
 from python_http_client.exceptions import HTTPError as SendGridHTTPError
 from sendgrid import SendGridAPIClient
 from twilio.base.exceptions import TwilioRestException
@@ -26,7 +29,15 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from outreach.channels.base import OutboundMessage, SendResult
-from outreach.channels.delivery import PermanentError, RateLimiter, RetryPolicy, TransientError, send_all
+from outreach.channels.delivery import (
+    OutcomeUnknown,
+    PermanentError,
+    RateLimiter,
+    RetryPolicy,
+    TransientError,
+    send_all,
+)
+from outreach.ledger.ref_records import content_digest
 from outreach.preflight import is_placeholder
 
 TWILIO_API = "https://api.twilio.com"
@@ -76,6 +87,9 @@ class ProviderSettings:
     mail_batch_size: int = 1000
     # Seconds to wait for a provider's answer.
     request_timeout: float = 15.0
+    # Tries of one request the provider refuses for now (429, 5xx, unreachable) before the step
+    # goes back to wait for a later wave.
+    send_attempts: int = 5
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> ProviderSettings:
@@ -107,6 +121,7 @@ class ProviderSettings:
             mail_requests_per_second=float(env.get("OUTREACH_MAIL_REQUESTS_PER_SECOND", 10)),
             concurrency=int(env.get("OUTREACH_SEND_CONCURRENCY", 8)),
             request_timeout=float(env.get("OUTREACH_PROVIDER_TIMEOUT_SECONDS", 15)),
+            send_attempts=max(1, int(env.get("OUTREACH_SEND_ATTEMPTS", 5))),
         )
 
     def callback_url(self, path: str, step: str) -> str | None:
@@ -137,7 +152,14 @@ class RoutedTwilioHttpClient(TwilioHttpClient):
         try:
             response = super().request(method, url, *args, **kwargs)
         except (requests.Timeout, requests.ConnectionError) as exc:
-            raise TransientError(f"Twilio unreachable: {exc.__class__.__name__}") from exc
+            if _never_sent(exc):
+                raise TransientError(f"Twilio unreachable: {exc.__class__.__name__}") from exc
+            if method.upper() != "POST":
+                raise TransientError(f"Twilio did not answer: {exc.__class__.__name__}") from exc
+            raise OutcomeUnknown(
+                f"Twilio did not answer after the request went ({exc.__class__.__name__}): it may have been "
+                "accepted, so it is not repeated until it is resolved"
+            ) from exc
         self._local.headers = response.headers
         return response
 
@@ -146,6 +168,16 @@ class RoutedTwilioHttpClient(TwilioHttpClient):
         headers = getattr(self._local, "headers", None) or {}
         value = headers.get("Retry-After")
         return float(value) if value else None
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached the provider: the connection was never made."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return True
+    if isinstance(exc, requests.ConnectionError) and exc.args:
+        reason = getattr(exc.args[0], "reason", None)
+        return isinstance(reason, (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError))
+    return False
 
 
 def _twilio_error(exc: TwilioRestException, http: RoutedTwilioHttpClient) -> Exception:
@@ -163,7 +195,7 @@ class _TwilioChannel:
         self.http = RoutedTwilioHttpClient(settings.twilio_base_url, settings.request_timeout)
         self.client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=self.http)
         self.limiter = RateLimiter(rate)
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or RetryPolicy(max_attempts=settings.send_attempts)
 
     def _create(self, create: Any) -> str:
         try:
@@ -188,11 +220,20 @@ class TwilioSmsChannel(_TwilioChannel):
 
         return send_all(batch, one, self.policy, self.limiter, self.settings.concurrency)
 
-    def find_sent(self, number: str, since: datetime) -> str | None:
-        """The SID of a text sent to ``number`` since ``since``, if Twilio has one."""
-        for message in self.client.messages.list(to=number, date_sent_after=since - timedelta(minutes=1), limit=20):
-            return message.sid
-        return None
+    def find_sent(self, number: str, since: datetime, digest: str, ref: str) -> tuple[list[str], int]:
+        """Texts from our sender to ``number`` since ``since``: the SIDs of those with exactly the words
+        whose digest is ``digest``, and how many others carry ``ref`` (ours, but changed on the way?)."""
+        options: dict[str, Any] = {"to": number, "date_sent_after": since - timedelta(minutes=1), "limit": 200}
+        if self.settings.sms_from:
+            options["from_"] = self.settings.sms_from
+        exact, carrying_ref = [], 0
+        for message in self.client.messages.list(**options):
+            body = message.body or ""
+            if content_digest(body) == digest:
+                exact.append(message.sid)
+            elif ref and ref in body:
+                carrying_ref += 1
+        return exact, carrying_ref
 
 
 class TwilioVoiceChannel(_TwilioChannel):
@@ -251,7 +292,7 @@ class SendGridEmailChannel:
         self.settings = settings
         self.client = SendGridAPIClient(api_key=settings.sendgrid_api_key, host=settings.sendgrid_base_url)
         self.limiter = RateLimiter(settings.mail_requests_per_second)
-        self.policy = policy or RetryPolicy()
+        self.policy = policy or RetryPolicy(max_attempts=settings.send_attempts)
 
     def _payload(self, messages: Sequence[OutboundMessage]) -> dict[str, Any]:
         personalizations = []
@@ -294,8 +335,14 @@ class SendGridEmailChannel:
                     f"SendGrid {exc.status_code}", str(exc.status_code), sendgrid_retry_after(exc.headers)
                 ) from exc
             raise PermanentError(f"SendGrid {exc.status_code}: {detail[:300]}", str(exc.status_code)) from exc
-        except (requests.Timeout, requests.ConnectionError, OSError) as exc:
-            raise TransientError(f"SendGrid unreachable: {exc.__class__.__name__}") from exc
+        except urllib.error.URLError as exc:
+            # urllib wraps what fails while connecting and sending; the request was not taken.
+            raise TransientError(f"SendGrid unreachable: {exc.reason.__class__.__name__}") from exc
+        except (OSError, http.client.HTTPException) as exc:
+            raise OutcomeUnknown(
+                f"SendGrid did not answer after the request went ({exc.__class__.__name__}): it may have been "
+                "accepted, so it is not repeated until it is resolved"
+            ) from exc
         return response.headers.get("X-Message-Id", "")
 
     def send(self, batch: Sequence[OutboundMessage]) -> list[SendResult]:
@@ -315,7 +362,7 @@ class SendGridEmailChannel:
                     results.append(
                         SendResult(
                             message.step_key,
-                            "failed",
+                            outcome.status,
                             error_code=outcome.error_code,
                             error=outcome.error,
                             permanent=outcome.permanent,

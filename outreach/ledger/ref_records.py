@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, bindparam, insert, select, update
 
 from outreach.ledger.schema import message_refs, planned_steps
 
@@ -14,11 +15,17 @@ from outreach.ledger.schema import message_refs, planned_steps
 STEP_KEY_SEPARATOR = "|"
 
 
+def content_digest(body: str) -> str:
+    """What identifies one message's exact words (its links carry its own ref)."""
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
 class RefRecords:
     engine: Engine
 
     def register_refs(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Remember each message's ref (``ref``, ``step_key``, ``account_id``, ``business_date``) before it goes."""
+        """Remember each message's ref (``ref``, ``step_key``, ``account_id``, ``business_date``, and
+        ``content_digest``) before it goes."""
         if not rows:
             return
         keys = [row["step_key"] for row in rows]
@@ -30,6 +37,19 @@ class RefRecords:
             fresh = [{**row, "created_at": now} for row in rows if row["step_key"] not in known]
             if fresh:
                 conn.execute(insert(message_refs), fresh)
+            again = [
+                {"key": row["step_key"], "digest": row.get("content_digest")}
+                for row in rows
+                if row["step_key"] in known
+            ]
+            if again:
+                # Sent again after a claim was given back: the words that go now are the ones to find.
+                conn.execute(
+                    update(message_refs)
+                    .where(message_refs.c.step_key == bindparam("key"))
+                    .values(content_digest=bindparam("digest")),
+                    again,
+                )
 
     def message_ref(self, ref: str) -> dict[str, Any] | None:
         """The step a ref stands for, with its channel and contact address; None for an unknown ref."""

@@ -136,6 +136,8 @@ attempts = Table(
     Column("error_code", String(32)),
     Column("error", Text),
     Column("claimed_at", DateTime(timezone=True), nullable=False),
+    # Until when the claiming worker holds the claim; it renews the lease while it is sending.
+    Column("lease_until", DateTime(timezone=True)),
     Column("completed_at", DateTime(timezone=True)),
     UniqueConstraint("step_key", name="uq_attempts_step_key"),
     Index("ix_attempts_account_channel", "account_id", "channel", "claimed_at"),
@@ -367,4 +369,6 @@ message_refs = Table(
     Column("account_id", String(64), nullable=False),
     Column("business_date", Date, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # SHA-256 of the exact text that went: an interrupted text is found at the provider by it.
+    Column("content_digest", String(64)),
 )

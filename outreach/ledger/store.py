@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -504,11 +504,12 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRe
 
     # -- attempts ------------------------------------------------------------------
 
-    def claim(self, steps: Sequence[dict[str, Any]], run_id: str) -> set[str]:
+    def claim(self, steps: Sequence[dict[str, Any]], run_id: str, lease: timedelta = timedelta(minutes=2)) -> set[str]:
         """Claim steps for sending; returns the keys this caller won.
 
         The unique step key makes the claim atomic: two workers, a task retry or a
-        re-run of the same day can race here and only one of them gets each step.
+        re-run of the same day can race here and only one of them gets each step. The
+        claim is the caller's until ``lease`` runs out; a live caller renews it.
         """
         if not steps:
             return set()
@@ -521,6 +522,7 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRe
                 "channel": s["channel"],
                 "status": "claimed",
                 "claimed_at": now,
+                "lease_until": now + lease,
             }
             for s in steps
         ]
@@ -543,6 +545,24 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRe
             for chunk in _chunks(rows, 1000):
                 won.update(conn.execute(statement, list(chunk)).scalars().all())
         return won
+
+    def renew_claims(self, step_keys: Iterable[str], lease: timedelta) -> None:
+        """Extend the lease of the caller's claims that are still out (not yet answered)."""
+        keys = list(step_keys)
+        until = datetime.now(UTC) + lease
+        with self.engine.begin() as conn:
+            for start in range(0, len(keys), 1000):
+                conn.execute(
+                    update(attempts)
+                    .where(attempts.c.step_key.in_(keys[start : start + 1000]), attempts.c.status == "claimed")
+                    .values(lease_until=until)
+                )
+
+    def release_claims(self, step_keys: Sequence[str]) -> None:
+        """Give claims back: the provider did not take these sends, so they may be claimed again."""
+        with self.engine.begin() as conn:
+            for start in range(0, len(step_keys), 1000):
+                conn.execute(delete(attempts).where(attempts.c.step_key.in_(step_keys[start : start + 1000])))
 
     def complete_attempts(self, results: Sequence[dict[str, Any]]) -> None:
         """Record each provider outcome; each result has step_key, status, provider_message_id, error_code, error."""

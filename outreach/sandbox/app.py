@@ -270,9 +270,18 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
 
     @app.get("/2010-04-01/Accounts/{account_sid}/Messages.json")
     async def list_messages(account_sid: str, request: Request) -> Response:
-        """Messages to one number, newest first (the part of Twilio's list the reconciler uses)."""
-        to = request.query_params.get("To")
-        rows = [m for m in state.messages.values() if to is None or m["to"] == to]
+        """Messages newest first, filtered as Twilio's list is by To, From and DateSent> (what the
+        reconciler asks)."""
+        query = request.query_params
+        to, sender, after = query.get("To"), query.get("From"), query.get("DateSent>")
+        since = datetime.fromisoformat(after.replace("Z", "+00:00")).timestamp() if after else None
+        rows = [
+            m
+            for m in state.messages.values()
+            if (to is None or m["to"] == to)
+            and (sender is None or m["from"] == sender)
+            and (since is None or m["created_at"] >= since)
+        ]
         rows.sort(key=lambda m: m["created_at"], reverse=True)
         uri = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
         return JSONResponse(

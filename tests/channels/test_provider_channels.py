@@ -20,7 +20,7 @@ from outreach.channels.providers import (
     TwilioVoiceChannel,
     sendgrid_retry_after,
 )
-from tests.servers import receiver_app, serve
+from tests.servers import DelayingProxy, receiver_app, serve
 
 FAST = RetryPolicy(max_attempts=6, base_delay=0.01, max_delay=0.2)
 
@@ -187,13 +187,41 @@ def test_email_events_are_signed_as_sendgrid_signs_them(sandbox):
     assert not verifier.verify_signature(request["body"].replace("bounce", "delivered"), signature, timestamp)
 
 
-def test_an_unreachable_provider_is_a_transient_failure_not_a_permanent_one():
+@pytest.mark.parametrize("provider", ["twilio", "sendgrid"])
+def test_an_unreachable_provider_is_a_transient_failure_not_a_permanent_one(provider):
     from tests.servers import free_port
 
-    channel = TwilioSmsChannel(settings_for(f"http://127.0.0.1:{free_port()}"), RetryPolicy(2, 0.01, 0.02))
-    (result,) = channel.send([sms("A|c|s|sms|d", "+12125550142")])
+    settings = settings_for(f"http://127.0.0.1:{free_port()}")
+    if provider == "twilio":
+        (result,) = TwilioSmsChannel(settings, RetryPolicy(2, 0.01, 0.02)).send([sms("A|c|s|sms|d", "+12125550142")])
+    else:
+        email = OutboundMessage("A|c|s|email|d", "A", "email", "u@mail.test", "Hi", "Hello", "en")
+        (result,) = SendGridEmailChannel(settings, RetryPolicy(2, 0.01, 0.02)).send([email])
+    # Nothing reached the provider: safe to try again later.
     assert result.status == "failed" and result.permanent is False
     assert "unreachable" in result.error
+
+
+@pytest.mark.parametrize("provider", ["twilio_sms", "twilio_voice", "sendgrid"])
+def test_a_request_answered_after_the_timeout_is_not_repeated(sandbox, provider):
+    # The provider acts on the request at once; its answer comes after the client gave up.
+    proxy = DelayingProxy(sandbox.url, delay=1.0)
+    try:
+        settings = settings_for(proxy.url, "http://127.0.0.1:9", OUTREACH_PROVIDER_TIMEOUT_SECONDS="0.3")
+        if provider == "twilio_sms":
+            (result,) = TwilioSmsChannel(settings, FAST).send([sms("A|c|s|sms|d", "+12125550142")])
+        elif provider == "twilio_voice":
+            call = replace(sms("A|c|s|voice|d", "+12125550142"), channel="voice")
+            (result,) = TwilioVoiceChannel(settings, FAST).send([call])
+        else:
+            email = OutboundMessage("A|c|s|email|d", "A", "email", "u@mail.test", "Hi", "Hello", "en")
+            (result,) = SendGridEmailChannel(settings, FAST).send([email])
+    finally:
+        proxy.close()
+    assert result.status == "unknown" and result.error_code == "outcome_unknown"
+    assert "not repeated" in result.error
+    reached = sandbox.accepted("sendgrid" if provider == "sendgrid" else "twilio")
+    assert len(reached) == 1, "the request reached the provider once, and was not sent again"
 
 
 def test_outcome_rules_are_configurable(sandbox):

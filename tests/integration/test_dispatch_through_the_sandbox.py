@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -16,16 +14,11 @@ import pytest
 from outreach import pipeline
 from outreach.events import record_sendgrid_events, record_twilio_status
 from outreach.sample import write_sample
-from tests.days import plan_all
+from tests.days import FAST_PROVIDERS, dispatch_in_a_process, plan_all
 from tests.servers import receiver_app, serve
 
 DAY = date(2026, 11, 20)
 NOON = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
-FAST = {
-    "OUTREACH_SMS_PER_SECOND": "500",
-    "OUTREACH_CALLS_PER_SECOND": "500",
-    "OUTREACH_MAIL_REQUESTS_PER_SECOND": "100",
-}
 
 
 @pytest.fixture
@@ -35,7 +28,7 @@ def day_planned(ledger, settings_for, tmp_path, sandbox, monkeypatch):
     settings = settings_for(ledger, book)
     settings = settings.__class__(**{**settings.__dict__, "channel_set": "sandbox", "reconcile_after": 0.0})
     monkeypatch.setenv("OUTREACH_SANDBOX_URL", sandbox.url)
-    for key, value in FAST.items():
+    for key, value in FAST_PROVIDERS.items():
         monkeypatch.setenv(key, value)
     ref = plan_all(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
     return settings, ref
@@ -115,27 +108,21 @@ def test_provider_callbacks_settle_each_attempt(day_planned, ledger, sandbox):
 def test_a_worker_killed_mid_batch_and_run_again_sends_each_text_exactly_once(day_planned, ledger, sandbox, tmp_path):
     settings, ref = day_planned
     sandbox.configure(latency_ms=40)
-    env = {
-        **os.environ,
-        **FAST,
-        "OUTREACH_SANDBOX_URL": sandbox.url,
-        "OUTREACH_SEND_CONCURRENCY": "1",
-        "OUTREACH_HOME": str(settings.home),
-        "OUTREACH_LEDGER_URL": settings.ledger_url,
-        "OUTREACH_CHANNELS": "sandbox",
-        "OUTREACH_TIMEZONE": settings.timezone,
-    }
-    script = (
-        "from datetime import datetime, UTC; from outreach import pipeline; "
-        f"pipeline.dispatch_due({{'run_id': 'doomed', 'business_date': '{DAY}'}}, "
-        "now=datetime(2026, 11, 20, 17, 0, tzinfo=UTC))"
+    worker = dispatch_in_a_process(
+        settings,
+        sandbox.url,
+        "doomed",
+        DAY,
+        NOON,
+        OUTREACH_SEND_CONCURRENCY="1",
+        OUTREACH_CLAIM_LEASE_SECONDS="1",
     )
-    worker = subprocess.Popen([sys.executable, "-c", script], env=env)
     deadline = time.monotonic() + 60
     while len(sandbox.accepted("twilio")) < 15 and time.monotonic() < deadline:
         time.sleep(0.05)
     worker.send_signal(signal.SIGKILL)
     worker.wait()
+    time.sleep(1.5)  # the dead worker's leases run out; a live one would have renewed them
     sandbox.configure(latency_ms=0)
     before = sum(sent_to(sandbox, "twilio").values())
     assert before >= 15
@@ -149,6 +136,8 @@ def test_a_worker_killed_mid_batch_and_run_again_sends_each_text_exactly_once(da
         assert texts[steps.loc[step_key, "contact_address"]] >= 1
     per_step = Counter(steps.loc[list(attempts["step_key"]), "contact_address"])
     assert all(texts[number] <= per_step[number] for number in texts), "no step was sent twice"
+    words = Counter((r["payload"]["To"], r["payload"].get("Body")) for r in sandbox.accepted("twilio"))
+    assert max(words.values()) == 1, "no message went twice"
     assert not (attempts["status"] == "claimed").any(), "every interrupted send was settled"
 
 

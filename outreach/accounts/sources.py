@@ -164,6 +164,9 @@ def _read_csv(location: str) -> Read:
     width = table.num_columns
 
     # Physical line of each record: records before it, plus the newlines inside their quoted fields.
+    # Arrow cannot always number a bad record (an unclosed quote runs to the end): it is the last.
+    last = table.num_rows + len(invalid) + 1
+    invalid = [(last if number is None else number, text, actual) for number, text, actual in invalid]
     invalid_numbers = {number for number, _, _ in invalid}
     total = table.num_rows + len(invalid)
     record_numbers = [n for n in range(2, total + 2) if n not in invalid_numbers]
@@ -185,7 +188,65 @@ def _read_csv(location: str) -> Read:
         )
         for number, text, actual in invalid
     ]
+    spans = [(int(start), int(extra)) for start, extra in zip(lines, embedded.tolist(), strict=True) if extra]
+    spans += [(line_of[number], text.count("\n")) for number, text, _ in invalid if "\n" in text]
+    if spans:
+        table, lines, bad = _rescue_swallowed_lines(data, spans, table, lines, bad, location)
     return table, lines, bad
+
+
+def _rescue_swallowed_lines(
+    data: bytes,
+    spans: list[tuple[int, int]],
+    table: pa.Table,
+    lines: np.ndarray,
+    bad: list[QuarantinedRow],
+    location: str,
+) -> Read:
+    """Undo what one stray quote does: swallow every line up to the next quote into one field.
+
+    A record spanning several lines is a quote opened and never closed on its first line when each
+    line after it is a whole record by itself (a real multi-line value, such as a two-line address,
+    leaves its continuation lines incomplete). Then the first line is quarantined and the lines
+    after it are read as the records they are, with their own line numbers.
+    """
+    physical = data.decode("utf-8-sig").split("\n")
+    width = table.num_columns
+
+    def fields(line: str) -> list[str]:
+        return next(csv.reader([line.rstrip("\r")]), [])
+
+    swallowed_starts: set[int] = set()
+    rescued: list[tuple[int, list[str]]] = []
+    for start, extra in spans:
+        following = physical[start : start + extra]  # lines start+1 .. start+extra (1-based)
+        parsed = [fields(text) for text in following]
+        if not parsed or any(len(values) != width for values in parsed if values):
+            continue
+        swallowed_starts.add(start)
+        rescued += [(start + 1 + offset, values) for offset, values in enumerate(parsed) if values]
+    if not swallowed_starts:
+        return table, lines, bad
+    bad = [row for row in bad if row.line not in swallowed_starts]
+    bad += [
+        QuarantinedRow(
+            location,
+            start,
+            "record",
+            "a quote opened in this line is never closed; the lines after it are read on their own",
+            {"_text": physical[start - 1][:200]},
+        )
+        for start in sorted(swallowed_starts)
+    ]
+    keep = ~np.isin(lines, list(swallowed_starts))
+    table, lines = table.filter(pa.array(keep)), lines[keep]
+    extra_rows = pa.table(
+        {name: pa.array([values[i] for _, values in rescued], pa.string()) for i, name in enumerate(table.column_names)}
+    )
+    table = pa.concat_tables([table, extra_rows])
+    lines = np.concatenate([lines, np.array([line for line, _ in rescued], dtype="int64")])
+    order = np.argsort(lines, kind="stable")
+    return table.take(pa.array(order)), lines[order], sorted(bad, key=lambda row: row.line)
 
 
 def _row_numbers(rows: int) -> np.ndarray:

@@ -134,3 +134,28 @@ def test_a_parquet_column_of_a_type_accounts_cannot_hold_names_the_file_and_the_
     pq.write_table(pa.table({**{k: [v] for k, v in row.items()}, "tags": pa.array([["vip"]])}), path)
     with pytest.raises(SourceError, match=r"book\.parquet: column 'tags' is of type list"):
         read_source(SourceSpec(kind="parquet", path=str(path)), DAY)
+
+
+@pytest.mark.parametrize("closed_later", [False, True], ids=["never closed", "closed by a later quote"])
+def test_one_stray_quote_costs_its_own_line_not_the_rest_of_the_file(tmp_path, closed_later):
+    rows = [raw_account(account_id=f"AC{i:04d}", name=f"Person {i}") for i in range(1, 1001)]
+    path = write_csv(tmp_path / "book.csv", rows)
+    lines = path.read_text().split("\n")
+    lines[101] = lines[101].replace("Person 101", '"Person 101')  # line 102 opens a quote it never closes
+    if closed_later:
+        lines[700] = lines[700].replace("Person 700", '"Person 700"')  # a quoted field further down
+    path.write_text("\n".join(lines))
+
+    result = read_source(SourceSpec(kind="csv", path=str(path)), DAY)
+    (bad,) = result.quarantined
+    assert bad.line == 102 and "quote" in bad.reason
+    assert len(result.accounts) + len(result.quarantined) == 1000, "rows read equal the file's records"
+    assert "AC0101" not in set(result.accounts["account_id"]) and "AC0700" in set(result.accounts["account_id"])
+    assert list(result.accounts["name"][100:102]) == ["Person 102", "Person 103"]
+
+
+def test_a_value_that_really_spans_lines_is_kept_whole(tmp_path):
+    rows = [raw_account(account_id=f"AC{i}", name=f"Person {i}") for i in range(1, 6)]
+    rows[2]["name"] = "Person\nThree"
+    result = read_source(SourceSpec(kind="csv", path=str(write_csv(tmp_path / "book.csv", rows))), DAY)
+    assert len(result.accounts) == 5 and not result.quarantined

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from outreach.ledger import Ledger
 from outreach.ledger.schema import attempts, events, planned_steps, suppressions
@@ -107,11 +109,7 @@ def _attempt(conn: Any, step_key: str) -> Any:
 
 def _event_once(conn: Any, provider_event_id: str, **values: Any) -> bool:
     """Insert an event unless its provider id was seen before; True when it is new."""
-    seen = conn.execute(select(events.c.id).where(events.c.provider_event_id == provider_event_id)).first()
-    if seen:
-        return False
-    conn.execute(insert(events).values(provider_event_id=provider_event_id, **values))
-    return True
+    return bool(_insert_new_events(conn, [{"provider_event_id": provider_event_id, **values}]))
 
 
 # Attempts whose send is not known to have reached the provider: any callback settles them.
@@ -134,6 +132,11 @@ def record_twilio_status(ledger: Ledger, step_key: str, params: dict[str, str], 
     step whose send was interrupted before the provider id was recorded.
     Returns the attempt's new status, or None when the step is unknown.
     """
+    return record_twilio_statuses(ledger, [(step_key, params, at)])[0]
+
+
+def _twilio_outcome(params: dict[str, str]) -> tuple[str, str, str]:
+    """The provider id, Twilio's status and what it means for the attempt."""
     sid = params.get("MessageSid") or params.get("CallSid") or ""
     if "CallSid" in params:
         status = params.get("CallStatus", "")
@@ -143,44 +146,131 @@ def record_twilio_status(ledger: Ledger, step_key: str, params: dict[str, str], 
             outcome = CALL_OUTCOMES.get(
                 status, "unknown" if status in ("initiated", "ringing", "in-progress") else status
             )
-    else:
-        status = params.get("MessageStatus", "")
-        outcome = {"delivered": "delivered", "undelivered": "undelivered", "failed": "undelivered"}.get(status, "sent")
+        return sid, status, outcome
+    status = params.get("MessageStatus", "")
+    outcome = {"delivered": "delivered", "undelivered": "undelivered", "failed": "undelivered"}.get(status, "sent")
+    return sid, status, outcome
+
+
+def record_twilio_statuses(
+    ledger: Ledger, callbacks: Sequence[tuple[str | None, dict[str, str], datetime]]
+) -> list[str | None]:
+    """Apply many status callbacks (step key, params, time) in one transaction, in their order.
+
+    Each is applied as ``record_twilio_status`` would apply it alone; a busy short code's
+    callbacks share one commit instead of paying one each. Returns each attempt's status
+    after its callback, or None for a step the ledger does not know.
+    """
+    keys = sorted({key for key, _, _ in callbacks if key})
+    answers: list[str | None] = []
     with ledger.engine.begin() as conn:
-        attempt = _attempt(conn, step_key)
-        if attempt is None:
-            return None
-        if not _event_once(
-            conn,
-            f"{sid}:{status}",
-            account_id=attempt["account_id"],
-            step_key=step_key,
-            channel=attempt["channel"],
-            kind="delivery",
-            outcome=outcome,
-            occurred_at=at,
-            recorded_at=datetime.now(UTC),
-            payload={"status": status, "error_code": params.get("ErrorCode")},
-        ):
-            return attempt["status"]
-        unsettled = attempt["status"] in UNSETTLED
-        if outcome in ("unknown", "sent") and not unsettled:
-            return attempt["status"]
-        new_status = "sent" if outcome == "unknown" else outcome
-        conn.execute(
-            update(attempts)
-            .where(attempts.c.step_key == step_key)
-            .values(
-                status=new_status,
+        current = {
+            row["step_key"]: dict(row)
+            for start in range(0, len(keys), 1000)
+            for row in conn.execute(select(attempts).where(attempts.c.step_key.in_(keys[start : start + 1000])))
+            .mappings()
+            .all()
+        }
+        parsed = [(key, params, at, *_twilio_outcome(params)) for key, params, at in callbacks]
+        rows: dict[str, dict[str, Any]] = {}
+        for key, params, at, sid, status, outcome in parsed:
+            attempt = current.get(key or "")
+            if attempt is not None and f"{sid}:{status}" not in rows:
+                rows[f"{sid}:{status}"] = {
+                    "provider_event_id": f"{sid}:{status}",
+                    "account_id": attempt["account_id"],
+                    "step_key": key,
+                    "channel": attempt["channel"],
+                    "kind": "delivery",
+                    "outcome": outcome,
+                    "occurred_at": at,
+                    "recorded_at": datetime.now(UTC),
+                    "payload": {"status": status, "error_code": params.get("ErrorCode")},
+                }
+        new_ids = _insert_new_events(conn, list(rows.values()))
+        changed: dict[str, dict[str, Any]] = {}
+        settled: set[str] = set()
+        for key, params, at, sid, status, outcome in parsed:
+            attempt = current.get(key or "")
+            if attempt is None:
+                answers.append(None)
+                continue
+            if f"{sid}:{status}" not in new_ids:
+                answers.append(attempt["status"])
+                continue
+            new_ids.discard(f"{sid}:{status}")  # the same callback twice in one batch counts once
+            unsettled = attempt["status"] in UNSETTLED
+            if outcome in ("unknown", "sent") and not unsettled:
+                answers.append(attempt["status"])
+                continue
+            attempt.update(
+                status="sent" if outcome == "unknown" else outcome,
                 provider_message_id=attempt["provider_message_id"] or sid,
                 error_code=params.get("ErrorCode") or (None if unsettled else attempt["error_code"]),
                 error=None if unsettled else attempt["error"],
                 completed_at=attempt["completed_at"] or at,
             )
+            changed[key] = attempt
+            if unsettled:
+                settled.add(key)
+            answers.append(attempt["status"])
+        _write_attempt_outcomes(conn, list(changed.values()))
+        for key in sorted(settled):
+            _settle_step(conn, key)
+    return answers
+
+
+def _insert_new_events(conn: Any, rows: list[dict[str, Any]]) -> set[str]:
+    """Insert events whose provider id is new, in one statement; the provider ids that were new.
+
+    A provider's retry racing the original (in flight at once, or in another batch) is
+    recorded once and neither gets an error.
+    """
+    if not rows:
+        return set()
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    # executemany of one statement: compiled once and cached, whatever the batch's size.
+    statement = (
+        dialect_insert(events)
+        .on_conflict_do_nothing(index_elements=["provider_event_id"])
+        .returning(events.c.provider_event_id)
+    )
+    return {row[0] for row in conn.execute(statement, rows).all()}
+
+
+def _write_attempt_outcomes(conn: Any, changed: list[dict[str, Any]]) -> None:
+    if not changed:
+        return
+    values = {
+        "status": bindparam("new_status"),
+        "provider_message_id": bindparam("new_provider_id"),
+        "error_code": bindparam("new_code"),
+        "error": bindparam("new_error"),
+        "completed_at": bindparam("new_completed_at"),
+    }
+    rows = [
+        {
+            "key": a["step_key"],
+            "new_status": a["status"],
+            "new_provider_id": a["provider_message_id"],
+            "new_code": a["error_code"],
+            "new_error": a["error"],
+            "new_completed_at": a["completed_at"],
+        }
+        for a in changed
+    ]
+    final = [row for row in rows if row["new_status"] != "sent"]
+    sent = [row for row in rows if row["new_status"] == "sent"]
+    if final:
+        conn.execute(update(attempts).where(attempts.c.step_key == bindparam("key")).values(values), final)
+    if sent:
+        # Only an unsettled attempt becomes "sent": a final outcome another process recorded meanwhile stands.
+        conn.execute(
+            update(attempts)
+            .where(attempts.c.step_key == bindparam("key"), attempts.c.status.in_(UNSETTLED))
+            .values(values),
+            sent,
         )
-        if unsettled:
-            _settle_step(conn, step_key)
-        return new_status
 
 
 # What a keypress during an automated call asks for (the call's menu says the same).

@@ -55,7 +55,9 @@ def twilio_auth_token() -> str | None:
     return connection.password if connection is not None and connection.password else None
 
 
-def create_app():
+def create_app(with_ops: bool = True):
+    """The outreach endpoints; ``with_ops=False`` leaves out the ops API (it needs Airflow's login),
+    for the provider endpoints served on their own (``outreach_webhooks``)."""
     import os
 
     from airflow.api_fastapi.core_api.security import get_user
@@ -73,8 +75,9 @@ def create_app():
     app.include_router(webhooks.router)
     app.include_router(payment_notices.router)
     app.include_router(unsubscribe.router)
-    # The ops API shows debtor data: Airflow's own login (its JWT, from the UI's cookie or a bearer token).
-    app.include_router(ops.ops_router(get_user, paused_dags))
+    if with_ops:
+        # The ops API shows debtor data: Airflow's own login (its JWT, from the UI's cookie or a bearer token).
+        app.include_router(ops.ops_router(get_user, paused_dags))
     app.state.announce_events = announce_events
     app.state.twilio_auth_token = twilio_auth_token
     for refused in missing_webhook_secrets(os.environ):

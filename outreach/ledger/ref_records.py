@@ -70,6 +70,18 @@ class RefRecords:
             )
         return dict(row) if row else None
 
+    def step_keys_for(self, steps: Sequence[str]) -> dict[str, str]:
+        """``step_key_for`` of many at once: each ``step`` the ledger knows, with its step key."""
+        found = {step: step for step in steps if STEP_KEY_SEPARATOR in step}
+        refs = sorted({step for step in steps if STEP_KEY_SEPARATOR not in step})
+        with self.engine.connect() as conn:
+            for start in range(0, len(refs), 1000):
+                query = select(message_refs.c.ref, message_refs.c.step_key).where(
+                    message_refs.c.ref.in_(refs[start : start + 1000])
+                )
+                found.update(conn.execute(query).tuples().all())
+        return found
+
     def step_key_for(self, step: str) -> str | None:
         """The step key a provider callback's ``step`` names: a ref, or (sent before refs) the key itself."""
         if STEP_KEY_SEPARATOR in step:

@@ -20,13 +20,9 @@ from fastapi.responses import HTMLResponse, Response
 
 from outreach import ops_view
 from outreach.campaigns import loadable_campaigns
-from outreach.ledger import Ledger
 from outreach.rollups import FUNNEL
 from outreach.settings import Settings
-
-
-def _ledger() -> Ledger:
-    return Ledger.from_url(Settings.from_env().ledger_url)
+from outreach.web.events import shared_ledger
 
 
 def _range(start: date | None, end: date | None) -> tuple[date, date]:
@@ -41,11 +37,7 @@ def _range(start: date | None, end: date | None) -> tuple[date, date]:
 
 
 def _read(function: Callable[..., Any], *args: Any) -> Any:
-    ledger = _ledger()
-    try:
-        return function(ledger, *args)
-    finally:
-        ledger.dispose()
+    return function(shared_ledger(), *args)
 
 
 def ops_router(require_user: Callable[..., Any], paused_dags: Callable[[], set[str]] = set) -> APIRouter:

@@ -19,7 +19,7 @@ from outreach.payments import (
     signature_problem,
 )
 from outreach.settings import Settings
-from outreach.web.events import announce, open_ledger
+from outreach.web.events import announce, shared_ledger
 
 router = APIRouter()
 
@@ -40,13 +40,9 @@ async def payment_notice(request: Request) -> Response:
         notice = parse_notice(body)
     except PaymentNoticeError as exc:
         return Response(str(exc), status_code=400)
-    ledger = open_ledger()
-    try:
-        recorded = await run_in_threadpool(
-            record_payment, ledger, notice, datetime.now(UTC), Settings.from_env().timezone
-        )
-    finally:
-        ledger.dispose()
+    recorded = await run_in_threadpool(
+        record_payment, shared_ledger(), notice, datetime.now(UTC), Settings.from_env().timezone
+    )
     if not recorded.new:
         return JSONResponse({"recorded": False, "reason": f"payment {notice.payment_id} recorded before"})
     await announce(request, 1)

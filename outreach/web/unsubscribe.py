@@ -22,7 +22,7 @@ from outreach.links import LinkError, LinkKeys
 from outreach.masking import mask_email
 from outreach.messages import Sender
 from outreach.settings import Settings
-from outreach.web.events import open_ledger
+from outreach.web.events import shared_ledger
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/unsubscribe")
@@ -44,11 +44,7 @@ def _page(title: str, body: str, status_code: int = 200) -> HTMLResponse:
 def _message(ref: str) -> tuple[dict | None, str | None]:
     """The email a ref belongs to, or why the link does not work."""
     settings = Settings.from_env()
-    ledger = open_ledger()
-    try:
-        message = ledger.message_ref(ref)
-    finally:
-        ledger.dispose()
+    message = shared_ledger().message_ref(ref)
     if message is None or message["channel"] != "email" or not message["contact_address"]:
         return None, "We do not recognise this link."
     try:
@@ -83,11 +79,7 @@ async def unsubscribe(request: Request, ref: str) -> HTMLResponse:
     message, problem = await run_in_threadpool(_message, ref)
     if message is None:
         return _page("This link does not work", f"<p>{escape(problem or '')}</p>", 404)
-    ledger = open_ledger()
-    try:
-        new = await run_in_threadpool(record_unsubscribe, ledger, message, datetime.now(UTC), "unsubscribe link")
-    finally:
-        ledger.dispose()
+    new = await run_in_threadpool(record_unsubscribe, shared_ledger(), message, datetime.now(UTC), "unsubscribe link")
     address = mask_email(message["contact_address"])
     log.info("unsubscribe link: email to %s stopped%s", address, "" if new else " (it already was)")
     business = escape(Sender.from_env().business_name)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from datetime import UTC, datetime
+from typing import Any
 from xml.sax.saxutils import escape
 
 from fastapi import APIRouter, Request
@@ -26,7 +28,7 @@ from outreach.ledger import Ledger
 from outreach.ledger.schema import account_snapshots, planned_steps
 from outreach.messages import renderer_for
 from outreach.settings import Settings
-from outreach.web.events import announce
+from outreach.web.events import announce, shared_ledger
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/twilio")
@@ -42,18 +44,27 @@ def public_url(request: Request) -> str:
     return f"{base.rstrip('/')}/outreach{request.url.path.removeprefix('/outreach')}{query}"
 
 
+_TOKEN_LOCK = threading.Lock()
+
+
 def _twilio_token(request: Request) -> str | None:
-    """The senders' auth token, read once: from the Airflow connection the plugin names, else the environment."""
+    """The senders' auth token, read once: from the Airflow connection the plugin names, else the environment.
+
+    Under a lock: the first burst of callbacks after a restart asks for it once, not once per request.
+    """
     state = request.app.state
-    token = getattr(state, "twilio_token", None)
-    if token is None:
-        from_connection = getattr(state, "twilio_auth_token", None)
-        token = state.twilio_token = twilio_webhook_token(os.environ, from_connection() if from_connection else None)
+    with _TOKEN_LOCK:
+        token = getattr(state, "twilio_token", None)
+        if token is None:
+            from_connection = getattr(state, "twilio_auth_token", None)
+            token = state.twilio_token = twilio_webhook_token(
+                os.environ, from_connection() if from_connection else None
+            )
     return token
 
 
 async def verified_form(request: Request) -> dict[str, str] | None:
-    token = await run_in_threadpool(_twilio_token, request)
+    token = getattr(request.app.state, "twilio_token", None) or await run_in_threadpool(_twilio_token, request)
     if token is None:
         log.error(
             "Twilio webhook %s refused: the Twilio auth token (connection twilio_default or TWILIO_AUTH_TOKEN) "
@@ -71,32 +82,39 @@ def _twiml(body: str) -> Response:
     return Response(f'<?xml version="1.0" encoding="UTF-8"?><Response>{body}</Response>', media_type="text/xml")
 
 
+def _call_of(ledger: Ledger, step: str) -> tuple[Any, Any]:
+    """The planned call a ref names, and its account on the call's business date."""
+    step_key = ledger.step_key_for(step) or ""
+    with ledger.engine.connect() as conn:
+        planned = conn.execute(select(planned_steps).where(planned_steps.c.step_key == step_key)).mappings().first()
+        if planned is None:
+            return None, None
+        account = (
+            conn.execute(
+                select(account_snapshots).where(
+                    and_(
+                        account_snapshots.c.business_date == planned["business_date"],
+                        account_snapshots.c.account_id == planned["account_id"],
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
+    return planned, account
+
+
+def _keypress(ledger: Ledger, step: str, call_sid: str, digits: str) -> bool | None:
+    step_key = ledger.step_key_for(step)
+    return record_keypress(ledger, step_key, call_sid, digits, datetime.now(UTC)) if step_key else None
+
+
 @router.post("/voice")
 async def voice(request: Request, step: str) -> Response:
     form = await verified_form(request)
     if form is None:
         return Response("invalid Twilio signature", status_code=403)
-    ledger = Ledger.from_url(Settings.from_env().ledger_url)
-    try:
-        step_key = ledger.step_key_for(step) or ""
-        with ledger.engine.connect() as conn:
-            planned = conn.execute(select(planned_steps).where(planned_steps.c.step_key == step_key)).mappings().first()
-            account = None
-            if planned is not None:
-                account = (
-                    conn.execute(
-                        select(account_snapshots).where(
-                            and_(
-                                account_snapshots.c.business_date == planned["business_date"],
-                                account_snapshots.c.account_id == planned["account_id"],
-                            )
-                        )
-                    )
-                    .mappings()
-                    .first()
-                )
-    finally:
-        ledger.dispose()
+    planned, account = await run_in_threadpool(_call_of, shared_ledger(), step)
     if planned is None or account is None:
         return _twiml("<Hangup/>")
     account = dict(account)
@@ -132,12 +150,7 @@ async def gather(request: Request, step: str, lang: str = "en-US") -> Response:
     call_sid, digits = form.get("CallSid"), form.get("Digits", "")
     if not call_sid:
         return Response("missing CallSid", status_code=400)
-    ledger = Ledger.from_url(Settings.from_env().ledger_url)
-    try:
-        step_key = ledger.step_key_for(step)
-        recorded = record_keypress(ledger, step_key, call_sid, digits, datetime.now(UTC)) if step_key else None
-    finally:
-        ledger.dispose()
+    recorded = await run_in_threadpool(_keypress, shared_ledger(), step, call_sid, digits)
     if recorded is None:
         return Response("unknown call", status_code=404)
     if recorded:

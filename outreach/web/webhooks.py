@@ -14,20 +14,19 @@ import time
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sendgrid.helpers.eventwebhook import EventWebhook
 
-from outreach.events import record_reply, record_sendgrid_events, record_twilio_status
+from outreach.events import record_reply, record_sendgrid_events
 from outreach.ledger import Ledger
-from outreach.web.events import announce, open_ledger
+from outreach.policy.replies import ReplyEffect
+from outreach.web.events import announce, shared_ledger
+from outreach.web.status_batches import status_batcher
 from outreach.web.voice import verified_form
 
 router = APIRouter()
 REPLAY_WINDOW_SECONDS = 600
-
-
-def _ledger() -> Ledger:
-    return open_ledger()
 
 
 async def _twilio_status(request: Request, step: str | None) -> Response:
@@ -36,12 +35,7 @@ async def _twilio_status(request: Request, step: str | None) -> Response:
         return Response("invalid Twilio signature", status_code=403)
     if not step or not (form.get("MessageSid") or form.get("CallSid")):
         return Response("missing step or SID", status_code=400)
-    ledger = _ledger()
-    try:
-        step_key = ledger.step_key_for(step)
-        status = record_twilio_status(ledger, step_key, form, datetime.now(UTC)) if step_key else None
-    finally:
-        ledger.dispose()
+    status = await status_batcher.record(step, form)
     if status is None:
         return Response("unknown step", status_code=404)
     await announce(request, 1)
@@ -58,6 +52,12 @@ async def twilio_call_status(request: Request, step: str | None = None) -> Respo
     return await _twilio_status(request, step)
 
 
+def _record_reply(ledger: Ledger, sender: str, body: str, message_sid: str | None) -> ReplyEffect | None:
+    # A STOP from a number no account lists today still holds: its suppression names the number.
+    account_id = ledger.account_with_mobile(sender)
+    return record_reply(ledger, account_id, "sms", sender, body, datetime.now(UTC), message_sid)
+
+
 @router.post("/twilio/inbound")
 async def twilio_inbound(request: Request) -> Response:
     form = await verified_form(request)
@@ -66,14 +66,7 @@ async def twilio_inbound(request: Request) -> Response:
     sender, body = form.get("From"), form.get("Body")
     if not sender or body is None:
         return Response("missing From or Body", status_code=400)
-    ledger = _ledger()
-    try:
-        # A STOP from a number no account lists today still holds: its suppression names the number.
-        effect = record_reply(
-            ledger, ledger.account_with_mobile(sender), "sms", sender, body, datetime.now(UTC), form.get("MessageSid")
-        )
-    finally:
-        ledger.dispose()
+    effect = await run_in_threadpool(_record_reply, shared_ledger(), sender, body, form.get("MessageSid"))
     if effect is not None:
         await announce(request, 1)
     return Response('<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="text/xml")
@@ -101,10 +94,6 @@ async def sendgrid_events(request: Request) -> Response:
             raise ValueError("not a list")
     except ValueError:
         return Response("body must be a JSON array of events", status_code=400)
-    ledger = _ledger()
-    try:
-        new = record_sendgrid_events(ledger, events)
-    finally:
-        ledger.dispose()
+    new = await run_in_threadpool(record_sendgrid_events, shared_ledger(), events)
     await announce(request, new)
     return Response(status_code=204)

@@ -40,6 +40,7 @@ def world(ledger, settings_for, book, monkeypatch):
     for router in (webhooks.router, voice.router, payment_notices.router):
         app.include_router(router)
     app.state.announce_events = announced.append
+    app.state.announce_window = 0  # each announcement at once, to see which requests make one
 
     class World:
         client = TestClient(app)

@@ -55,6 +55,29 @@ def test_a_delivery_receipt_is_recorded_once(env, ledger):
     assert attempts.loc[step["step_key"], "status"] == "delivered"
 
 
+def test_a_callback_and_its_retries_in_flight_at_once_are_recorded_once_without_an_error(env, ledger):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from tests.servers import serve
+
+    client, _, _, _ = env
+    step = sent_step(ledger, "sms")
+    with serve(client.app) as url:
+        path = "/twilio/status?step=" + step["step_key"].replace("|", "%7C")
+        form = {"MessageSid": step["provider_message_id"], "MessageStatus": "delivered"}
+        headers = {"X-Twilio-Signature": twilio_signature("secret", url + path, form)}
+        with ThreadPoolExecutor(8) as pool, httpx.Client() as http:
+            answers = list(pool.map(lambda _: http.post(url + path, data=form, headers=headers).status_code, range(24)))
+    assert answers == [204] * 24, "a retry racing the original is not a server error"
+    with ledger.engine.connect() as conn:
+        recorded = conn.execute(
+            select(func.count()).select_from(event_rows).where(event_rows.c.step_key == step["step_key"])
+        ).scalar()
+    assert recorded == 1
+
+
 def test_forged_or_malformed_requests_change_nothing(env, ledger):
     client, _, _, _ = env
     step = sent_step(ledger, "sms")

@@ -16,7 +16,8 @@ PHONE_LIKE = re.compile(r"\+?\d[\d\s().-]{6,}\d")
 
 
 def mask_phone(number: str | None) -> str:
-    if not number:
+    # A hand-off (agent queue, letter, agency) has no address: pandas hands it over as NaN.
+    if not isinstance(number, str) or not number:
         return ""
     digits = number.lstrip("+")
     if len(digits) <= 4:
@@ -28,7 +29,7 @@ def mask_phone(number: str | None) -> str:
 
 
 def mask_email(address: str | None) -> str:
-    if not address:
+    if not isinstance(address, str) or not address:
         return ""
     local, sep, domain = address.partition("@")
     if not sep:

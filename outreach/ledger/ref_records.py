@@ -79,7 +79,7 @@ class RefRecords:
                 query = select(message_refs.c.ref, message_refs.c.step_key).where(
                     message_refs.c.ref.in_(refs[start : start + 1000])
                 )
-                found.update(conn.execute(query).tuples().all())
+                found.update((ref, key) for ref, key in conn.execute(query))
         return found
 
     def step_key_for(self, step: str) -> str | None:

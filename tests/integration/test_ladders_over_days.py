@@ -175,6 +175,10 @@ def test_m2_plus_hands_off_to_agents_then_asks_a_person_before_placing_with_an_a
     waiting = ledger.handoffs(kind=["agency"], status=["awaiting_approval"])
     assert waiting["account_id"].tolist() == [account]
     assert ledger.positions([account])[account].status == "awaiting_approval"
+    from outreach.explain import explain
+
+    story = explain(ledger, account)  # hand-off steps have no contact address
+    assert "agent" in story and "awaiting" in story
 
     counts = record_approval(
         ledger,

@@ -12,3 +12,10 @@ def test_email_keeps_first_letter_and_domain_only():
 
 def test_empty_values_mask_to_empty():
     assert mask_phone(None) == "" and mask_email("") == ""
+
+
+def test_a_hand_off_without_an_address_masks_to_empty():
+    # An agent-queue or letter step has no contact address; pandas hands it over as NaN.
+    from outreach.masking import mask_address
+
+    assert mask_address("agent_queue", float("nan")) == "" and mask_address("email", float("nan")) == ""

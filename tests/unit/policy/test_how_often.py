@@ -33,6 +33,14 @@ def test_calls_that_never_connected_do_not_count():
     assert decide(ask("voice", at=NOW, history=history)).decision == "send"
 
 
+def test_a_busy_signal_is_a_call_that_never_connected():
+    # 12 CFR 1006.14(b)(3): a call that does not connect (busy signal, network error) is not counted.
+    history = calls_on([12, 13, 14, 15, 16, 17]) + calls_on([18], outcome="busy")
+    assert decide(ask("voice", at=NOW, history=history)).decision == "send"
+    answered_by_no_one = calls_on([12, 13, 14, 15, 16, 17]) + calls_on([18], outcome="no_answer")
+    assert decide(ask("voice", at=NOW, history=answered_by_no_one)).decision == "defer", "it rang: it counts"
+
+
 def test_no_call_for_seven_days_after_a_conversation_day_one_being_its_date():
     talked = [call("2026-11-12T16:00:00Z", "connected", kind="conversation")]
     on_day_7 = decide(ask("voice", at="2026-11-18T17:00:00Z", history=talked))

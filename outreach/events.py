@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from outreach.ledger import Ledger
+from outreach.ledger import Ledger, utc
 from outreach.ledger.schema import attempts, events, planned_steps, suppressions
 from outreach.masking import mask_address, mask_row, mask_text
 from outreach.policy.model import Channel
@@ -30,11 +30,16 @@ def record_reply(
     text: str,
     at: datetime,
     provider_id: str | None = None,
+    received_at: datetime | None = None,
 ) -> ReplyEffect | None:
     """Record an inbound reply and apply its suppressions (or, for START, lift the SMS opt-out).
 
     ``provider_id`` (Twilio's MessageSid) makes it count once: a webhook the provider delivers
-    again, perhaps after a later STOP, changes nothing and gives None.
+    again, perhaps after a later STOP, changes nothing and gives None. ``at`` is when the person
+    sent it, by the provider's clock where known (``received_at``: when it reached us), so
+    opt-outs and opt-ins take effect in the order they were sent, whatever order they arrive in:
+    a START lifts only what was in force when it was sent, and a STOP that arrives after a later
+    START is recorded as lifted by it.
     """
     effect = effects(text, channel, address, at)
     with ledger.engine.begin() as conn:
@@ -42,6 +47,14 @@ def record_reply(
             key = f"in:{provider_id}"[:128]
             if conn.execute(select(events.c.id).where(events.c.provider_event_id == key)).first():
                 return None
+        payload: dict[str, Any] = {
+            "intent": effect.intent,
+            "from": mask_address(channel, address),
+            "routing": effect.routing,
+            "confirm": effect.confirm,
+        }
+        if effect.lift:
+            payload["lifts"] = [[reason, lift_channel] for reason, lift_channel, _ in effect.lift]
         conn.execute(
             insert(events).values(
                 provider_event_id=f"in:{provider_id}"[:128] if provider_id else None,
@@ -51,16 +64,20 @@ def record_reply(
                 outcome=None,
                 address=address,
                 occurred_at=at,
-                recorded_at=at,
-                payload={
-                    "intent": effect.intent,
-                    "from": mask_address(channel, address),
-                    "routing": effect.routing,
-                    "confirm": effect.confirm,
-                },
+                recorded_at=received_at or at,
+                payload=payload,
             )
         )
+        later_opt_ins = _opt_ins_after(conn, account_id, address, at) if effect.add else []
         for hold in effect.add:
+            lifted_by = next(
+                (
+                    when
+                    for when, lifts in later_opt_ins
+                    if [hold.reason, hold.channel] in lifts and hold.address == address
+                ),
+                None,
+            )
             conn.execute(
                 insert(suppressions).values(
                     account_id=account_id,
@@ -69,7 +86,9 @@ def record_reply(
                     reason=hold.reason,
                     source=hold.source,
                     effective_at=hold.effective_at,
-                    note=f"reply classified as {effect.intent}",
+                    lifted_at=lifted_by,
+                    note=f"reply classified as {effect.intent}"
+                    + (" (sent before an opt-in that arrived first)" if lifted_by else ""),
                 )
             )
         for reason, lift_channel, lift_address in effect.lift:
@@ -85,11 +104,28 @@ def record_reply(
                         suppressions.c.address == lift_address,
                         channel_match,
                         suppressions.c.lifted_at.is_(None),
+                        # An opt-out sent after this opt-in (delivered before it) stays.
+                        suppressions.c.effective_at <= at,
                     )
                 )
                 .values(lifted_at=at)
             )
     return effect
+
+
+def _opt_ins_after(conn: Any, account_id: str | None, address: str, at: datetime) -> list[tuple[datetime, list]]:
+    """Opt-ins from ``address`` sent after ``at`` (and already recorded): when, and what each lifts."""
+    rows = conn.execute(
+        select(events.c.occurred_at, events.c.payload)
+        .where(
+            events.c.kind == "inbound",
+            events.c.address == address,
+            events.c.occurred_at > at,
+            events.c.account_id.is_(None) if account_id is None else events.c.account_id == account_id,
+        )
+        .order_by(events.c.occurred_at)
+    ).all()
+    return [(utc(when), (payload or {}).get("lifts", [])) for when, payload in rows if (payload or {}).get("lifts")]
 
 
 # Twilio call status (and AnsweredBy) -> the call outcome the contact policy counts.

@@ -64,8 +64,9 @@ class Sandbox:
         self.flush()
         return self.http.get("/_sandbox/callbacks").json()
 
-    def inbound(self, sender: str, to: str, body: str) -> dict[str, Any]:
-        return self.http.post("/_sandbox/inbound", json={"from": sender, "to": to, "body": body}).json()
+    def inbound(self, sender: str, to: str, body: str, sent_at: str | None = None) -> dict[str, Any]:
+        message = {"from": sender, "to": to, "body": body, **({"sent_at": sent_at} if sent_at else {})}
+        return self.http.post("/_sandbox/inbound", json=message).json()
 
     def public_key(self) -> str:
         return self.http.get("/_sandbox/sendgrid/public-key").json()["public_key"]

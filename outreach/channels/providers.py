@@ -136,6 +136,24 @@ class ProviderSettings:
         return f"{self.callback_base_url.rstrip('/')}/outreach/unsubscribe/{quote(ref, safe='')}"
 
 
+def twilio_sent_at(
+    account_sid: str, auth_token: str, message_sid: str, env: Mapping[str, str] | None = None
+) -> datetime | None:
+    """When Twilio received an inbound text: its Message resource's ``date_created``.
+
+    Twilio's inbound webhook carries no time, and webhooks can arrive out of order; an opt-out
+    and an opt-in take effect in the order they were sent. None when Twilio cannot be asked now
+    (the reply is then placed at its arrival).
+    """
+    env = os.environ if env is None else env
+    base = env.get("TWILIO_BASE_URL") or env.get("OUTREACH_SANDBOX_URL") or TWILIO_API
+    http = RoutedTwilioHttpClient(base, timeout=5)
+    try:
+        return Client(account_sid, auth_token, http_client=http).messages(message_sid).fetch().date_created
+    except (TwilioRestException, TransientError, OutcomeUnknown, ValueError):
+        return None
+
+
 class RoutedTwilioHttpClient(TwilioHttpClient):
     """The SDK's HTTP client, sending to a configured base URL and keeping each thread's last headers."""
 

@@ -493,6 +493,27 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
             "Body": body,
             "NumMedia": "0",
         }
+        # Kept as Twilio keeps it, for a fetch of its time: ``sent_at`` (ISO) sets when the person
+        # sent it, to deliver replies out of the order they were sent.
+        sent = datetime.fromisoformat(data["sent_at"]) if data.get("sent_at") else datetime.now(UTC)
+        state.messages[params["MessageSid"]] = {
+            "sid": params["MessageSid"],
+            "account_sid": params["AccountSid"],
+            "to": data["to"],
+            "from": sender,
+            "body": body,
+            "status": "received",
+            "direction": "inbound",
+            "num_segments": "1",
+            "api_version": "2010-04-01",
+            "date_created": sent.strftime("%a, %d %b %Y %H:%M:%S +0000"),
+            "date_updated": sent.strftime("%a, %d %b %Y %H:%M:%S +0000"),
+            "date_sent": sent.strftime("%a, %d %b %Y %H:%M:%S +0000"),
+            "error_code": None,
+            "error_message": None,
+            "uri": f"/2010-04-01/Accounts/{params['AccountSid']}/Messages/{params['MessageSid']}.json",
+            "created_at": sent.timestamp(),
+        }
         await twilio_callback(state.config.inbound_sms_url, params)
         return {"posted_to": state.config.inbound_sms_url, "sid": params["MessageSid"]}
 

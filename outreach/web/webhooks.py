@@ -18,9 +18,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from sendgrid.helpers.eventwebhook import EventWebhook
 
+from outreach.channels.providers import twilio_sent_at
 from outreach.events import record_reply, record_sendgrid_events
 from outreach.ledger import Ledger
-from outreach.policy.replies import ReplyEffect
+from outreach.policy.replies import ReplyEffect, classify
 from outreach.web.events import announce, shared_ledger
 from outreach.web.status_batches import status_batcher
 from outreach.web.voice import verified_form
@@ -52,10 +53,16 @@ async def twilio_call_status(request: Request, step: str | None = None) -> Respo
     return await _twilio_status(request, step)
 
 
-def _record_reply(ledger: Ledger, sender: str, body: str, message_sid: str | None) -> ReplyEffect | None:
+def _record_reply(ledger: Ledger, form: dict[str, str], token: str | None) -> ReplyEffect | None:
+    sender, body, message_sid = form["From"], form["Body"], form.get("MessageSid")
+    received = datetime.now(UTC)
+    sent = received
+    if message_sid and token and classify(body) in ("opt_out", "opt_in"):
+        # Opt-outs and opt-ins apply in the order the person sent them; Twilio's webhook has no time.
+        sent = twilio_sent_at(form.get("AccountSid", ""), token, message_sid) or received
     # A STOP from a number no account lists today still holds: its suppression names the number.
     account_id = ledger.account_with_mobile(sender)
-    return record_reply(ledger, account_id, "sms", sender, body, datetime.now(UTC), message_sid)
+    return record_reply(ledger, account_id, "sms", sender, body, sent, message_sid, received_at=received)
 
 
 @router.post("/twilio/inbound")
@@ -66,7 +73,8 @@ async def twilio_inbound(request: Request) -> Response:
     sender, body = form.get("From"), form.get("Body")
     if not sender or body is None:
         return Response("missing From or Body", status_code=400)
-    effect = await run_in_threadpool(_record_reply, shared_ledger(), sender, body, form.get("MessageSid"))
+    token = getattr(request.app.state, "twilio_token", None)
+    effect = await run_in_threadpool(_record_reply, shared_ledger(), form, token)
     if effect is not None:
         await announce(request, 1)
     return Response('<?xml version="1.0" encoding="UTF-8"?><Response/>', media_type="text/xml")

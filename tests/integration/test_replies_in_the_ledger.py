@@ -2,8 +2,11 @@
 
 from datetime import UTC, date, datetime
 
+from sqlalchemy import select
+
 from outreach import pipeline
 from outreach.events import record_reply
+from outreach.ledger.schema import suppressions
 from outreach.sample import write_sample
 from tests.days import plan_all
 
@@ -34,3 +37,38 @@ def test_stop_holds_the_text_and_start_reopens_it_but_never_lifts_a_dispute(ledg
     active = ledger.active_suppressions(NOON)
     reasons = set(active.loc[active["account_id"] == account_id, "reason"])
     assert reasons == {"dispute"}, "START lifts only the SMS opt-out and the revocation on that number"
+
+
+def at(hour: int, minute: int) -> datetime:
+    return datetime(2026, 11, 20, hour, minute, tzinfo=UTC)
+
+
+def opt_outs(ledger, account_id: str) -> set[str]:
+    active = ledger.active_suppressions(NOON)
+    return set(active.loc[active["account_id"] == account_id, "reason"])
+
+
+def test_opt_out_and_opt_in_take_effect_in_the_order_they_were_sent_whatever_order_they_arrive(
+    ledger, settings_for, tmp_path
+):
+    planned(ledger, settings_for, tmp_path)
+    texts = ledger.steps(DAY, statuses=["pending"]).query("channel == 'sms'").drop_duplicates("contact_address")
+    (first, second) = [(row["account_id"], row["contact_address"]) for _, row in texts.iloc[:2].iterrows()]
+
+    # A START sent at 16:00 arrives after a STOP sent at 16:05: the person's last word was STOP.
+    record_reply(ledger, first[0], "sms", first[1], "STOP", at(16, 5), "SM-stop-1", received_at=at(16, 6))
+    record_reply(ledger, first[0], "sms", first[1], "START", at(16, 0), "SM-start-1", received_at=at(16, 7))
+    assert "electronic_address_opt_out" in opt_outs(ledger, first[0])
+
+    # A STOP sent at 16:00 arrives after a START sent at 16:10: the person's last word was START.
+    record_reply(ledger, second[0], "sms", second[1], "START", at(16, 10), "SM-start-2", received_at=at(16, 11))
+    record_reply(ledger, second[0], "sms", second[1], "STOP", at(16, 0), "SM-stop-2", received_at=at(16, 12))
+    assert "electronic_address_opt_out" not in opt_outs(ledger, second[0])
+    # Both facts stay on the record: the STOP, and that the START lifted it.
+    with ledger.engine.connect() as conn:
+        stop = conn.execute(
+            select(suppressions).where(
+                suppressions.c.account_id == second[0], suppressions.c.reason == "electronic_address_opt_out"
+            )
+        ).one()
+    assert stop.lifted_at is not None and "opt-in that arrived first" in stop.note

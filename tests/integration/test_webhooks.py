@@ -226,6 +226,27 @@ def test_a_replayed_start_never_lifts_a_later_stop(env, ledger):
     assert recorded == 3, "the replay is not recorded again"
 
 
+def test_a_start_sent_before_a_stop_but_delivered_after_it_does_not_lift_it(env, ledger, sandbox, monkeypatch):
+    """Twilio's inbound webhook has no time: the plugin asks Twilio when each opt-out and opt-in was sent."""
+    from tests.servers import serve
+
+    client, _, _, _ = env
+    number = "+12025550177"
+    monkeypatch.setenv("OUTREACH_SANDBOX_URL", sandbox.url)
+    with serve(client.app) as url:
+        sandbox.configure(auth_token="secret", inbound_sms_url=f"{url}/twilio/inbound")
+        sandbox.inbound(number, "+15005550006", "STOP", sent_at="2026-11-20T16:05:00+00:00")
+        sandbox.inbound(number, "+15005550006", "START", sent_at="2026-11-20T16:00:00+00:00")
+        sandbox.flush()
+    active = ledger.active_suppressions(datetime(2026, 11, 20, 17, tzinfo=UTC))
+    assert "tcpa_revoked" in set(active.loc[active["address"] == number, "reason"]), "the person's last word was STOP"
+    with ledger.engine.connect() as conn:
+        sent = conn.execute(
+            select(event_rows.c.occurred_at).where(event_rows.c.address == number).order_by(event_rows.c.occurred_at)
+        ).scalars()
+        assert [str(at)[:16] for at in sent] == ["2026-11-20 16:00", "2026-11-20 16:05"], "recorded at Twilio's times"
+
+
 def signed_events(signer, events: list) -> tuple[str, dict[str, str]]:
     body = json.dumps(events)
     stamp = str(int(time.time()))

@@ -144,7 +144,8 @@ def dispatch(
             results, segments = _send_batch(
                 [s for s in batch if s["step_key"] in won], accounts, channels, renderer, max_sms_segments, ledger, day
             )
-            ledger.complete_attempts([{**r.__dict__, "segments": segments.get(r.step_key)} for r in results])
+        # Recorded once the renewals stopped (the lease still runs): the two never lock the same rows at once.
+        ledger.complete_attempts([{**r.__dict__, "segments": segments.get(r.step_key)} for r in results])
         step_of = {step["step_key"]: step for step in batch}
         retry_at = now + retry_after
         for result in results:

@@ -43,7 +43,17 @@ def reconcile_unconfirmed(
     counts: Counter[str] = Counter({"adopted": 0, "released": 0, "unknown": 0})
     settled_before = now - grace
     last_sign_of_life = func.coalesce(attempts.c.lease_until, attempts.c.claimed_at)
-    with ledger.engine.begin() as conn:
+    # A claim is settled only while it is still unsettled and its lease still expired: checked again in
+    # the statement that settles it, so a worker that renewed its lease meanwhile keeps its claim.
+    still_unsettled = or_(
+        and_(attempts.c.status == "claimed", last_sign_of_life <= settled_before),
+        and_(
+            attempts.c.status == "unknown",
+            attempts.c.error_code == AWAITING_LOOKUP,
+            attempts.c.completed_at <= settled_before,
+        ),
+    )
+    with ledger.engine.connect() as conn:
         rows = conn.execute(
             select(
                 attempts.c.step_key,
@@ -56,63 +66,50 @@ def reconcile_unconfirmed(
             )
             .join(planned_steps, planned_steps.c.step_key == attempts.c.step_key)
             .outerjoin(message_refs, message_refs.c.step_key == attempts.c.step_key)
-            .where(
-                or_(
-                    and_(attempts.c.status == "claimed", last_sign_of_life <= settled_before),
-                    and_(
-                        attempts.c.status == "unknown",
-                        attempts.c.error_code == AWAITING_LOOKUP,
-                        attempts.c.completed_at <= settled_before,
-                    ),
-                )
-            )
+            .where(still_unsettled)
+            .order_by(attempts.c.step_key)
         ).all()
-        for step_key, channel, status, claimed_at, address, ref, digest in rows:
-            if status == "claimed" and ref is None:
-                outcome = "released"  # died before anything was handed to a provider
-            elif channel == "sms" and sms_lookup is not None and address and digest:
-                outcome, detail = _look_up(sms_lookup, address, utc(claimed_at), digest, ref)
-            else:
-                outcome, detail = "unknown", None
+    for step_key, channel, status, claimed_at, address, ref, digest in rows:
+        if status == "claimed" and ref is None:
+            outcome, detail = "released", None  # died before anything was handed to a provider
+        elif channel == "sms" and sms_lookup is not None and address and digest:
+            outcome, detail = _look_up(sms_lookup, address, utc(claimed_at), digest, ref)
+        else:
+            outcome, detail = "unknown", None
+        if outcome == "later":
+            continue
+        this_one = and_(attempts.c.step_key == step_key, still_unsettled)
+        # One short transaction per step: it never holds one row while waiting for another.
+        with ledger.engine.begin() as conn:
             if outcome == "adopted":
-                conn.execute(
+                settled = conn.execute(
                     update(attempts)
-                    .where(attempts.c.step_key == step_key)
+                    .where(this_one)
                     .values(status="sent", provider_message_id=detail, error_code=None, error=None, completed_at=now)
-                )
-                conn.execute(
-                    update(planned_steps)
-                    .where(planned_steps.c.step_key == step_key)
-                    .values(status="sent", status_reason="found at the provider after an interrupted send")
-                )
+                ).rowcount
+                step_values = {"status": "sent", "status_reason": "found at the provider after an interrupted send"}
             elif outcome == "released":
                 # The provider never took it: the claim goes and the step is sent normally.
-                conn.execute(delete(attempts).where(attempts.c.step_key == step_key))
-                conn.execute(
-                    update(planned_steps)
-                    .where(planned_steps.c.step_key == step_key)
-                    .values(status="pending", status_reason="an interrupted send that never reached the provider")
-                )
-            elif outcome == "unknown":
-                reason = (
+                settled = conn.execute(delete(attempts).where(this_one)).rowcount
+                step_values = {
+                    "status": "pending",
+                    "status_reason": "an interrupted send that never reached the provider",
+                }
+            else:
+                reason = detail or (
                     "interrupted after it went to the provider, and the provider offers no lookup for this "
                     "channel: not re-sent; a person checks whether it arrived"
-                    if detail is None
-                    else detail
                 )
-                conn.execute(
+                settled = conn.execute(
                     update(attempts)
-                    .where(attempts.c.step_key == step_key)
+                    .where(this_one)
                     .values(status="unknown", error_code=FOR_A_PERSON, error=reason, completed_at=now)
-                )
-                conn.execute(
-                    update(planned_steps)
-                    .where(planned_steps.c.step_key == step_key)
-                    .values(status="unknown", status_reason=reason)
-                )
-            else:
-                continue
-            counts[outcome] += 1
+                ).rowcount
+                step_values = {"status": "unknown", "status_reason": reason}
+            if not settled:
+                continue  # renewed, answered or settled by someone else since it was read
+            conn.execute(update(planned_steps).where(planned_steps.c.step_key == step_key).values(**step_values))
+        counts[outcome] += 1
     return dict(counts)
 
 

@@ -148,7 +148,7 @@ def test_an_interrupted_text_is_never_matched_to_another_accounts_text_to_the_sa
 
 def test_a_second_dispatcher_never_releases_the_claims_of_a_worker_still_sending(settings, ledger, sandbox):
     ref = planned_sample_day(settings, DAY, accounts=80)
-    sandbox.configure(latency_ms=60)
+    sandbox.configure(latency_ms=80)
     slow = dispatch_in_a_process(
         settings,
         sandbox.url,
@@ -156,7 +156,8 @@ def test_a_second_dispatcher_never_releases_the_claims_of_a_worker_still_sending
         DAY,
         NOON,
         OUTREACH_SEND_CONCURRENCY="1",
-        OUTREACH_CLAIM_LEASE_SECONDS="1",
+        # Short enough that the competitors come after it would have run out unrenewed.
+        OUTREACH_CLAIM_LEASE_SECONDS="3",
         OUTREACH_RECONCILE_AFTER_SECONDS="0",
     )
     try:
@@ -166,7 +167,7 @@ def test_a_second_dispatcher_never_releases_the_claims_of_a_worker_still_sending
         # Claims older than their lease would once have been released: the slow worker renews its own.
         competitors = []
         while slow.poll() is None and len(competitors) < 4:
-            time.sleep(1.2)
+            time.sleep(1.5)
             competitors.append(
                 pipeline.dispatch_due({**ref, "run_id": f"second {len(competitors)}"}, settings, now=NOON)
             )

@@ -84,7 +84,4 @@ class RefRecords:
 
     def step_key_for(self, step: str) -> str | None:
         """The step key a provider callback's ``step`` names: a ref, or (sent before refs) the key itself."""
-        if STEP_KEY_SEPARATOR in step:
-            return step
-        found = self.message_ref(step)
-        return found["step_key"] if found else None
+        return self.step_keys_for([step]).get(step)

@@ -99,7 +99,7 @@ def escalate(
         entering[account_id] = _at_target(request, campaign, account_id, current, day)
 
     if not entering:
-        return result
+        return _with_refusals(result, campaign, day, run_id, decided_at)
     plan = plan_day(
         snapshot[snapshot["account_id"].isin(list(entering))],
         campaign,
@@ -142,7 +142,32 @@ def escalate(
             }
         )
         result.plan.audit.extend({**row, "actor": "escalation"} for row in audit)
+    return _with_refusals(result, campaign, day, run_id, decided_at)
+
+
+def _with_refusals(
+    result: Escalation, campaign: Campaign, day: BusinessDay, run_id: str, decided_at: datetime
+) -> Escalation:
+    """The outcomes in account order, and each refusal in the audit trail: the account's timeline shows
+    whoever reads it later what was asked, by whom, and why it was not done."""
+    request = result.request
     result.outcomes.sort(key=lambda o: o.account_id)
+    result.plan.audit.extend(
+        {
+            "decided_at": decided_at,
+            "run_id": run_id,
+            "business_date": day.date,
+            "account_id": o.account_id,
+            "step_key": None,
+            "actor": "escalation",
+            "decision": "refused",
+            "rule_ids": "",
+            "reason": f"[{campaign.id}] escalation to {request.stage} by {request.requested_by} refused: "
+            f"{o.detail} (asked because: {request.reason})",
+        }
+        for o in result.outcomes
+        if o.outcome == "refused"
+    )
     return result
 
 

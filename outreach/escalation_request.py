@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from outreach.campaigns import Campaign
@@ -35,6 +36,8 @@ class EscalationRequest:
     account_ids: tuple[str, ...] = ()
     segment: str | None = None
     dry_run: bool = True
+    # None: the latest business date whose accounts have been pulled.
+    business_date: date | None = None
 
     @property
     def selector(self) -> str:
@@ -114,6 +117,14 @@ def parse_request(
     if not isinstance(dry_run, bool):
         problems.append(f"dry_run: {dry_run!r} is not true or false")
 
+    business_date = None
+    raw_date = str(params.get("business_date") or "").strip()
+    if raw_date:
+        try:
+            business_date = date.fromisoformat(raw_date)
+        except ValueError:
+            problems.append(f"business_date: {raw_date!r} is not a date (YYYY-MM-DD); leave it empty for the latest")
+
     if problems:
         raise EscalationError("\n".join(problems))
     return EscalationRequest(
@@ -124,4 +135,5 @@ def parse_request(
         account_ids=tuple(account_ids),
         segment=segment,
         dry_run=bool(dry_run),
+        business_date=business_date,
     )

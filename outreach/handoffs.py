@@ -16,12 +16,16 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from outreach.accounts.schema import CURRENCY_EXPONENT
+from outreach.agencies import Agency
 from outreach.channels import OutboundMessage, SendResult
+from outreach.ladder import money
 from outreach.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -30,6 +34,10 @@ APPROVE = "Approve"
 REJECT = "Reject"
 LATER = "Decide next run"
 APPROVAL_OPTIONS = [APPROVE, REJECT, LATER]
+AWAITING = "awaiting_approval"
+# An account the person left out of their decision: its placement keeps waiting for the next one.
+KEPT_BACK = "kept_back"
+DECISION_NAME = {"approved": "approval", "rejected": "rejection"}
 
 # What an outside agency needs to work an account, and nothing more: no consent
 # flags, no internal notes, no contact history.
@@ -149,24 +157,116 @@ def _append_csv(path: Path, fields: Sequence[str], rows: Sequence[Mapping[str, A
 
 
 def awaiting_approval(ledger: Ledger, campaign: str) -> pd.DataFrame:
-    return ledger.handoffs(kind=["agency", "legal"], status=["awaiting_approval"], campaign=campaign)
+    return ledger.handoffs(kind=["agency", "legal"], status=[AWAITING], campaign=campaign)
 
 
-def approval_request(ledger: Ledger, campaign: str, limit: int = 50) -> dict[str, Any]:
-    """What the person approving sees: a count and a table of the accounts (no contact details)."""
+# The Required Actions page shows the body as one markdown page: past this many rows the rest are in the attached file.
+APPROVAL_ROWS_SHOWN = 1000
+APPROVAL_LIST_FIELDS = (
+    "account_id",
+    "placement",
+    "stage",
+    "bucket",
+    "days_past_due",
+    "country",
+    "currency",
+    "balance_due",
+    "misfits",
+    "why",
+)
+
+
+def approval_request(
+    ledger: Ledger,
+    campaign: str,
+    business_date: date,
+    agencies: Mapping[str, Agency],
+    directory: Path,
+) -> dict[str, Any]:
+    """What the person approving sees: every account (no contact details), the total per currency, and
+    the accounts that do not fit their agency's contract, flagged. The whole list is also written to a
+    CSV file under ``directory`` for the person to keep or open in a spreadsheet."""
     pending = awaiting_approval(ledger, campaign)
+    accounts = ledger.latest_snapshot(business_date).set_index("account_id", drop=False)
+    rows = [_approval_row(r, accounts, agencies) for r in pending.to_dict("records")]
+    totals: dict[str, int] = {}
+    for row in rows:
+        if row["currency"]:
+            totals[row["currency"]] = totals.get(row["currency"], 0) + row["balance_minor"]
+    listing = approval_list_path(directory, campaign, business_date)
+    listing.parent.mkdir(parents=True, exist_ok=True)
+    with listing.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(APPROVAL_LIST_FIELDS), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    misfits = sum(1 for row in rows if row["misfits"])
+    total = " and ".join(money(amount, currency) for currency, amount in sorted(totals.items())) or "nothing"
+    shown = rows[:APPROVAL_ROWS_SHOWN]
     lines = [
-        f"| {r.account_id} | {r.kind}{' ' + r.agency if r.agency else ''} | {r.stage} | {r.reason} |"
-        for r in pending.head(limit).itertuples()
+        f"| {n} | {r['account_id']} | {r['placement']} | {r['bucket']} | {r['days_past_due']} | {r['balance_due']} "
+        f"| {'⚠ ' + r['misfits'] if r['misfits'] else ''} | {r['why']} |"
+        for n, r in enumerate(shown, 1)
     ]
-    more = f"\n\n... and {len(pending) - limit} more." if len(pending) > limit else ""
+    rest = f"\n\nThe other {len(rows) - len(shown)} account(s) are in the file below." if len(rows) > len(shown) else ""
     body = (
-        f"{len(pending)} account(s) of campaign **{campaign}** are due for placement outside automation.\n\n"
-        "Approve to place them (accounts listed under *exclude* stay back), reject to keep them on the "
-        "ladder's next stage, or leave it for the next run. Say why in *reason*: it is kept with the decision.\n\n"
-        "| account | placement | stage | why |\n|---|---|---|---|\n" + "\n".join(lines) + more
+        f"**{len(rows)} account(s)** of campaign **{campaign}** are due for placement outside automation, "
+        f"owing **{total}** in all.\n\n"
+        + (
+            f"**⚠ {misfits} account(s) do not fit their agency's contract** (flagged below): consider keeping "
+            "them back.\n\n"
+            if misfits
+            else ""
+        )
+        + "- **Approve** places every account listed except those under *exclude*.\n"
+        "- **Reject** keeps them in-house: they move on to the ladder's next stage.\n"
+        "- **Decide next run** leaves them all waiting.\n\n"
+        "Say why in *reason*: it is kept with the decision. Accounts named under *exclude* (ids separated by "
+        "commas or spaces) are left out of the decision: they stay where they are, waiting for the next one, "
+        "with the reason given under *why kept back*.\n\n"
+        "| # | account | placement | bucket | DPD | balance | does not fit | why |\n"
+        "|---|---|---|---|---|---|---|---|\n" + "\n".join(lines) + rest + f"\n\nThe full list: `{listing}`"
     )
-    return {"count": len(pending), "subject": f"{campaign}: approve {len(pending)} placement(s)", "body": body}
+    return {
+        "count": len(rows),
+        "subject": f"{campaign}: approve {len(rows)} placement(s) owing {total}",
+        "body": body,
+        "totals": totals,
+        "misfits": misfits,
+        "list_file": str(listing),
+    }
+
+
+def approval_list_path(directory: Path, campaign: str, business_date: date) -> Path:
+    return directory / "approvals" / f"{business_date.isoformat()}-{campaign}.csv"
+
+
+def _approval_row(handoff: Mapping[str, Any], accounts: pd.DataFrame, agencies: Mapping[str, Agency]) -> dict[str, Any]:
+    account = accounts.loc[handoff["account_id"]].to_dict() if handoff["account_id"] in accounts.index else {}
+    agency_id = handoff.get("agency")
+    misfits: list[str] = []
+    if not account:
+        misfits.append("not in the latest accounts (paid or closed?)")
+    elif handoff["kind"] == "agency":
+        agency = agencies.get(agency_id or "")
+        if agency is None:
+            misfits.append(f"{agency_id} is not on the bank's agency list")
+        else:
+            misfits.extend(agency.misfits(account))
+    currency = str(account.get("currency") or "")
+    balance = int(account.get("balance_due_minor") or 0)
+    return {
+        "account_id": handoff["account_id"],
+        "placement": f"{handoff['kind']}{' ' + agency_id if agency_id else ''}",
+        "stage": handoff["stage"],
+        "bucket": account.get("bucket") or "",
+        "days_past_due": account.get("dpd") if account else "",
+        "country": account.get("country") or "",
+        "currency": currency,
+        "balance_minor": balance,
+        "balance_due": money(balance, currency) if currency else "",
+        "misfits": "; ".join(misfits),
+        "why": handoff["reason"],
+    }
 
 
 def record_approval(
@@ -195,7 +295,8 @@ def record_approval(
     if isinstance(at, str):
         at = datetime.fromisoformat(at)
     note = str(params.get("reason") or "").strip()
-    excluded = {a.strip() for a in str(params.get("exclude") or "").replace(",", " ").split() if a.strip()}
+    excluded = {a.strip().upper() for a in str(params.get("exclude") or "").replace(",", " ").split() if a.strip()}
+    kept_back_because = " ".join(str(params.get("exclude_reason") or "").split()) or "no reason given"
 
     if who is None or chosen == [LATER]:
         status, note = "timed_out", note or ("nobody answered in time" if who is None else "left for the next run")
@@ -210,8 +311,12 @@ def record_approval(
     placed: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
     for row in pending.to_dict("records"):
         row_status, row_note = status, note
-        if status == "approved" and row["account_id"] in excluded:
-            row_status, row_note = "rejected", f"excluded from the approval: {note}"
+        if status in ("approved", "rejected") and str(row["account_id"]).upper() in excluded:
+            # Left out of the decision, not decided: the placement keeps waiting and the next run asks again.
+            row_status, row_note = (
+                KEPT_BACK,
+                f"kept back by {who} from the {DECISION_NAME[status]}: {kept_back_because}",
+            )
         output = None
         if row_status == "approved":
             account = snapshot.loc[row["account_id"]].to_dict() if row["account_id"] in snapshot.index else None
@@ -223,12 +328,15 @@ def record_approval(
                 )
                 row_status = "placed"
                 output = str(placement_path(directory, row["kind"], row["agency"], campaign, business_date))
+        decided = row_status not in ("timed_out", KEPT_BACK)
         updates.append(
             {
                 "id": row["id"],
-                "status": row_status,
-                "decided_by": who if row_status != "timed_out" else None,
-                "decided_at": at if row_status != "timed_out" else None,
+                "status": AWAITING if row_status == KEPT_BACK else row_status,
+                "decision": row_status,
+                "by": who if row_status != "timed_out" else None,
+                "decided_by": who if decided else None,
+                "decided_at": at if decided else None,
                 "note": row_note,
                 "output_file": output,
             }
@@ -240,24 +348,25 @@ def record_approval(
     ledger.record_decisions(
         [
             {
-                "decided_at": u["decided_at"] or datetime.now(UTC),
+                "decided_at": u["decided_at"] or (at if u["by"] else datetime.now(UTC)),
                 "run_id": str(row["run_id"]),
                 "business_date": business_date,
                 "account_id": row["account_id"],
                 "step_key": row["step_key"],
-                "actor": "person" if u["decided_by"] else "planner",
-                "decision": u["status"],
+                "actor": "person" if u["by"] else "planner",
+                "decision": u["decision"],
                 "rule_ids": "",
-                "reason": f"[{campaign}] {row['stage']} ({row['kind']}): {u['status']}"
-                + (f" by {u['decided_by']}" if u["decided_by"] else "")
-                + (f": {u['note']}" if u["note"] else ""),
+                "reason": f"[{campaign}] {row['stage']} ({row['kind']}): "
+                + (u["note"] if u["decision"] == KEPT_BACK else f"{u['decision']}")
+                + (f" by {u['by']}" if u["by"] and u["decision"] != KEPT_BACK else "")
+                + (f": {u['note']}" if u["note"] and u["decision"] != KEPT_BACK else ""),
             }
             for row, u in zip(pending.to_dict("records"), updates, strict=True)
         ]
     )
     counts: dict[str, int] = {}
     for u in updates:
-        counts[u["status"]] = counts.get(u["status"], 0) + 1
+        counts[u["decision"]] = counts.get(u["decision"], 0) + 1
     log.info("placements of %s: %s (decided by %s)", campaign, counts, who or "nobody")
     return counts
 
@@ -270,8 +379,10 @@ def placement_path(directory: Path, kind: str, agency: str | None, campaign: str
 
 
 def placement_line(row: Mapping[str, Any], account: Mapping[str, Any], on: date, at: datetime) -> dict[str, Any]:
+    exponent = CURRENCY_EXPONENT.get(str(account.get("currency")), 2)
+
     def amount(minor: Any) -> str | None:
-        return None if minor is None or minor != minor else f"{int(minor) / 100:.2f}"
+        return None if minor is None or minor != minor else f"{Decimal(int(minor)).scaleb(-exponent):.{exponent}f}"
 
     common = {
         "account_id": account["account_id"],

@@ -28,8 +28,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
+from outreach.accounts.schema import CURRENCY_EXPONENT
 from outreach.buckets import CURRENT
 from outreach.campaigns import Campaign, Stage
 
@@ -144,7 +146,9 @@ class Move:
 
 
 def money(amount_minor: int, currency: str) -> str:
-    return f"{currency} {amount_minor / 100:,.2f}"
+    """An amount in minor units as its currency writes it: USD 12.50, JPY 1,250."""
+    exponent = CURRENCY_EXPONENT.get(currency, 2)
+    return f"{currency} {Decimal(int(amount_minor)).scaleb(-exponent):,.{exponent}f}"
 
 
 def move(campaign: Campaign, account: dict[str, Any], position: Position | None, history: History, today: date) -> Move:

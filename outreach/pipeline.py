@@ -24,11 +24,12 @@ import pyarrow.parquet as pq
 
 from outreach import escalation, handoffs, reactions
 from outreach.accounts import SourceSpec, file_spec, load_spec, read_source
+from outreach.agencies import load_agencies
 from outreach.buckets import segment_table
 from outreach.campaigns import Campaign, load_campaign, loadable_campaigns
 from outreach.dispatcher import channels_for, dispatch
 from outreach.escalation_report import build_escalation_report, format_escalation
-from outreach.escalation_request import EscalationError, parse_request
+from outreach.escalation_request import EscalationError, EscalationRequest, parse_request
 from outreach.handoffs import HandoffChannel
 from outreach.ladder import History
 from outreach.ledger import Ledger
@@ -243,7 +244,13 @@ def add_reported_payments(histories: dict[str, History], snapshot: pd.DataFrame,
 def approval_request(ref: RunRef, settings: Settings | None = None) -> dict[str, Any]:
     """The placements of this campaign waiting for a person, for the Required Actions form."""
     settings = settings or Settings.from_env()
-    return handoffs.approval_request(ledger_for(settings), ref["campaign"])
+    return handoffs.approval_request(
+        ledger_for(settings),
+        ref["campaign"],
+        date.fromisoformat(ref["business_date"]),
+        load_agencies(settings.agencies_file),
+        settings.handoffs_dir,
+    )
 
 
 def apply_approval(ref: RunRef, response: dict[str, Any] | None, settings: Settings | None = None) -> RunRef:
@@ -494,18 +501,14 @@ def escalate(
     request = parse_request(params, requested_by, campaigns, segments)
     campaign = campaigns[request.campaign]
     now = now or datetime.now(UTC)
-    day = business_day(now.astimezone(ZoneInfo(campaign.timezone)).date(), campaign.timezone)
-    run_id = make_run_id(day.date, orchestrator_run_id)
     ledger = ledger_for(settings)
+    day = business_day(escalation_date(ledger, request, campaign, now), campaign.timezone)
+    run_id = make_run_id(day.date, orchestrator_run_id)
     recorded = ledger.escalation_by_run(run_id)
     if recorded is not None:
         log.warning("escalation %s was recorded by an earlier try of this run; not escalating again", recorded)
         return escalation_ref(ledger, recorded)
     snapshot = ledger.snapshot(day.date)
-    if snapshot.empty:
-        raise EscalationError(
-            f"business_date: no accounts for {day.date} yet; escalate after {campaign.dag_id} has pulled the day"
-        )
     histories = ledger.histories(campaign.id, day.date - timedelta(days=HISTORY_DAYS), day.date)
     add_reported_payments(histories, snapshot, day.date)
     result = escalation.escalate(
@@ -557,6 +560,30 @@ def escalate(
         result.counts,
     )
     return escalation_ref(ledger, escalation_id)
+
+
+def escalation_date(ledger: Ledger, request: EscalationRequest, campaign: Campaign, now: datetime) -> date:
+    """The business date the request names, else the latest one whose accounts were pulled.
+
+    The form's default is the latest pulled day, not the calendar's: before the morning's pull
+    (or on a replayed book) today has no accounts, and an escalation acts on what the ledger knows.
+    """
+    today = now.astimezone(ZoneInfo(campaign.timezone)).date()
+    latest = ledger.latest_business_date(today)
+    if request.business_date is None:
+        if latest is None:
+            raise EscalationError(
+                f"business_date: no accounts pulled yet; escalate after {campaign.dag_id} has pulled a day"
+            )
+        return latest
+    if request.business_date > today:
+        raise EscalationError(f"business_date: {request.business_date} is after today ({today} in {campaign.timezone})")
+    if ledger.latest_business_date(request.business_date) != request.business_date:
+        raise EscalationError(
+            f"business_date: no accounts for {request.business_date}; "
+            + (f"the latest pulled day is {latest}" if latest else f"{campaign.dag_id} has pulled no day yet")
+        )
+    return request.business_date
 
 
 def escalation_ref(ledger: Ledger, escalation_id: int) -> RunRef:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 SHIPPED_CAMPAIGNS = Path(__file__).resolve().parents[1] / "campaigns"
 # The saved segments for manual escalation; OUTREACH_SEGMENTS_FILE points elsewhere.
 SHIPPED_SEGMENTS = Path(__file__).resolve().parents[1] / "segments.yaml"
+SHIPPED_AGENCIES = Path(__file__).resolve().parents[1] / "agencies.yaml"
 
 
 class SettingsError(ValueError):
@@ -31,6 +32,7 @@ class Settings:
     timezone: str
     campaigns_dir: Path = SHIPPED_CAMPAIGNS
     segments_file: Path = SHIPPED_SEGMENTS
+    agencies_file: Path = SHIPPED_AGENCIES
     collector_type: str = "first_party"
     channel_set: str = "log"
     policy_settings: Path | None = None
@@ -80,6 +82,7 @@ class Settings:
             raise SettingsError(f"OUTREACH_TIMEZONE={timezone!r} is not an IANA timezone name") from exc
         campaigns = env.get("OUTREACH_CAMPAIGNS_DIR")
         segments = env.get("OUTREACH_SEGMENTS_FILE")
+        agencies = env.get("OUTREACH_AGENCIES_FILE")
         collector_type = env.get("OUTREACH_COLLECTOR_TYPE") or "first_party"
         if collector_type not in {"first_party", "third_party", "debt_buyer"}:
             raise SettingsError(
@@ -96,6 +99,7 @@ class Settings:
             timezone=timezone,
             campaigns_dir=Path(campaigns) if campaigns else SHIPPED_CAMPAIGNS,
             segments_file=Path(segments) if segments else SHIPPED_SEGMENTS,
+            agencies_file=Path(agencies) if agencies else SHIPPED_AGENCIES,
             collector_type=collector_type,
             channel_set=env.get("OUTREACH_CHANNELS") or "log",
             policy_settings=Path(policy_settings) if policy_settings else None,

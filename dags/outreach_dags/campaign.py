@@ -124,8 +124,21 @@ def campaign_dag(campaign_id: str):
             options=APPROVAL_OPTIONS,
             defaults=["Decide next run"],
             params={
-                "reason": Param("", type="string", description="Why (kept with the decision)"),
-                "exclude": Param("", type="string", description="Account ids to keep back, comma-separated"),
+                "reason": Param("", type="string", title="Reason", description="Why: kept with the decision"),
+                # Optional fields say so with "null" in their type: the form requires every other field.
+                "exclude": Param(
+                    None,
+                    type=["null", "string"],
+                    title="Exclude",
+                    description="Account ids to leave out of this decision, separated by commas or spaces. "
+                    "They keep waiting for the next decision.",
+                ),
+                "exclude_reason": Param(
+                    None,
+                    type=["null", "string"],
+                    title="Why kept back",
+                    description="Why the excluded accounts are left out: kept on each of them",
+                ),
             },
             response_timeout=campaign.approval_wait(),
             retries=0,

@@ -53,21 +53,29 @@ def manual_escalation_dag():
                 title="Target stage",
                 description="The ladder stage the accounts move to. Escalation only moves forward.",
             ),
+            # Optional fields say so with "null" in their type: the trigger form requires every other field.
             "account_ids": Param(
-                "",
-                type="string",
+                None,
+                type=["null", "string"],
                 title="Account ids",
                 description="Separated by commas, spaces or new lines. Leave empty to use a saved segment.",
                 format="multiline",
             ),
             "segment": Param(
-                "",
-                type="string",
-                enum=["", *segments],
-                values_display={"": "(none: use the account ids)"}
-                | {name: f"{name}: {segment.description}" for name, segment in segments.items()},
+                None,
+                type=["null", "string"],
+                enum=[None, *segments],
+                values_display={name: f"{name}: {segment.description}" for name, segment in segments.items()},
                 title="Saved segment",
-                description="Named filters kept in segments.yaml.",
+                description="Named filters kept in segments.yaml. Leave empty to use the account ids.",
+            ),
+            "business_date": Param(
+                None,
+                type=["null", "string"],
+                format="date",
+                title="Business date",
+                description="The day whose accounts and ladder positions are used. Leave empty for the latest "
+                "day the campaigns have pulled; the report says which day was used.",
             ),
             "reason": Param(
                 "",

@@ -47,6 +47,11 @@ def _chunks(rows: Sequence[dict[str, Any]], size: int = CHUNK) -> Iterable[Seque
         yield rows[start : start + size]
 
 
+def _as_date(value: Any) -> date:
+    """A date column's value as a date (SQLite hands back ISO text)."""
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
 def _none_for_missing(frame: pd.DataFrame) -> pd.DataFrame:
     """Missing values as None, not NaN: callers test them for truth ("no stated timezone")."""
     return frame.astype(object).where(frame.notna(), None)
@@ -232,14 +237,18 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRe
                 .limit(1)
             ).scalar()
 
+    def latest_business_date(self, on_or_before: date | None = None) -> date | None:
+        """The newest business date whose accounts were pulled (up to ``on_or_before``), or None."""
+        query = select(func.max(account_snapshots.c.business_date))
+        if on_or_before is not None:
+            query = query.where(account_snapshots.c.business_date <= on_or_before)
+        with self.engine.connect() as conn:
+            latest = conn.execute(query).scalar()
+        return _as_date(latest) if latest is not None else None
+
     def latest_snapshot(self, on_or_before: date) -> pd.DataFrame:
         """The newest snapshot up to a date: what is known of the accounts on a day no source was read."""
-        with self.engine.connect() as conn:
-            latest = conn.execute(
-                select(func.max(account_snapshots.c.business_date)).where(
-                    account_snapshots.c.business_date <= on_or_before
-                )
-            ).scalar()
+        latest = self.latest_business_date(on_or_before)
         return self.snapshot(latest if latest is not None else on_or_before)
 
     def snapshot(self, business_date: date, buckets_only: bool = False) -> pd.DataFrame:
@@ -260,7 +269,7 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRe
             ).scalar()
             if previous is None:
                 return pa.table({"account_id": pa.array([], pa.string()), "bucket": pa.array([], pa.string())})
-            day = previous if isinstance(previous, date) else date.fromisoformat(str(previous)[:10])
+            day = _as_date(previous)
             cursor = conn.connection.driver_connection.cursor()
             if self.dialect == "postgresql":
                 # A million rows come back as one CSV stream in a fraction of the time row fetching takes.

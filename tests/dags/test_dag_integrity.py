@@ -81,7 +81,10 @@ def test_placements_wait_for_a_person_in_required_actions(dagbag):
     assert isinstance(approve, HITLOperator)
     assert approve.options == ["Approve", "Reject", "Decide next run"]
     assert approve.defaults == ["Decide next run"], "no answer in time lets the request lapse, it never approves"
-    assert set(approve.params) == {"reason", "exclude"}
+    assert set(approve.params) == {"reason", "exclude", "exclude_reason"}
+    # Airflow's forms require every field whose type does not allow null: only the reason is required.
+    required = {name for name in approve.params if "null" not in approve.params.get_param(name).schema["type"]}
+    assert required == {"reason"}
     assert dag.get_task("record_approval").trigger_rule == "all_done"
     assert "approve_placements" in dag.get_task("placements_waiting").downstream_task_ids
 
@@ -95,7 +98,9 @@ def test_manual_escalation_is_trigger_only_with_a_typed_form_that_defaults_to_a_
     assert params["dry_run"] is True, "nothing changes unless the person unticks dry run"
     assert params.get_param("target_stage").value == "m2_plus/agent-callback"
     assert "m2_plus/legal-review" in params.get_param("target_stage").schema["enum"]
-    assert params.get_param("segment").schema["enum"][0] == ""
+    assert params.get_param("segment").schema["enum"][0] is None
+    required = {name for name in params if "null" not in params.get_param(name).schema["type"]}
+    assert required == {"target_stage", "reason", "dry_run"}, "ids, segment and date may each be left empty"
     assert "high-balance-60-plus" in params.get_param("segment").schema["enum"]
     assert params.get_param("reason").schema["minLength"] == 10
     with pytest.raises(ParamValidationError):

@@ -7,8 +7,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from outreach.agencies import load_agencies
 from outreach.campaigns import load_campaign
-from outreach.handoffs import AGENCY_FIELDS, record_approval
+from outreach.handoffs import AGENCY_FIELDS, approval_request, record_approval
 from outreach.settings import SHIPPED_CAMPAIGNS
 from tests.days import Book, run_day
 
@@ -242,6 +243,66 @@ def test_a_rejected_placement_moves_on_to_the_final_letter(walk, ledger, awaitin
     assert letter["account_id"] == account and letter["output_file"].endswith(f"{days[14]}-m2_plus.csv")
     reasons = " ".join(ledger.account_timeline(account)["decisions"]["reason"])
     assert "rejected by ops.lead: customer on a hardship plan" in reasons
+
+
+def test_an_account_kept_back_from_an_approval_keeps_waiting_with_its_own_reason(walk, book, ledger, tmp_path):
+    kept, placed = "AC90003", "AC90004"
+    for account in (kept, placed):
+        book.add(account, START - timedelta(days=40))
+    days = business_days(START, 16)
+    walk(days[:14], campaigns=("m2_plus",))
+    response = {
+        "chosen_options": ["Approve"],
+        # Ids are matched whatever their case; the reason for keeping back is the excluded accounts' own.
+        "params_input": {
+            "reason": "no contact in 40 days",
+            "exclude": kept.lower(),
+            "exclude_reason": "customer phoned about a hardship plan",
+        },
+        "responded_by_user": {"id": "7", "name": "ops.lead"},
+        "responded_at": "2026-11-20T15:00:00+00:00",
+    }
+    assert record_approval(ledger, "m2_plus", response, days[13], tmp_path) == {"placed": 1, "kept_back": 1}
+    walk(days[14:15], campaigns=("m2_plus",))
+
+    position = ledger.positions([kept])[kept]
+    assert (position.stage, position.status) == ("agency-placement", "awaiting_approval")
+    assert ledger.handoffs(kind=["letter"]).empty, "a kept-back account does not move up the ladder"
+    waiting = ledger.handoffs(kind=["agency"], status=["awaiting_approval"])
+    assert waiting["account_id"].tolist() == [kept]
+    reasons = " ".join(ledger.account_timeline(kept)["decisions"]["reason"])
+    assert "kept back by ops.lead from the approval: customer phoned about a hardship plan" in reasons
+    assert "no contact in 40 days" not in reasons, "the approval's reason is not the kept-back account's"
+
+    request = approval_request(ledger, "m2_plus", days[14], load_agencies(), tmp_path)
+    assert request["count"] == 1 and f"| {kept} |" in request["body"]
+
+
+def test_the_approval_lists_every_account_with_totals_and_flags_those_the_agency_does_not_take(
+    walk, book, ledger, tmp_path
+):
+    # Forty days late on day one: M2 when the placement is asked, below the agency's M3; seventy: M3.
+    early = [f"AC9{n:04d}" for n in range(60)]
+    late = [f"AC8{n:04d}" for n in range(3)]
+    for account in early:
+        book.add(account, START - timedelta(days=40), balance_due="100.00")
+    for account in late:
+        book.add(account, START - timedelta(days=70), balance_due="2500.50")
+    days = business_days(START, 14)
+    walk(days, campaigns=("m2_plus",))
+    waiting = set(ledger.handoffs(kind=["agency"], status=["awaiting_approval"])["account_id"])
+    assert waiting == set(early) | set(late)
+
+    request = approval_request(ledger, "m2_plus", days[-1], load_agencies(), tmp_path)
+    assert request["count"] == 63 and "more" not in request["body"]
+    assert all(f"| {account} |" in request["body"] for account in early + late), "every account is shown"
+    assert request["totals"] == {"USD": 60 * 10_000 + 3 * 250_050}
+    assert "USD 13,501.50" in request["subject"]
+    assert request["misfits"] == 60
+    flagged = [line for line in request["body"].splitlines() if "below M3, the earliest it takes" in line]
+    assert len(flagged) == 60 and not any(account in "".join(flagged) for account in late)
+    with open(request["list_file"], newline="", encoding="utf-8") as handle:
+        assert {row["account_id"] for row in csv.DictReader(handle)} == waiting
 
 
 @pytest.mark.parametrize(

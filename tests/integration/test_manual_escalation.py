@@ -93,6 +93,13 @@ def test_a_dry_run_reports_what_would_happen_and_changes_nothing(settings, ledge
     assert ledger.positions() == before
     assert ledger.steps(DAY).equals(steps_before)
     assert ledger.handoffs().empty
+    refused = escalate(
+        settings, "manual__dry2", account_ids="AC99999 AC90001", dry_run=True, target_stage="m2_plus/past-due-call"
+    )
+    assert outcomes(ledger, refused)["AC90001"][0] == "refused"
+    assert ledger.account_timeline("AC90001")["decisions"].query("actor == 'escalation'").empty, (
+        "a dry run writes nothing"
+    )
     text = Path(pipeline.escalation_report(ref, settings)["report_path"]).read_text(encoding="utf-8")
     assert "DRY RUN: nothing was changed" in text and "would escalate" in text
 
@@ -118,6 +125,12 @@ def test_accounts_that_may_not_move_are_refused_each_with_its_reason(settings, l
     assert result["AC90005"] == ("refused", "paid in full: nothing to escalate")
     assert result["AC99999"] == ("not_found", f"not among the accounts of {DAY}")
     assert ledger.positions(["AC90003"])["AC90003"].stage == "past-due-call", "a refused account stays put"
+    timeline = ledger.account_timeline("AC00001")["decisions"]
+    refusals = timeline[(timeline["actor"] == "escalation") & (timeline["decision"] == "refused")]["reason"].tolist()
+    assert refusals == [
+        f"[m2_plus] escalation to agent-callback by ops.lead refused: in bucket M1, which m2_plus does not serve "
+        f"(asked because: {REASON})"
+    ]
 
     backwards = escalate(settings, "manual__back", target_stage="m2_plus/past-due-notice", account_ids="AC90001")
     assert outcomes(ledger, backwards)["AC90001"] == (
@@ -137,8 +150,8 @@ def test_escalating_to_a_placement_asks_a_person_to_approve_it(settings, ledger,
     ref = escalate(settings, target_stage="m2_plus/agency-placement", account_ids="AC90001")
     assert "awaits approval in campaign_m2_plus's next run" in outcomes(ledger, ref)["AC90001"][1]
     assert ledger.positions(["AC90001"])["AC90001"].status == "awaiting_approval"
-    request = pipeline.approval_request({"campaign": "m2_plus"}, settings)
-    assert request["count"] == 1
+    request = pipeline.approval_request({"campaign": "m2_plus", "business_date": DAY.isoformat()}, settings)
+    assert request["count"] == 1 and "| AC90001 | agency northwind_recoveries |" in request["body"]
 
 
 def test_a_saved_segment_picks_its_accounts(settings, ledger, book, tmp_path):
@@ -159,9 +172,47 @@ def test_a_retried_run_returns_the_recorded_escalation_instead_of_escalating_twi
     assert len(ledger.escalations_of("AC90001")) == 1
 
 
-def test_an_escalation_before_the_day_is_pulled_says_so(settings, ledger, book):
-    with pytest.raises(EscalationError, match=f"business_date: no accounts for {DAY} yet"):
+def test_an_escalation_before_any_day_is_pulled_says_so(settings, ledger, book):
+    with pytest.raises(EscalationError, match="business_date: no accounts pulled yet; escalate after campaign_m2"):
         escalate(settings, account_ids="AC90001")
+
+
+def test_the_form_left_without_a_date_uses_the_latest_pulled_day_and_the_report_says_which(settings, ledger, planned):
+    # Three days on, nothing newer pulled (a replayed book, or before the morning's pull).
+    later = NOW + timedelta(days=3)
+    ref = pipeline.escalate(
+        {"target_stage": "m2_plus/agent-callback", "reason": REASON, "account_ids": "AC90001", "segment": None},
+        "ops.lead",
+        "manual__later",
+        settings,
+        now=later,
+    )
+    assert ref["business_date"] == DAY.isoformat() and ref["outcomes"] == {"would_escalate": 1}
+    text = Path(pipeline.escalation_report(ref, settings)["report_path"]).read_text(encoding="utf-8")
+    assert f"for business date {DAY}" in text
+
+
+@pytest.mark.parametrize(
+    ("business_date", "problem"),
+    [
+        (
+            DAY - timedelta(days=1),
+            f"business_date: no accounts for {DAY - timedelta(days=1)}; the latest pulled day is {DAY}",
+        ),
+        (
+            DAY + timedelta(days=1),
+            f"business_date: {DAY + timedelta(days=1)} is after today ({DAY} in America/New_York)",
+        ),
+        ("20/11/2026", "business_date: '20/11/2026' is not a date (YYYY-MM-DD)"),
+    ],
+    ids=["not-pulled", "future", "not-a-date"],
+)
+def test_a_business_date_without_accounts_is_refused_naming_the_latest(
+    settings, ledger, planned, business_date, problem
+):
+    with pytest.raises(EscalationError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        escalate(settings, account_ids="AC90001", business_date=str(business_date))
+    assert ledger.escalations_of("AC90001").empty
 
 
 def test_the_report_is_written_as_json_too(settings, ledger, planned):

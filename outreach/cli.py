@@ -110,7 +110,7 @@ def cmd_explain(args: argparse.Namespace, settings: Settings) -> int:
     if account is None:
         print("name an account (or --most-moved, once a campaign has run)", file=sys.stderr)
         return 2
-    text = explain(ledger, account, args.date)
+    text = explain(ledger, ledger.known_account_id(account) or account, args.date)
     if text is None:
         print(f"account {account} is not in the ledger", file=sys.stderr)
         return 1

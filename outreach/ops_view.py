@@ -6,26 +6,32 @@ a few rows per day. Contact points are masked in everything returned here.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import and_, select
+from sqlalchemy import Connection, and_, func, select
 
 from outreach.ledger import Ledger
 from outreach.ledger.schema import (
     account_snapshots,
     attempts,
     decisions,
+    dispatch_waves,
     events,
     handoffs,
     payments,
+    pipeline_runs,
     planned_steps,
     promises,
     quarantined_rows,
 )
 from outreach.masking import mask_address
+from outreach.policy.zones import candidate_zones
 from outreach.reconcile import FOR_A_PERSON
+from outreach.report import CONTACT_RATE_DEFINITION, PAYMENT_RATE_DEFINITION, ladder_report
 from outreach.rollups import FUNNEL
 
 # Ten years of days: enough for any question ops ask, small enough to answer from rollups at once.
@@ -124,37 +130,86 @@ def attention(ledger: Ledger, start: date, end: date, campaign: str | None) -> d
         .join(planned_steps, planned_steps.c.step_key == attempts.c.step_key)
         .where(attempts.c.error_code == FOR_A_PERSON, planned_steps.c.business_date.between(start, end))
     )
+    agents = select(
+        handoffs.c.account_id,
+        handoffs.c.campaign,
+        handoffs.c.stage,
+        handoffs.c.business_date,
+        handoffs.c.created_at,
+    ).where(handoffs.c.kind == "agent_queue", handoffs.c.status == "open")
     if campaign:
         waiting = waiting.where(handoffs.c.campaign == campaign)
         review = review.where(planned_steps.c.campaign == campaign)
         unknown = unknown.where(planned_steps.c.campaign == campaign)
-    # The raw row may hold contact data: line, field and reason say what to fix.
-    quarantine = (
+        agents = agents.where(handoffs.c.campaign == campaign)
+    queries = (
+        ("approvals", waiting),
+        ("agent_queue", agents.order_by(handoffs.c.created_at)),
+        ("reviews", review),
+        ("unknown_sends", unknown),
+    )
+    with ledger.engine.connect() as conn:
+        result = {
+            name: [_plain(dict(row)) for row in conn.execute(query.limit(ATTENTION_LIMIT)).mappings()]
+            for name, query in queries
+        }
+        counts = {
+            name: conn.execute(select(func.count()).select_from(query.subquery())).scalar() for name, query in queries
+        }
+        result["quarantined"] = _quarantined(conn, start, end)
+    counts["quarantined"] = len(result["quarantined"])
+    return {"start": start.isoformat(), "end": end.isoformat(), "campaign": campaign, "counts": counts, **result}
+
+
+def _quarantined(conn: Connection, start: date, end: date) -> list[dict[str, Any]]:
+    """Each bad source line once, with the campaigns whose runs read it: every campaign of a day reads the
+    same source, and a line is one thing to fix however many runs met it. The raw row may hold contact
+    data: line, field and reason say what to fix."""
+    query = (
         select(
             quarantined_rows.c.business_date,
             quarantined_rows.c.source,
             quarantined_rows.c.line,
             quarantined_rows.c.field,
             quarantined_rows.c.reason,
+            quarantined_rows.c.run_id,
         )
         .where(quarantined_rows.c.business_date.between(start, end))
-        .order_by(quarantined_rows.c.business_date.desc(), quarantined_rows.c.line)
+        .order_by(quarantined_rows.c.business_date.desc(), quarantined_rows.c.line, quarantined_rows.c.field)
     )
-    with ledger.engine.connect() as conn:
-        result = {
-            name: [_plain(dict(row)) for row in conn.execute(query.limit(ATTENTION_LIMIT)).mappings()]
-            for name, query in (
-                ("approvals", waiting),
-                ("reviews", review),
-                ("unknown_sends", unknown),
-                ("quarantined", quarantine),
-            )
-        }
-    return {"start": start.isoformat(), "end": end.isoformat(), "campaign": campaign, **result}
+    lines: dict[tuple, dict[str, Any]] = {}
+    runs: dict[tuple, set[str]] = {}
+    for row in conn.execute(query).mappings():
+        key = (row["business_date"], row["source"], row["line"], row["field"], row["reason"])
+        if key not in lines:
+            if len(lines) == ATTENTION_LIMIT:
+                break
+            lines[key] = _plain({k: v for k, v in row.items() if k != "run_id"})
+        runs.setdefault(key, set()).add(row["run_id"])
+    campaigns = _campaigns_of_runs(conn, set().union(*runs.values()) if runs else set())
+    return [
+        line | {"campaigns": sorted({c for run in runs[key] for c in campaigns.get(run, ())})}
+        for key, line in lines.items()
+    ]
+
+
+def _campaigns_of_runs(conn: Connection, run_ids: set[str]) -> dict[str, set[str]]:
+    """The campaigns each run planned or dispatched (one pull may serve several campaigns)."""
+    found: dict[str, set[str]] = {}
+    if not run_ids:
+        return found
+    for table in (pipeline_runs, dispatch_waves):
+        query = select(table.c.run_id, table.c.campaign).where(table.c.run_id.in_(run_ids)).distinct()
+        for run_id, campaign in conn.execute(query):
+            if campaign:
+                found.setdefault(run_id, set()).add(campaign)
+    return found
 
 
 def account(ledger: Ledger, account_id: str) -> dict[str, Any] | None:
-    """One account's timeline, contact points masked; None when the ledger has never seen it."""
+    """One account's timeline, contact points masked; None when the ledger has never seen it.
+    ``account_id`` may be typed in any case."""
+    account_id = ledger.known_account_id(account_id) or account_id
     with ledger.engine.connect() as conn:
         snapshots = [
             _plain(dict(r))
@@ -174,11 +229,13 @@ def account(ledger: Ledger, account_id: str) -> dict[str, Any] | None:
         if not snapshots:
             return None
         position = ledger.positions([account_id]).get(account_id)
+        zone = _local_zone(conn, account_id)
         steps = [
             _plain(
                 {
-                    **{k: v for k, v in dict(r).items() if k != "contact_address"},
+                    **{k: v for k, v in dict(r).items() if k not in ("contact_address", "claimed_at")},
                     "contact": mask_address(r["channel"], r["contact_address"]) if r["contact_address"] else None,
+                    **_final_decision(r, zone),
                 }
             )
             for r in conn.execute(
@@ -193,6 +250,7 @@ def account(ledger: Ledger, account_id: str) -> dict[str, Any] | None:
                     planned_steps.c.reason,
                     planned_steps.c.status_reason,
                     attempts.c.status.label("attempt"),
+                    attempts.c.claimed_at,
                 )
                 .outerjoin(attempts, attempts.c.step_key == planned_steps.c.step_key)
                 .where(planned_steps.c.account_id == account_id)
@@ -267,9 +325,68 @@ def account(ledger: Ledger, account_id: str) -> dict[str, Any] | None:
     }
 
 
+def _local_zone(conn: Connection, account_id: str) -> ZoneInfo:
+    """The account's primary zone as the policy sees it (stated, else from address and phones)."""
+    row = (
+        conn.execute(
+            select(
+                account_snapshots.c.stated_timezone,
+                account_snapshots.c.mobile_phone,
+                account_snapshots.c.home_phone,
+                account_snapshots.c.work_phone,
+                account_snapshots.c.country,
+                account_snapshots.c.region,
+            )
+            .where(account_snapshots.c.account_id == account_id)
+            .order_by(account_snapshots.c.business_date.desc())
+            .limit(1)
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return ZoneInfo("UTC")
+    zones = candidate_zones(
+        row["stated_timezone"],
+        (row["mobile_phone"], row["home_phone"], row["work_phone"]),
+        row["country"],
+        row["region"],
+    )
+    return ZoneInfo(zones[0]) if zones else ZoneInfo("UTC")
+
+
+def _final_decision(step: Mapping[str, Any], zone: ZoneInfo) -> dict[str, str]:
+    """What finally happened to a step and why, in words: a step sent after waiting for its window says when
+    it went, in the debtor's time, and why it first waited, instead of the planner's first word."""
+    if step["attempt"]:
+        at = step["claimed_at"]
+        if at is not None and not hasattr(at, "astimezone"):
+            at = datetime.fromisoformat(str(at))
+        when = f" at {at.replace(tzinfo=at.tzinfo or UTC).astimezone(zone):%H:%M} {zone.key} time" if at else ""
+        went = "sent" if step["attempt"] not in ("claimed", "unknown", "failed") else f"send {step['attempt']}"
+        why = f"{went}{when}"
+        if step["decision"] == "defer":
+            why += f"; first deferred: {step['reason']}"
+        return {"final": step["attempt"], "why": why}
+    return {"final": step["status"], "why": step["status_reason"] or step["reason"]}
+
+
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
-def default_range(today: date, days: int = 7) -> tuple[date, date]:
-    return today - timedelta(days=days - 1), today
+def default_range(ledger: Ledger, today: date, days: int = 1, campaign: str | None = None) -> tuple[date, date]:
+    """The ``days`` business days up to the latest one with data (today when there is none yet): a page
+    opened the morning after a run, or on a replayed book, shows that run rather than empty days."""
+    latest = ledger.latest_rollup_date(today, campaign) or today
+    return latest - timedelta(days=days - 1), latest
+
+
+def arms(ledger: Ledger, campaigns: list[str], as_of: date) -> dict[str, Any]:
+    """Each campaign's champion/challenger arms side by side, the same figures as the run report's."""
+    found = {}
+    for campaign in campaigns:
+        variants = ladder_report(ledger, campaign, as_of)["variants"]
+        if variants:
+            found[campaign] = variants
+    return {"contacted": CONTACT_RATE_DEFINITION, "paid": PAYMENT_RATE_DEFINITION, "campaigns": found}

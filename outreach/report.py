@@ -77,6 +77,14 @@ def wave_rows(ledger: Ledger, business_date: date, campaign: str | None) -> list
     ]
 
 
+# One definition of "contacted" for the report and the Collections page, stated on both.
+CONTACT_RATE_DEFINITION = (
+    "accounts reached by at least one text, email or call that did not fail, bounce or go undelivered, "
+    "of the accounts on the arm's ladder"
+)
+PAYMENT_RATE_DEFINITION = "accounts that paid (or kept a promise) since their episode began, of the same accounts"
+
+
 def ladder_report(ledger: Ledger, campaign: str, business_date: date) -> dict[str, Any]:
     """Where the campaign's accounts stand, the work waiting for people, and each variant's results."""
     positions, contacted, paid = ladder_frames(ledger.engine, campaign)
@@ -219,4 +227,5 @@ def format_ladder(report: dict[str, Any]) -> list[str]:
                 f"  {name:<16} {v['accounts']:>9,} {v['contacted']:>10,} {v['contact_rate']:>7.1%}"
                 f" {v['paid']:>7,} {v['payment_rate']:>7.1%}"
             )
+        lines += [f"  contacted: {CONTACT_RATE_DEFINITION}", f"  paid: {PAYMENT_RATE_DEFINITION}"]
     return lines

@@ -17,6 +17,10 @@ import logging
 
 from airflow.plugins_manager import AirflowPlugin
 
+# FastAPI reads the login dependency's annotations from this module's names.
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
 log = logging.getLogger(__name__)
 # Shared with dags/outreach_dags/events.py, which schedules on this asset.
 EVENTS_ASSET_URI = "outreach://ledger/events"
@@ -55,12 +59,34 @@ def twilio_auth_token() -> str | None:
     return connection.password if connection is not None and connection.password else None
 
 
+def logged_in_user():
+    """Airflow's login check, answering 401 to any caller it does not know.
+
+    Airflow's own check answers a forged or foreign token with 403; to a caller that has not proved who
+    it is, the honest answer is 401 (log in), as for no token at all.
+    """
+    from airflow.api_fastapi.core_api.security import get_user
+
+    bearer = HTTPBearer(auto_error=False)
+
+    async def user(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)):  # noqa: B008
+        try:
+            return await get_user(request, None, credentials)
+        except HTTPException as exc:
+            if exc.status_code == status.HTTP_403_FORBIDDEN:
+                raise HTTPException(
+                    status.HTTP_401_UNAUTHORIZED, "Not authenticated: log in to Airflow", {"WWW-Authenticate": "Bearer"}
+                ) from exc
+            raise
+
+    return user
+
+
 def create_app(with_ops: bool = True):
     """The outreach endpoints; ``with_ops=False`` leaves out the ops API (it needs Airflow's login),
     for the provider endpoints served on their own (``outreach_webhooks``)."""
     import os
 
-    from airflow.api_fastapi.core_api.security import get_user
     from fastapi import FastAPI
 
     from outreach.preflight import missing_webhook_secrets
@@ -77,7 +103,7 @@ def create_app(with_ops: bool = True):
     app.include_router(unsubscribe.router)
     if with_ops:
         # The ops API shows debtor data: Airflow's own login (its JWT, from the UI's cookie or a bearer token).
-        app.include_router(ops.ops_router(get_user, paused_dags))
+        app.include_router(ops.ops_router(logged_in_user(), paused_dags))
     app.state.announce_events = announce_events
     app.state.twilio_auth_token = twilio_auth_token
     for refused in missing_webhook_secrets(os.environ):

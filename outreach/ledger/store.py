@@ -246,6 +246,19 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRe
             latest = conn.execute(query).scalar()
         return _as_date(latest) if latest is not None else None
 
+    def known_account_id(self, typed: str) -> str | None:
+        """The account id as the ledger keeps it, for an id as a person typed it (any case, stray spaces);
+        None when no snapshot has it. Each guess is an indexed lookup, never a scan of every snapshot."""
+        typed = typed.strip()
+        with self.engine.connect() as conn:
+            for guess in dict.fromkeys((typed, typed.upper(), typed.lower())):
+                found = conn.execute(
+                    select(account_snapshots.c.account_id).where(account_snapshots.c.account_id == guess).limit(1)
+                ).scalar()
+                if found is not None:
+                    return str(found)
+        return None
+
     def latest_snapshot(self, on_or_before: date) -> pd.DataFrame:
         """The newest snapshot up to a date: what is known of the accounts on a day no source was read."""
         latest = self.latest_business_date(on_or_before)

@@ -25,15 +25,24 @@ from outreach.settings import Settings
 from outreach.web.events import shared_ledger
 
 
-def _range(start: date | None, end: date | None) -> tuple[date, date]:
-    settings = Settings.from_env()
-    default_start, default_end = ops_view.default_range(datetime.now(ZoneInfo(settings.timezone)).date())
-    start, end = start or default_start, end or default_end
+def _range(start: date | None, end: date | None, days: int = 1, campaign: str | None = None) -> tuple[date, date]:
+    """The range asked for; left out, the ``days`` business days up to the latest with data."""
+    if start is None and end is None:
+        today = datetime.now(ZoneInfo(Settings.from_env().timezone)).date()
+        start, end = ops_view.default_range(shared_ledger(), today, days, campaign)
+    elif start is None or end is None:
+        start = start or end
+        end = end or start
+    assert start is not None and end is not None
     try:
         ops_view.check_range(start, end)
     except ops_view.RangeError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from exc
     return start, end
+
+
+# The trend shows two weeks up to the latest day unless a range is asked for.
+TREND_DAYS = 14
 
 
 def _read(function: Callable[..., Any], *args: Any) -> Any:
@@ -59,26 +68,33 @@ def ops_router(require_user: Callable[..., Any], paused_dags: Callable[[], set[s
 
     @api.get("/funnel")
     def funnel(start: date | None = None, end: date | None = None, campaign: str | None = None) -> dict[str, Any]:
-        return _read(ops_view.funnel, *_range(start, end), campaign)
+        return _read(ops_view.funnel, *_range(start, end, campaign=campaign), campaign)
 
     @api.get("/daily")
     def daily(start: date | None = None, end: date | None = None, campaign: str | None = None) -> dict[str, Any]:
-        return _read(ops_view.daily, *_range(start, end), campaign)
+        return _read(ops_view.daily, *_range(start, end, TREND_DAYS, campaign), campaign)
 
     @api.get("/attention")
     def attention(start: date | None = None, end: date | None = None, campaign: str | None = None) -> dict[str, Any]:
-        return _read(ops_view.attention, *_range(start, end), campaign)
+        return _read(ops_view.attention, *_range(start, end, campaign=campaign), campaign)
+
+    @api.get("/arms")
+    def arms(campaign: str | None = None) -> dict[str, Any]:
+        ids = [c.id for c in loadable_campaigns(Settings.from_env().campaigns_dir) if campaign in (None, c.id)]
+        return _read(ops_view.arms, ids, _range(None, None, campaign=campaign)[1])
 
     @api.get("/accounts/{account_id}")
     def account(account_id: str = Path(max_length=64)) -> dict[str, Any]:
         found = _read(ops_view.account, account_id)
         if found is None:
-            raise HTTPException(status_code=404, detail=f"no account {account_id} in the ledger")
+            raise HTTPException(
+                status_code=404, detail=f"No account {account_id} in the ledger (ids look like AC00000042)."
+            )
         return found
 
     @api.get("/funnel.csv")
     def funnel_csv(start: date | None = None, end: date | None = None, campaign: str | None = None) -> Response:
-        first, last = _range(start, end)
+        first, last = _range(start, end, campaign=campaign)
         data = _read(ops_view.funnel, first, last, campaign)
         out = io.StringIO()
         writer = csv.writer(out)

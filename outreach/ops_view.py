@@ -362,7 +362,13 @@ def _final_decision(step: Mapping[str, Any], zone: ZoneInfo) -> dict[str, str]:
         at = step["claimed_at"]
         if at is not None and not hasattr(at, "astimezone"):
             at = datetime.fromisoformat(str(at))
-        when = f" at {at.replace(tzinfo=at.tzinfo or UTC).astimezone(zone):%H:%M} {zone.key} time" if at else ""
+        when = ""
+        if at is not None:
+            local = at.replace(tzinfo=at.tzinfo or UTC).astimezone(zone)
+            business_date = step["business_date"]
+            on_its_day = str(local.date()) == str(business_date)[:10]
+            # A replayed day (the demo, a rehearsal) is sent later than its date: then the full instant, in UTC.
+            when = f" at {local:%H:%M} {zone.key} time" if on_its_day else f" (claimed {at:%Y-%m-%d %H:%M} UTC)"
         went = "sent" if step["attempt"] not in ("claimed", "unknown", "failed") else f"send {step['attempt']}"
         why = f"{went}{when}"
         if step["decision"] == "defer":
@@ -378,7 +384,7 @@ def _plain(row: dict[str, Any]) -> dict[str, Any]:
 def default_range(ledger: Ledger, today: date, days: int = 1, campaign: str | None = None) -> tuple[date, date]:
     """The ``days`` business days up to the latest one with data (today when there is none yet): a page
     opened the morning after a run, or on a replayed book, shows that run rather than empty days."""
-    latest = ledger.latest_rollup_date(today, campaign) or today
+    latest = ledger.latest_rollup_date(today, campaign) or ledger.latest_business_date(today) or today
     return latest - timedelta(days=days - 1), latest
 
 

@@ -33,6 +33,11 @@ DEFAULT_ARGS = {
 APPROVAL_OPTIONS = ["Approve", "Reject", "Decide next run"]
 
 
+def business_timezone() -> str:
+    """The deployment's business timezone: the DAGs that are not a campaign's show their times in it."""
+    return os.environ.get("OUTREACH_TIMEZONE") or "America/New_York"
+
+
 def campaigns_dir() -> Path:
     configured = os.environ.get("OUTREACH_CAMPAIGNS_DIR")
     return Path(configured) if configured else Path(__file__).resolve().parents[2] / "campaigns"

@@ -8,12 +8,12 @@ triggering user is recorded with the reason on every account it names.
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from pathlib import Path
 
+import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from outreach_dags.campaign import DEFAULT_ARGS, campaigns_dir
+from outreach_dags.campaign import DEFAULT_ARGS, business_timezone, campaigns_dir
 from outreach_dags.waves import run_clock
 
 DAG_ID = "manual_escalation"
@@ -40,7 +40,7 @@ def manual_escalation_dag():
         description="Escalate chosen accounts to a later stage of their ladder, by hand",
         schedule=None,
         allowed_run_types=["manual"],
-        start_date=datetime(2026, 1, 1),
+        start_date=pendulum.datetime(2026, 1, 1, tz=business_timezone()),
         catchup=False,
         tags=["outreach", "escalation"],
         default_args=DEFAULT_ARGS,
@@ -65,7 +65,9 @@ def manual_escalation_dag():
                 None,
                 type=["null", "string"],
                 enum=[None, *segments],
-                values_display={name: f"{name}: {segment.description}" for name, segment in segments.items()},
+                # The form shows an empty choice by the key "null".
+                values_display={"null": "(none: use the account ids)"}
+                | {name: f"{name}: {segment.description}" for name, segment in segments.items()},
                 title="Saved segment",
                 description="Named filters kept in segments.yaml. Leave empty to use the account ids.",
             ),

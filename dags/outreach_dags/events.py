@@ -11,11 +11,12 @@ at a time reacts, so no event is reacted to twice.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
+import pendulum
 from airflow.sdk import Asset, dag, get_current_context, task
 
-from outreach_dags.campaign import DEFAULT_ARGS
+from outreach_dags.campaign import DEFAULT_ARGS, business_timezone
 from outreach_dags.waves import DispatchWavesOperator, run_clock
 
 # The asset the plugin updates (plugins/outreach_plugin.py names the same URI).
@@ -27,7 +28,7 @@ def outreach_events_dag():
         dag_id="outreach_events",
         description="React to delivery failures, replies, keypresses and payments as they arrive",
         schedule=[EVENTS_ASSET],
-        start_date=datetime(2026, 1, 1),
+        start_date=pendulum.datetime(2026, 1, 1, tz=business_timezone()),
         catchup=False,
         # Callbacks, replies and payments must be acted on from the start: this DAG is never left paused.
         is_paused_upon_creation=False,

@@ -173,14 +173,13 @@ class Campaign(BaseModel):
         An unanswered approval then takes its default ("Decide next run") and the next day's run asks
         again, so a pending approval never holds the campaign's run into the next day's.
         """
+        from croniter import croniter
+
         zone = ZoneInfo(self.timezone)
-        # The length of a run's day is the same every day the campaign runs; take the first from a Monday.
-        day, starts = next(
-            (day, at)
-            for day in (date(2026, 1, 5) + timedelta(days=n) for n in range(400))
-            if (at := self.scheduled_at(day))
-        )
-        day_end = datetime.combine(day + timedelta(days=1), time(0), zone)
+        # The length of a run's day is the same every day the campaign runs; take its first run from a Monday
+        # (one step of the schedule, however rarely it fires).
+        starts = croniter(self.schedule, datetime(2026, 1, 5, tzinfo=zone)).get_next(datetime)
+        day_end = datetime.combine(starts.date() + timedelta(days=1), time(0), zone)
         return min(timedelta(hours=self.approval_timeout_hours), day_end - starts)
 
     @model_validator(mode="after")

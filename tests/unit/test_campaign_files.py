@@ -67,3 +67,15 @@ def test_arms_are_stable_and_split_as_configured():
     share = first.count("sms_first") / len(first)
     assert 0.48 < share < 0.52
     assert campaign.ladder_for("email_first")[0].id == "reminder-email"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "wait_hours"),
+    [("0 10 * * 1-6", 14), ("0 20 * * 1-6", 4), ("0 10 29 2 *", 14)],
+    ids=["daily-at-ten", "evening", "once-in-four-years"],
+)
+def test_placements_wait_at_most_until_the_end_of_the_runs_business_day(schedule, wait_hours):
+    from datetime import timedelta
+
+    campaign = load_campaign(M2).model_copy(update={"schedule": schedule})
+    assert campaign.approval_wait() == timedelta(hours=min(campaign.approval_timeout_hours, wait_hours))

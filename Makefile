@@ -35,7 +35,7 @@ demo: setup airflow-db
 	@echo "One account's way up its ladder over those days:"
 	@$(BIN)/outreach explain --most-moved
 	@echo
-	@echo "Airflow's logs of these runs: $(OUTREACH_HOME)/dag-runs/"
+	@echo "Each task's log: $(AIRFLOW_HOME)/logs/ (and in the UI); Airflow's services' logs: $(OUTREACH_HOME)/dag-runs/"
 	@echo "Agent queue, letters and placements for people: $(OUTREACH_HOME)/handoffs/"
 	@echo "Why any account was or was not contacted: $(BIN)/outreach explain AC00000042"
 	@echo "See the same runs in the Airflow UI: make airflow, then open http://localhost:8080"

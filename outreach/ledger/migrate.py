@@ -7,6 +7,7 @@ before every pipeline step, so a deployment is never half-migrated.
 
 from __future__ import annotations
 
+import logging
 from importlib import resources
 
 from alembic import command
@@ -32,8 +33,15 @@ def head_revision(engine: Engine) -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    # Every task asks this: Alembic's two lines about its context would fill each task's log.
+    quiet = logging.getLogger("alembic.runtime.migration")
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        quiet.setLevel(level)
 
 
 def upgrade(engine: Engine) -> None:

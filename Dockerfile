@@ -9,6 +9,7 @@ COPY --chown=airflow:root outreach /opt/outreach/outreach
 RUN pip install --no-cache-dir --no-deps /opt/outreach
 
 COPY --chown=airflow:root campaigns /opt/airflow/campaigns
-COPY --chown=airflow:root segments.yaml agencies.yaml /opt/airflow/
+COPY --chown=airflow:root segments.yaml /opt/airflow/segments.yaml
+COPY --chown=airflow:root agencies.yaml /opt/airflow/agencies.yaml
 COPY --chown=airflow:root dags /opt/airflow/dags
 COPY --chown=airflow:root plugins /opt/airflow/plugins

@@ -92,6 +92,8 @@ def record_reply(
                 )
             )
         for reason, lift_channel, lift_address in effect.lift:
+            if lift_channel is not None:
+                _narrow_to_other_channels(conn, account_id, reason, lift_channel, lift_address, at)
             channel_match = (
                 suppressions.c.channel.is_(None) if lift_channel is None else suppressions.c.channel == lift_channel
             )
@@ -111,6 +113,48 @@ def record_reply(
                 .values(lifted_at=at)
             )
     return effect
+
+
+# The channels a revocation of consent to automated contact to a number covers.
+OPT_OUT_CHANNELS = frozenset({"sms", "voice"})
+
+
+def _narrow_to_other_channels(
+    conn: Any, account_id: str | None, reason: str, lifted_channel: str, address: str, at: datetime
+) -> None:
+    """A hold on every channel of a number (an opt-out recorded before holds were kept per channel) that
+    an opt-in lifts for one channel only: it is lifted and stands again for the other channels, from the
+    same instant, so a START gives back the texts and never the automated calls."""
+    wide = (
+        conn.execute(
+            select(suppressions).where(
+                and_(
+                    suppressions.c.account_id == account_id,
+                    suppressions.c.reason == reason,
+                    suppressions.c.address == address,
+                    suppressions.c.channel.is_(None),
+                    suppressions.c.lifted_at.is_(None),
+                    suppressions.c.effective_at <= at,
+                )
+            )
+        )
+        .mappings()
+        .all()
+    )
+    for hold in wide:
+        conn.execute(update(suppressions).where(suppressions.c.id == hold["id"]).values(lifted_at=at))
+        for other in sorted(OPT_OUT_CHANNELS - {lifted_channel}):
+            conn.execute(
+                insert(suppressions).values(
+                    account_id=hold["account_id"],
+                    channel=other,
+                    address=address,
+                    reason=reason,
+                    source=hold["source"],
+                    effective_at=hold["effective_at"],
+                    note=f"{hold['note'] or reason}; kept for {other} when an opt-in gave back {lifted_channel}",
+                )
+            )
 
 
 def _opt_ins_after(conn: Any, account_id: str | None, address: str, at: datetime) -> list[tuple[datetime, list]]:

@@ -10,6 +10,8 @@ import hashlib
 import json
 import logging
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -61,10 +63,27 @@ RunRef = dict[str, Any]
 HISTORY_DAYS = 366
 
 
+# Ledgers brought to this code's schema, by URL: one engine (and connection pool) per process, not one
+# per call, and the schema checked once. A handful of the latest are kept (tests use many ledgers).
+_LEDGERS: OrderedDict[str, Ledger] = OrderedDict()
+_LEDGERS_KEPT = 4
+_LEDGERS_LOCK = threading.Lock()
+
+
 def ledger_for(settings: Settings) -> Ledger:
-    ledger = Ledger.from_url(settings.ledger_url)
-    ledger.create_schema()
-    return ledger
+    with _LEDGERS_LOCK:
+        ledger = _LEDGERS.get(settings.ledger_url)
+        if ledger is not None:
+            _LEDGERS.move_to_end(settings.ledger_url)
+            return ledger
+        ledger = Ledger.from_url(settings.ledger_url)
+        ledger.create_schema()
+        _LEDGERS[settings.ledger_url] = ledger
+        while len(_LEDGERS) > _LEDGERS_KEPT:
+            _, oldest = _LEDGERS.popitem(last=False)
+            # Its pooled connections are closed; a caller still holding it opens new ones.
+            oldest.dispose()
+        return ledger
 
 
 def make_run_id(business_date: date, orchestrator_run_id: str) -> str:

@@ -26,6 +26,27 @@ if os.environ.get("CI"):
     hypothesis_settings.load_profile("ci")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``xdist_group`` go to one worker (``--dist loadgroup``), as pytest-xdist intends.
+
+    pytest-xdist 3.8 names the group by appending ``@group`` to ``item._nodeid``, which pytest 9 no
+    longer reads (a node's id is ``item._id``): every group was split across the workers, and two
+    live Airflow stacks ran at once on two cores. The same suffix, where pytest 9 keeps the id; a
+    no-op once the id carries it.
+    """
+    if not getattr(config.option, "loadgroup", False):
+        return
+    from _pytest.nodeid import NodeId
+
+    for item in items:
+        marks = sorted(
+            {str(m.args[0] if m.args else m.kwargs.get("name", "default")) for m in item.iter_markers("xdist_group")}
+        )
+        if marks and "@" not in item.nodeid:
+            item._id = NodeId.parse(f"{item.nodeid}@{'_'.join(marks)}")
+
+
 @pytest.fixture
 def business_date() -> date:
     return BUSINESS_DATE

@@ -78,6 +78,7 @@ def test_the_image_holds_the_campaign_and_segment_files_where_the_services_look_
     dockerfile = (PROJECT / "Dockerfile").read_text()
     assert f"COPY --chown=airflow:root campaigns {environment['OUTREACH_CAMPAIGNS_DIR']}" in dockerfile
     assert f"COPY --chown=airflow:root segments.yaml {environment['OUTREACH_SEGMENTS_FILE']}" in dockerfile
+    assert f"COPY --chown=airflow:root agencies.yaml {environment['OUTREACH_AGENCIES_FILE']}" in dockerfile
 
 
 def test_production_requirements_match_the_lock_file():

@@ -79,7 +79,7 @@ def classify(text: str) -> Intent:
 class ReplyEffect:
     intent: Intent
     add: tuple[Suppression, ...]
-    # Suppressions to lift: (reason, channel, address). START lifts only SMS opt-outs on that number.
+    # Suppressions to lift: (reason, channel, address). START lifts only the texts' opt-outs on that number.
     lift: tuple[tuple[str, str, str], ...]
     confirm: bool
     routing: str | None
@@ -97,10 +97,12 @@ def effects(text: str, channel: Channel, address: str, at: datetime) -> ReplyEff
     if intent == "opt_out":
         add = [hold("electronic_address_opt_out", channel, address)]
         if channel == "sms":
-            add.append(hold("tcpa_revoked", None, address))
+            # Consent to robotexts and robocalls to the number is revoked; kept per channel, as a START
+            # later gives back the texts only (rulebook B.6).
+            add += [hold("tcpa_revoked", "sms", address), hold("tcpa_revoked", "voice", address)]
         return ReplyEffect(intent, tuple(add), (), confirm=channel == "sms", routing=None)
     if intent == "opt_in":
-        lift = (("electronic_address_opt_out", "sms", address), ("tcpa_revoked", None, address))
+        lift = (("electronic_address_opt_out", "sms", address), ("tcpa_revoked", "sms", address))
         return ReplyEffect(intent, (), lift, confirm=False, routing=None)
     if intent == "medium_opt_out_voice":
         return ReplyEffect(intent, (hold("medium_opt_out", "voice", None),), (), confirm=False, routing=None)

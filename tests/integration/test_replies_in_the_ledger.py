@@ -35,8 +35,29 @@ def test_stop_holds_the_text_and_start_reopens_it_but_never_lifts_a_dispute(ledg
     record_reply(ledger, account_id, "sms", number, "I dispute this", datetime(2026, 11, 20, 16, 30, tzinfo=UTC))
     record_reply(ledger, account_id, "sms", number, "START", datetime(2026, 11, 20, 16, 45, tzinfo=UTC))
     active = ledger.active_suppressions(NOON)
-    reasons = set(active.loc[active["account_id"] == account_id, "reason"])
-    assert reasons == {"dispute"}, "START lifts only the SMS opt-out and the revocation on that number"
+    left = {(r.reason, r.channel) for r in active[active["account_id"] == account_id].itertuples()}
+    assert left == {("dispute", None), ("tcpa_revoked", "voice")}, "START gives back the texts on that number only"
+
+
+def test_a_start_after_an_opt_out_kept_for_every_channel_gives_back_the_texts_and_not_the_calls(ledger):
+    number = "+12125550142"
+    # How opt-outs were kept before they were kept per channel: one revocation for every channel.
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            suppressions.insert().values(
+                account_id="AC1",
+                channel=None,
+                address=number,
+                reason="tcpa_revoked",
+                source="sms_reply",
+                effective_at=at(15, 0),
+                note="reply classified as opt_out",
+            )
+        )
+    record_reply(ledger, "AC1", "sms", number, "START", at(16, 0))
+    active = ledger.active_suppressions(NOON)
+    left = {(r.reason, r.channel, f"{r.effective_at:%Y-%m-%d %H:%M}") for r in active.itertuples()}
+    assert left == {("tcpa_revoked", "voice", "2026-11-20 15:00")}, "the calls stay revoked from the STOP's instant"
 
 
 def at(hour: int, minute: int) -> datetime:

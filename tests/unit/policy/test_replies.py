@@ -68,7 +68,11 @@ def test_intent_phrases_twilio_does_not_catch(reply, intent):
 def test_stop_by_text_suppresses_that_number_for_texts_and_robocalls_at_once():
     effect = effects("STOP", "sms", NY_MOBILE, AT)
     reasons = {(s.reason, s.channel, s.address) for s in effect.add}
-    assert reasons == {("electronic_address_opt_out", "sms", NY_MOBILE), ("tcpa_revoked", None, NY_MOBILE)}
+    assert reasons == {
+        ("electronic_address_opt_out", "sms", NY_MOBILE),
+        ("tcpa_revoked", "sms", NY_MOBILE),
+        ("tcpa_revoked", "voice", NY_MOBILE),
+    }
     assert all(s.effective_at == AT for s in effect.add)
     assert effect.confirm is True
     assert decide(ask("sms", at="2026-11-18T17:00:00Z", suppressions=list(effect.add))).decision == "block"
@@ -96,11 +100,17 @@ def test_one_confirmation_within_five_minutes_and_no_more():
     assert decide(late).rules == ("tcpa.confirmation_5min",)
 
 
-def test_start_reopens_texts_on_that_number_only():
+def test_start_reopens_texts_on_that_number_only_and_never_the_automated_calls():
     effect = effects("START", "sms", NY_MOBILE, AT)
     assert effect.add == ()
-    assert set(effect.lift) == {("electronic_address_opt_out", "sms", NY_MOBILE), ("tcpa_revoked", None, NY_MOBILE)}
+    assert set(effect.lift) == {("electronic_address_opt_out", "sms", NY_MOBILE), ("tcpa_revoked", "sms", NY_MOBILE)}
     assert not any(reason in {"cease_and_desist", "dispute", "bankruptcy", "attorney"} for reason, _, _ in effect.lift)
+    # What a STOP wrote, less what the START lifts: texts may go again, robocalls still may not.
+    lifted = {(reason, channel) for reason, channel, _ in effect.lift}
+    left = [s for s in effects("STOP", "sms", NY_MOBILE, AT).add if (s.reason, s.channel) not in lifted]
+    assert decide(ask("sms", at="2026-11-18T17:00:00Z", suppressions=left)).decision == "send"
+    call = decide(ask("voice", at="2026-11-18T17:00:00Z", suppressions=left))
+    assert call.decision == "block" and "tcpa.revocation" in call.rules
 
 
 @pytest.mark.parametrize(

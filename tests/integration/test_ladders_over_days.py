@@ -278,6 +278,27 @@ def test_an_account_kept_back_from_an_approval_keeps_waiting_with_its_own_reason
     assert request["count"] == 1 and f"| {kept} |" in request["body"]
 
 
+def test_an_account_kept_back_from_a_rejection_is_not_sent_on_with_the_others(walk, book, ledger, tmp_path):
+    kept, rejected = "AC90005", "AC90006"
+    for account in (kept, rejected):
+        book.add(account, START - timedelta(days=40))
+    days = business_days(START, 16)
+    walk(days[:14], campaigns=("m2_plus",))
+    response = {
+        "chosen_options": ["Reject"],
+        "params_input": {"reason": "keep these in-house", "exclude": kept, "exclude_reason": "agency asked to see it"},
+        "responded_by_user": {"id": "7", "name": "ops.lead"},
+        "responded_at": "2026-11-20T15:00:00+00:00",
+    }
+    assert record_approval(ledger, "m2_plus", response, days[13], tmp_path) == {"rejected": 1, "kept_back": 1}
+    walk(days[14:15], campaigns=("m2_plus",))
+    positions = ledger.positions([kept, rejected])
+    assert positions[rejected].stage == "final-letter", "the rejected account moves on"
+    assert (positions[kept].stage, positions[kept].status) == ("agency-placement", "awaiting_approval")
+    reasons = " ".join(ledger.account_timeline(kept)["decisions"]["reason"])
+    assert "kept back by ops.lead from the rejection: agency asked to see it" in reasons
+
+
 def test_the_approval_lists_every_account_with_totals_and_flags_those_the_agency_does_not_take(
     walk, book, ledger, tmp_path
 ):

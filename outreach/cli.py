@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -180,14 +181,23 @@ def cmd_policy_check(args: argparse.Namespace, settings: Settings) -> int:
     from pydantic import ValidationError
 
     from outreach.policy import ContactRequest, PolicyConfigError, decide, load_rules
+    from outreach.policy.out_of_scope import refusal
 
     try:
         rules = load_rules(str(settings.policy_settings) if settings.policy_settings else None)
     except PolicyConfigError as exc:
         print(f"outreach: {exc}", file=sys.stderr)
         return 2
+    text = sys.stdin.read()
     try:
-        request = ContactRequest.model_validate_json(sys.stdin.read())
+        outside = refusal(json.loads(text))
+    except ValueError:
+        outside = None
+    if outside:
+        print(f"outreach policy check: not a question outreach answers: {outside}", file=sys.stderr)
+        return 2
+    try:
+        request = ContactRequest.model_validate_json(text)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']) or '(document)'}: {error['msg']}" for error in exc.errors()
@@ -200,7 +210,6 @@ def cmd_policy_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_policy_schema(args: argparse.Namespace, settings: Settings) -> int:
-    import json
 
     from outreach.policy import ContactRequest
 

@@ -42,3 +42,12 @@ def test_invalid_input_names_the_field_and_exits_2():
     result = run_check(json.dumps({"account": {"account_id": "A"}, "channel": "fax", "at": "2026-11-18T17:00:00"}))
     assert result.returncode == 2
     assert "channel" in result.stderr and "at" in result.stderr and "timezone" in result.stderr
+
+
+@pytest.mark.parametrize("field", ["channel", "purpose"])
+def test_a_question_about_credit_reporting_is_refused_saying_outreach_never_reports(field):
+    document = json.loads(EXAMPLES[0].read_text())
+    document[field] = "credit_report"
+    result = run_check(json.dumps(document))
+    assert result.returncode == 2 and not result.stdout
+    assert "does not report to credit bureaus" in result.stderr and "US-25" in result.stderr

@@ -86,6 +86,7 @@ def record_reply(
                     reason=hold.reason,
                     source=hold.source,
                     effective_at=hold.effective_at,
+                    recorded_at=received_at or at,
                     lifted_at=lifted_by,
                     note=f"reply classified as {effect.intent}"
                     + (" (sent before an opt-in that arrived first)" if lifted_by else ""),

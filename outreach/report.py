@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
@@ -11,6 +11,7 @@ import pandas as pd
 from outreach.buckets import configured_buckets
 from outreach.ledger import Ledger
 from outreach.ledger.ladder_records import ladder_frames
+from outreach.masking import mask_address
 from outreach.policy import default_rules
 from outreach.reconcile import FOR_A_PERSON
 
@@ -58,8 +59,31 @@ def build_report(ledger: Ledger, run_id: str, campaign: str | None = None) -> di
         "expired": int((steps["status"] == "expired").sum()),
         "steps_by_status": count_by(steps, "status"),
         "waves": wave_rows(ledger, business_date, campaign),
+        "late_opt_outs": late_opt_out_rows(ledger, business_date),
         **(ladder_report(ledger, campaign, business_date) if campaign else {}),
     }
+
+
+# A late opt-out stays in the daily report this many days, so the next ones still show it.
+LATE_OPT_OUT_DAYS = 30
+
+
+def late_opt_out_rows(ledger: Ledger, business_date: date) -> list[dict[str, Any]]:
+    """The opt-outs that missed their legal deadline in the 30 days up to the business date, masked."""
+    end = datetime.combine(business_date + timedelta(days=1), time(0), UTC)
+    late = ledger.late_opt_outs(end - timedelta(days=LATE_OPT_OUT_DAYS), end)
+    return [
+        {
+            "reason": row["reason"],
+            "channel": row["channel"],
+            "address": mask_address(row["channel"] or "sms", row["address"]) if row["address"] else None,
+            "given_at": f"{row['effective_at']:%Y-%m-%d %H:%M} UTC",
+            "honour_by": f"{row['honour_by']:%Y-%m-%d %H:%M} UTC",
+            "late_at": f"{row['late_at']:%Y-%m-%d %H:%M} UTC",
+            "how": row["how"],
+        }
+        for row in late.to_dict("records")
+    ]
 
 
 def wave_rows(ledger: Ledger, business_date: date, campaign: str | None) -> list[dict[str, Any]]:
@@ -127,6 +151,14 @@ def format_report(report: dict[str, Any]) -> str:
     if stopped:
         lines[1:1] = ["", "THE DISPATCH STOPPED, and nothing more goes until a person acts:"]
         lines[3:3] = [f"  {reason}" for reason in stopped]
+    late = report.get("late_opt_outs") or []
+    if late:
+        lines += ["", f"OPT-OUTS NOT HONOURED BY THEIR LEGAL DEADLINE (last {LATE_OPT_OUT_DAYS} days): {len(late)}"]
+        lines += [
+            f"  {o['reason']} {o['channel'] or 'all channels'} {o['address'] or '-'}: given {o['given_at']}, "
+            f"due by {o['honour_by']}; {o['how']} ({o['late_at']})"
+            for o in late
+        ]
     if report["rows_read"] == 0:
         lines.append("  the source was empty: no overdue accounts for this business date")
     for reason, count in sorted(report["quarantined_by_reason"].items()):

@@ -7,6 +7,8 @@ decision can be replayed. Timestamps are UTC.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -163,6 +165,16 @@ events = Table(
     Index("ix_events_kind_time", "kind", "occurred_at"),
 )
 
+
+def _honour_by(context) -> datetime | None:
+    """Each suppression's deadline, by its reason, from when the person gave it (``policy.deadlines``)."""
+    from outreach.policy.deadlines import honour_by
+
+    row = context.get_current_parameters()
+    effective_at = row.get("effective_at")
+    return honour_by(row["reason"], effective_at) if effective_at is not None else None
+
+
 suppressions = Table(
     "suppressions",
     metadata,
@@ -175,6 +187,9 @@ suppressions = Table(
     Column("effective_at", DateTime(timezone=True), nullable=False, index=True),
     Column("lifted_at", DateTime(timezone=True)),
     Column("note", Text),
+    # When the ledger learned of it, and the law's latest instant for it to take effect (filled on insert).
+    Column("recorded_at", DateTime(timezone=True), default=lambda: datetime.now(UTC)),
+    Column("honour_by", DateTime(timezone=True), default=_honour_by),
 )
 
 decisions = Table(

@@ -47,6 +47,11 @@ def _chunks(rows: Sequence[dict[str, Any]], size: int = CHUNK) -> Iterable[Seque
         yield rows[start : start + size]
 
 
+# Opt-outs with a legal deadline to honour (``outreach.policy.deadlines``), and the one message that may follow.
+OPT_OUT_REASONS = frozenset({"electronic_address_opt_out", "tcpa_revoked"})
+OPT_OUT_CONFIRMATION_TEMPLATE = "opt_out_confirmation"
+
+
 def _as_date(value: Any) -> date:
     """A date column's value as a date (SQLite hands back ISO text)."""
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
@@ -425,6 +430,53 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRe
         )
         with self.engine.connect() as conn:
             return _none_for_missing(pd.read_sql(query, conn))
+
+    def late_opt_outs(self, start: datetime, end: datetime) -> pd.DataFrame:
+        """Opt-outs that missed the law's deadline (``honour_by``), where the miss happened in [start, end]:
+        recorded after it (given elsewhere, loaded late), or a contact they cover sent after it.
+        Columns: suppression id, reason, channel, address, effective_at, honour_by, late_at, how."""
+        opt_outs = suppressions.c.reason.in_(list(OPT_OUT_REASONS)) & suppressions.c.honour_by.is_not(None)
+        recorded_late = select(
+            suppressions.c.id,
+            suppressions.c.reason,
+            suppressions.c.channel,
+            suppressions.c.address,
+            suppressions.c.effective_at,
+            suppressions.c.honour_by,
+            suppressions.c.recorded_at.label("late_at"),
+        ).where(
+            opt_outs,
+            suppressions.c.recorded_at > suppressions.c.honour_by,
+            suppressions.c.recorded_at.between(start, end),
+        )
+        contacted_late = (
+            select(
+                suppressions.c.id,
+                suppressions.c.reason,
+                suppressions.c.channel,
+                suppressions.c.address,
+                suppressions.c.effective_at,
+                suppressions.c.honour_by,
+                attempts.c.claimed_at.label("late_at"),
+            )
+            .join(planned_steps, planned_steps.c.contact_address == suppressions.c.address)
+            .join(attempts, attempts.c.step_key == planned_steps.c.step_key)
+            .where(
+                opt_outs,
+                suppressions.c.channel.is_(None) | (suppressions.c.channel == attempts.c.channel),
+                attempts.c.claimed_at > suppressions.c.honour_by,
+                suppressions.c.lifted_at.is_(None) | (suppressions.c.lifted_at > attempts.c.claimed_at),
+                attempts.c.status != "failed",
+                planned_steps.c.template != OPT_OUT_CONFIRMATION_TEMPLATE,
+                attempts.c.claimed_at.between(start, end),
+            )
+        )
+        with self.engine.connect() as conn:
+            recorded = pd.read_sql(recorded_late, conn).assign(how="recorded after its deadline")
+            contacted = pd.read_sql(contacted_late, conn).assign(how="contacted after its deadline")
+        frames = [frame for frame in (recorded, contacted) if not frame.empty]
+        late = pd.concat(frames).sort_values(["late_at", "id"]) if frames else recorded
+        return _none_for_missing(late)
 
     def add_suppression(self, **values: Any) -> None:
         values.setdefault("effective_at", datetime.now(UTC))

@@ -93,3 +93,53 @@ def test_opt_out_and_opt_in_take_effect_in_the_order_they_were_sent_whatever_ord
             )
         ).one()
     assert stop.lifted_at is not None and "opt-in that arrived first" in stop.note
+
+
+def test_an_opt_out_recorded_or_contacted_after_its_deadline_is_in_the_report(ledger, settings_for, tmp_path):
+    from datetime import timedelta
+
+    from outreach.ledger.schema import attempts, pipeline_runs
+    from outreach.report import build_report, format_report, late_opt_out_rows
+
+    settings, _ = planned(ledger, settings_for, tmp_path)
+    given = NOON - timedelta(days=21)  # 30 October: due by 16 November (ten business days; 11th a holiday)
+    # A STOP given three weeks ago that reaches the ledger only now (relayed late from another system).
+    record_reply(ledger, None, "sms", "+12125550142", "STOP", given, received_at=NOON)
+    # An unsubscribe recorded in time, and an email sent to that address after its deadline anyway.
+    step = ledger.steps(DAY).query("channel == 'email' and contact_address.notna()").iloc[0]
+    with ledger.engine.begin() as conn:
+        conn.execute(
+            suppressions.insert().values(
+                account_id=step["account_id"],
+                channel="email",
+                address=step["contact_address"],
+                reason="electronic_address_opt_out",
+                source="unsubscribe_link",
+                effective_at=given,
+                recorded_at=given,
+            )
+        )
+        conn.execute(
+            attempts.insert().values(
+                step_key=step["step_key"],
+                run_id="run-1",
+                account_id=step["account_id"],
+                channel="email",
+                status="sent",
+                claimed_at=NOON,
+            )
+        )
+        run_id = conn.execute(select(pipeline_runs.c.run_id)).scalar()
+
+    rows = late_opt_out_rows(ledger, DAY)
+    assert {(row["reason"], row["channel"], row["how"]) for row in rows} == {
+        # The STOP's three holds: texts opted out, texts and calls revoked.
+        ("electronic_address_opt_out", "sms", "recorded after its deadline"),
+        ("tcpa_revoked", "sms", "recorded after its deadline"),
+        ("tcpa_revoked", "voice", "recorded after its deadline"),
+        ("electronic_address_opt_out", "email", "contacted after its deadline"),
+    }
+    assert {row["honour_by"] for row in rows} == {"2026-11-16 17:00 UTC"}
+    assert not any("+12125550142" in str(row) or step["contact_address"] in str(row) for row in rows), "masked"
+    text = format_report(build_report(ledger, run_id))
+    assert "OPT-OUTS NOT HONOURED BY THEIR LEGAL DEADLINE (last 30 days): 4" in text

@@ -228,15 +228,24 @@ def task_state(stack, run_id: str, task_id: str) -> str | None:
 def answer_the_approval(page, stack, run_id: str, answers: dict[str, str], button: str = "Approve") -> str:
     """Open the run's Required Action as a person does, fill the form and press ``button``; wait for the run
     to finish. Returns what the page showed the person."""
+    from playwright.sync_api import expect
+
     api = stack[0]
     wait_until(lambda: task_state(stack, run_id, "approve_placements") == "awaiting_input", "the approval", 240)
     page.goto(f"{api}/dags/campaign_m2_plus/runs/{run_id}/tasks/approve_placements/required_actions")
     page.wait_for_selector("#element_reason", timeout=60_000)
+    answer = page.get_by_role("button", name=button)
+    # The form is live once its required reason, still empty, holds the buttons back: only then is what
+    # is typed kept in its state (typed earlier, it is replaced when the form loads its fields).
+    expect(answer).to_be_disabled(timeout=60_000)
     shown = page.inner_text("body")
     for name, value in answers.items():
         page.fill(f"#element_{name}", value)
+    expect(answer).to_be_enabled(timeout=30_000)
+    for name, value in answers.items():
+        expect(page.locator(f"#element_{name}")).to_have_value(value)
     screenshot(page, f"placement-approval{'-with-exclusions' if 'exclude' in answers else ''}.png")
-    page.get_by_role("button", name=button).click()
+    answer.click()
     state = wait_until(lambda: finished(stack, "campaign_m2_plus", run_id), "the campaign run", 300)
     assert state == "success"
     return shown

@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -31,6 +32,7 @@ CHROMIUM = os.environ.get("OUTREACH_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = PROJECT / "docs" if os.environ.get("OUTREACH_SCREENSHOT") else None
 USER = "ops.lead"
 START = date(2026, 11, 2)  # a Monday
+HUMAN_PAUSE_SECONDS = 10
 PLACED = ["AC90001", "AC90002", "AC90003"]  # forty days late on day one: at the agency stage by day fourteen
 BY_ID = "AC90020"  # enters M2 on the last day walked: escalated by id
 BY_SEGMENT = "AC90030"  # enters at DPD 70 with 3,000 owed on the last day: in the saved high-balance segment
@@ -232,6 +234,10 @@ def answer_the_approval(page, stack, run_id: str, answers: dict[str, str], butto
 
     api = stack[0]
     wait_until(lambda: task_state(stack, run_id, "approve_placements") == "awaiting_input", "the approval", 240)
+    # A person takes longer than the executor does to report that the paused task's process ended; an
+    # answer within those seconds resumes the task first, and Airflow's scheduler then fails it (the
+    # executor's "success" meets a queued task) and the answer is lost. Answer as a person would.
+    time.sleep(HUMAN_PAUSE_SECONDS)
     page.goto(f"{api}/dags/campaign_m2_plus/runs/{run_id}/tasks/approve_placements/required_actions")
     page.wait_for_selector("#element_reason", timeout=60_000)
     answer = page.get_by_role("button", name=button)

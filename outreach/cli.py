@@ -218,12 +218,33 @@ def cmd_policy_schema(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_policy_rules(args: argparse.Namespace, settings: Settings) -> int:
+    """The rule table: each rule's state, grade, profile, id, citation, and the input facts it reads."""
     from outreach.policy import load_rules
+    from outreach.policy.checks import facts_read
 
     rules = load_rules(str(settings.policy_settings) if settings.policy_settings else None)
+    listed = []
     for rule in rules.rules:
-        state = "on " if rule.enabled else "off"
-        print(f"{state} {rule.grade} {rule.profile:<10} {rule.id:<32} {rule.citation}")
+        applies = rules.profiles[rule.profile].get("applies") or {}
+        reads = [*(f"account.{key}" for key in applies), *facts_read(rule)]
+        listed.append(
+            {
+                "id": rule.id,
+                "enabled": rule.enabled,
+                "grade": rule.grade,
+                "profile": rule.profile,
+                "citation": rule.citation,
+                "summary": rule.summary,
+                "reads": list(dict.fromkeys(reads)),
+            }
+        )
+    if args.json:
+        print(json.dumps(listed, indent=2, ensure_ascii=False))
+        return 0
+    for rule in listed:
+        state = "on " if rule["enabled"] else "off"
+        print(f"{state} {rule['grade']} {rule['profile']:<17} {rule['id']:<32} {rule['citation']}")
+        print(f"      reads: {', '.join(rule['reads'])}")
     return 0
 
 
@@ -283,9 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     policy_sub.add_parser("schema", help="print the JSON Schema of the check input").set_defaults(
         func=cmd_policy_schema
     )
-    policy_sub.add_parser("rules", help="list the rule table with grades and citations").set_defaults(
-        func=cmd_policy_rules
-    )
+    rules_parser = policy_sub.add_parser("rules", help="list the rule table: grades, citations, facts each reads")
+    rules_parser.add_argument("--json", action="store_true", help="print the table as JSON")
+    rules_parser.set_defaults(func=cmd_policy_rules)
 
     sub.add_parser("templates", help="check every message template: disclosures, SMS segments").set_defaults(
         func=cmd_templates

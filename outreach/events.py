@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from outreach.ledger import Ledger, utc
 from outreach.ledger.schema import attempts, events, planned_steps, suppressions
 from outreach.masking import mask_address, mask_row, mask_text
-from outreach.policy.model import Channel
+from outreach.policy.model import Channel, SenderType
 from outreach.policy.replies import ReplyEffect, effects
 
 
@@ -31,6 +31,7 @@ def record_reply(
     at: datetime,
     provider_id: str | None = None,
     received_at: datetime | None = None,
+    sender_type: SenderType | None = None,
 ) -> ReplyEffect | None:
     """Record an inbound reply and apply its suppressions (or, for START, lift the SMS opt-out).
 
@@ -41,7 +42,7 @@ def record_reply(
     a START lifts only what was in force when it was sent, and a STOP that arrives after a later
     START is recorded as lifted by it.
     """
-    effect = effects(text, channel, address, at)
+    effect = effects(text, channel, address, at, sender_type)
     with ledger.engine.begin() as conn:
         if provider_id:
             key = f"in:{provider_id}"[:128]
@@ -68,6 +69,20 @@ def record_reply(
                 payload=payload,
             )
         )
+        if effect.intent == "call_request":
+            # Kept as a fact of its own: the planner and the dispatcher read it as the consumer's
+            # direct consent to calls to this number (not counted for 7 days, 12 CFR 1006.14(b)(3)).
+            conn.execute(
+                insert(events).values(
+                    account_id=account_id,
+                    channel=channel,
+                    kind="call_consent",
+                    address=address,
+                    occurred_at=at,
+                    recorded_at=received_at or at,
+                    payload={"from_reply": True},
+                )
+            )
         later_opt_ins = _opt_ins_after(conn, account_id, address, at) if effect.add else []
         for hold in effect.add:
             lifted_by = next(

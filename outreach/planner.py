@@ -21,6 +21,7 @@ from outreach.campaigns import Campaign, Stage
 from outreach.ladder import History, Move, Position, is_account_hold, move
 from outreach.policy import ContactRequest, Decision, RuleSet, decide
 from outreach.policy import facts as policy_facts
+from outreach.policy.senders import configured_sms_sender
 from outreach.template_checks import OPT_OUT_CONFIRMATIONS, traits_for
 
 ADDRESS_FIELDS: dict[str, tuple[str, ...]] = {
@@ -100,11 +101,16 @@ def contact_request(
     suppressions: list[dict[str, Any]],
 ) -> ContactRequest:
     """The policy question for one step of one account."""
+    facts = policy_facts.account_facts(account)
+    direct = policy_facts.direct_call_consents(events)
+    if direct:
+        facts = facts.model_copy(update={"consents": facts.consents + direct})
     return ContactRequest(
-        account=policy_facts.account_facts(account),
+        account=facts,
         channel=channel,
         address=address,
         delivery_mode="live_agent" if channel == "agent_queue" else "automated",
+        sender_type=configured_sms_sender() if channel == "sms" else None,
         at=at,
         template=traits_for(channel, template, account.get("locale") or "en"),
         purpose="opt_out_confirmation" if template in OPT_OUT_CONFIRMATIONS else "collection",

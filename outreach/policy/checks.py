@@ -6,15 +6,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 import holidays as holiday_calendars
 
 from outreach.masking import mask_address
+from outreach.policy.history import Contact, contacts
 from outreach.policy.intervals import Interval, intersect, normalise
-from outreach.policy.model import ContactEvent, ContactRequest, Suppression
+from outreach.policy.model import ContactRequest, Suppression
 from outreach.policy.rules import Rule
 
 HORIZON_DAYS = 16
@@ -35,6 +36,10 @@ class Context:
     request: ContactRequest
     at: datetime
     zones: tuple[str, ...]
+
+    @cached_property
+    def contacts(self) -> tuple[Contact, ...]:
+        return contacts(self.request.history)
 
     @property
     def primary(self) -> ZoneInfo:
@@ -68,14 +73,36 @@ def _matching_holds(ctx: Context, reason: str) -> list[Suppression]:
     return holds
 
 
+def _attorney_silent_since(ctx: Context, days: int) -> datetime | None:
+    """When the attorney was written to and has not answered for ``days`` since (US-19), if so."""
+    to_attorney = [c.at for c in ctx.contacts if c.event.recipient == "attorney" and c.kinds & {"attempt"}]
+    answers = [c.at for c in ctx.contacts if c.event.recipient == "attorney" and "inbound" in c.kinds]
+    if not to_attorney or ctx.at < max(to_attorney) + timedelta(days=days):
+        return None
+    asked = max(to_attorney)
+    return asked if not any(answer >= asked for answer in answers) else None
+
+
 def check_suppression(ctx: Context, rule: Rule) -> Finding:
     request = ctx.request
     modes = rule.params.get("modes")
     if modes is not None and request.delivery_mode not in modes:
         return PASS
+    recipients = rule.params.get("recipients")
+    if recipients is not None and request.recipient not in recipients:
+        return PASS
     holds = _matching_holds(ctx, rule.params["reason"])
     if not holds or request.purpose in rule.params.get("allow_purposes", []):
         return PASS
+    if rule.params.get("attorney_reply_days"):
+        days = int(rule.params["attorney_reply_days"])
+        silent_since = _attorney_silent_since(ctx, days)
+        if silent_since is not None:
+            return Finding(
+                "pass",
+                f"the attorney has not answered within {days} days of our contact on "
+                f"{ctx.local_date(silent_since)}: contact with the consumer may resume ({rule.citation})",
+            )
     hold = holds[0]
     scope = hold.channel or "all channels"
     where = f" at {mask_address(request.channel, hold.address)}" if hold.address else ""
@@ -113,8 +140,54 @@ def check_consent(ctx: Context, rule: Rule) -> Finding:
     return Finding("block", f"{rule.summary} None on file for this {request.channel} {request.delivery_mode} contact")
 
 
+def check_recipient(ctx: Context, rule: Rule) -> Finding:
+    """Who may be contacted at all, and a third party only to ask where the consumer is."""
+    request = ctx.request
+    allowed = rule.params.get("allowed")
+    if allowed is not None and request.recipient not in allowed:
+        return Finding("block", f"{rule.summary} (the contact is with the {request.recipient.replace('_', ' ')})")
+    if request.recipient != "third_party" or "location_only" not in rule.params:
+        return PASS
+    if request.purpose != "location":
+        purpose = request.purpose.replace("_", " ")
+        return Finding("block", f"{rule.summary} This {purpose} contact is not a location request")
+    if request.template is not None and request.template.mentions_debt:
+        return Finding("block", f"{rule.summary} Template {request.template.name} mentions the debt")
+    earlier = [
+        c
+        for c in ctx.contacts
+        if c.event.recipient == "third_party"
+        and c.event.purpose == "location"
+        and c.address == request.address
+        and "attempt" in c.kinds
+        and c.at <= ctx.at
+    ]
+    if earlier:
+        first = min(c.at for c in earlier)
+        return Finding("block", f"{rule.summary} This person was already asked on {ctx.local_date(first)}")
+    return PASS
+
+
+def check_agency(ctx: Context, rule: Rule) -> Finding:
+    """An outside agency collects only if it is on the bank's list and the debtor was told of it first."""
+    account = ctx.request.account
+    if account.collector_type not in rule.params["collector_types"]:
+        return PASS
+    agency = account.agency
+    if agency is None:
+        return Finding("block", f"{rule.summary} The collecting agency is not named")
+    if not agency.on_bank_list:
+        return Finding("block", f"{rule.summary} {agency.name} is not on the bank's list of agencies")
+    if agency.debtor_told_at is None or agency.debtor_told_at > ctx.at:
+        return Finding("block", f"{rule.summary} The debtor has not been told that {agency.name} collects the debt")
+    return PASS
+
+
 def check_collector_channel(ctx: Context, rule: Rule) -> Finding:
     request = ctx.request
+    providers = rule.params.get("providers")
+    if providers is not None and request.provider is not None and request.provider.lower() not in providers:
+        return PASS
     if request.account.collector_type in rule.params["collector_types"] and request.channel in rule.params["channels"]:
         return Finding("block", f"{rule.summary} ({request.account.collector_type} collector)")
     return PASS
@@ -124,6 +197,12 @@ def check_opt_out_confirmation(ctx: Context, rule: Rule) -> Finding:
     request = ctx.request
     if request.purpose != "opt_out_confirmation":
         return PASS
+    if request.sender_type in rule.params.get("carrier_confirms", []):
+        return Finding(
+            "block",
+            f"the carrier confirms an opt-out from a {request.sender_type.replace('_', '-')} number itself;"
+            " a confirmation of our own would be a second one (Twilio toll-free STOP filtering)",
+        )
     limit = timedelta(minutes=rule.params["minutes"])
     opt_outs = [
         s
@@ -140,6 +219,48 @@ def check_opt_out_confirmation(ctx: Context, rule: Rule) -> Finding:
     if any(e.kind == "opt_out_confirmation" and e.at >= latest for e in request.history):
         return Finding("block", f"{rule.summary} A confirmation was already sent")
     return PASS
+
+
+# Contacts that communicate (convey something about the debt): a text, email or letter that was not
+# lost, or a call that reached the person. A limited-content voicemail is not one (12 CFR 1006.2(d), (j)).
+WRITTEN_CHANNELS = frozenset({"sms", "email", "letter"})
+LOST = frozenset({"failed", "bounced"})
+
+
+def _communicated(contact: Contact) -> bool:
+    if contact.event.recipient != "debtor" or contact.outcome in LOST:
+        return False
+    return ("attempt" in contact.kinds and contact.channel in WRITTEN_CHANNELS) or "conversation" in contact.kinds
+
+
+def check_validation_notice(ctx: Context, rule: Rule) -> Finding:
+    """The validation notice goes in the initial communication or within 5 days of it (US-21)."""
+    request = ctx.request
+    if request.purpose != "collection" or request.recipient != "debtor" or request.channel == "agent_queue":
+        return PASS
+    account = request.account
+    past = [c for c in ctx.contacts if c.at <= ctx.at]
+    notices = [c.at for c in past if c.event.purpose == "validation_notice" and c.outcome not in LOST]
+    given = account.validation_notice_at or (min(notices) if notices else None)
+    if given is not None and given <= ctx.at:
+        return PASS
+    communications = [c.at for c in past if _communicated(c)]
+    first = account.initial_communication_at or (min(communications) if communications else None)
+    days = int(rule.params["within_days"])
+    if first is None or first > ctx.at:
+        return Finding(
+            "pass", f"this would be the initial communication: the validation notice is due within {days} days"
+        )
+    due = first + timedelta(days=days)
+    if ctx.at <= due:
+        return Finding(
+            "pass", f"validation notice due by {due:%Y-%m-%d %H:%M} UTC ({days} days after the first communication)"
+        )
+    return Finding(
+        "block",
+        f"{rule.summary} No notice on record and the initial communication was on {ctx.local_date(first)}:"
+        f" it was due by {ctx.local_date(due)}; only the validation notice may go now",
+    )
 
 
 # -- when -------------------------------------------------------------------------------
@@ -256,17 +377,36 @@ def check_avoid_days(ctx: Context, rule: Rule) -> Finding:
 # -- how often --------------------------------------------------------------------------
 
 
-def _counted(ctx: Context, rule: Rule) -> list[ContactEvent]:
+def _counted(ctx: Context, rule: Rule) -> tuple[list[Contact], list[str]]:
+    """The contacts the cap counts, and what it left out by an exemption (said when it allows one)."""
     params = rule.params
-    events = [e for e in ctx.request.history if e.at <= ctx.at and e.channel in params["channels"]]
-    events = [e for e in events if e.kind in params.get("kinds", ["attempt"])]
+    # Caps are per person: a call to the consumer's attorney is not a call to the consumer (US-7(iii)).
+    counted = [
+        c
+        for c in ctx.contacts
+        if c.at <= ctx.at and c.channel in params["channels"] and c.event.recipient == ctx.request.recipient
+    ]
+    counted = [c for c in counted if c.kinds & set(params.get("kinds", ["attempt"]))]
     if params.get("outcomes"):
-        events = [e for e in events if e.outcome in params["outcomes"]]
+        counted = [c for c in counted if c.outcome in params["outcomes"]]
     if params.get("exclude_outcomes"):
-        events = [e for e in events if e.outcome not in params["exclude_outcomes"]]
+        counted = [c for c in counted if c.outcome not in params["exclude_outcomes"]]
+    exempt: list[str] = []
+    if params.get("exempt_no_message_possible"):
+        kept = [c for c in counted if not c.no_message_possible]
+        if len(kept) < len(counted):
+            exempt.append(f"{len(counted) - len(kept)} unanswered where no message could be left")
+        counted = kept
+    if params.get("exempt_days_after_direct_consent"):
+        days = int(params["exempt_days_after_direct_consent"])
+        consents = ctx.request.account.consents
+        kept = [c for c in counted if not c.placed_with_direct_consent(consents, days)]
+        if len(kept) < len(counted):
+            exempt.append(f"{len(counted) - len(kept)} within {days} days of the consumer's direct consent")
+        counted = kept
     if params.get("scope") == "address":
-        events = [e for e in events if e.address == ctx.request.address]
-    return events
+        counted = [c for c in counted if c.address == ctx.request.address]
+    return counted, exempt
 
 
 def check_event_cap(ctx: Context, rule: Rule) -> Finding:
@@ -277,7 +417,8 @@ def check_event_cap(ctx: Context, rule: Rule) -> Finding:
     if ctx.request.purpose == "opt_out_confirmation":
         return PASS
     days, maximum = int(rule.params["days"]), int(rule.params["max"])
-    event_days = [ctx.local_date(e.at) for e in _counted(ctx, rule)]
+    counted, exempt = _counted(ctx, rule)
+    event_days = [ctx.local_date(e.at) for e in counted]
     today = ctx.local_date(ctx.at)
 
     def count_on(day: date) -> int:
@@ -285,6 +426,10 @@ def check_event_cap(ctx: Context, rule: Rule) -> Finding:
 
     current = count_on(today)
     if current < maximum:
+        if exempt:
+            return Finding(
+                "pass", f"{current} of {maximum} counted; not counted: {'; '.join(exempt)} ({rule.citation})"
+            )
         return PASS
     day = today + timedelta(days=1)
     while count_on(day) >= maximum:
@@ -296,7 +441,7 @@ def check_event_cap(ctx: Context, rule: Rule) -> Finding:
 def check_blackout(ctx: Context, rule: Rule) -> Finding:
     if ctx.request.channel not in rule.params["channels"]:
         return PASS
-    triggers = [e for e in ctx.request.history if e.kind in rule.params["trigger_kinds"] and e.at <= ctx.at]
+    triggers = [c for c in ctx.contacts if c.kinds & set(rule.params["trigger_kinds"]) and c.at <= ctx.at]
     if not triggers:
         return PASS
     day_one = ctx.local_date(max(e.at for e in triggers))
@@ -311,9 +456,9 @@ def check_min_gap(ctx: Context, rule: Rule) -> Finding:
         return PASS
     gap = timedelta(minutes=int(rule.params["minutes"]))
     previous = [
-        e.at
-        for e in ctx.request.history
-        if e.channel in rule.params["channels"] and e.address == ctx.request.address and e.at <= ctx.at
+        c.at
+        for c in ctx.contacts
+        if c.channel in rule.params["channels"] and c.address == ctx.request.address and c.at <= ctx.at
     ]
     if previous and ctx.at < max(previous) + gap:
         return Finding("defer", rule.summary, not_before=max(previous) + gap)
@@ -343,6 +488,9 @@ CHECKS: dict[str, Check] = {
     "contact_point": check_contact_point,
     "consent": check_consent,
     "collector_channel": check_collector_channel,
+    "recipient": check_recipient,
+    "agency": check_agency,
+    "validation_notice": check_validation_notice,
     "opt_out_confirmation": check_opt_out_confirmation,
     "contact_window": check_contact_window,
     "inconvenient_times": check_inconvenient_times,
@@ -352,3 +500,46 @@ CHECKS: dict[str, Check] = {
     "min_gap": check_min_gap,
     "template": check_template,
 }
+
+
+# The input facts (paths in the what-if schema) each kind of check reads; with the parameters
+# that make a check read more. Listed by ``outreach policy rules``.
+WHEN = ("at", "account.stated_timezone", "account.phones", "account.country", "account.region")
+HISTORY = ("history.at", "history.channel", "history.kind", "history.outcome", "history.address", "history.recipient")
+FACTS_READ: dict[str, tuple[str, ...]] = {
+    "suppression": ("suppressions", "account.flags", "channel", "address", "purpose", "at"),
+    "contact_point": ("channel", "address"),
+    "consent": ("account.consents", "channel", "address", "delivery_mode", "at"),
+    "recipient": ("recipient", "purpose", "address", "template.mentions_debt", *HISTORY, "history.purpose"),
+    "agency": ("account.collector_type", "account.agency"),
+    "validation_notice": (
+        "purpose",
+        "recipient",
+        "account.validation_notice_at",
+        "account.initial_communication_at",
+        *HISTORY,
+        "history.purpose",
+    ),
+    "collector_channel": ("account.collector_type", "channel", "provider"),
+    "opt_out_confirmation": ("purpose", "sender_type", "suppressions", "history.kind", "at"),
+    "contact_window": ("channel", *WHEN),
+    "inconvenient_times": ("account.inconvenient_times", "channel", *WHEN),
+    "avoid_days": ("channel", *WHEN),
+    "event_cap": ("channel", "purpose", "recipient", *HISTORY, *WHEN),
+    "blackout": ("channel", *HISTORY, *WHEN),
+    "min_gap": ("channel", "address", "history.at", "history.channel", "history.address", "at"),
+    "template": ("template", "channel", "account.time_barred"),
+}
+EXTRA_FACTS = {
+    "modes": ("delivery_mode",),
+    "recipients": ("recipient",),
+    "attorney_reply_days": ("history.recipient", "history.kind"),
+    "exempt_no_message_possible": ("history.message_could_be_left",),
+    "exempt_days_after_direct_consent": ("account.consents",),
+}
+
+
+def facts_read(rule: Rule) -> tuple[str, ...]:
+    """Every input fact the rule's check reads, in the order first read."""
+    extra = [fact for param, facts in EXTRA_FACTS.items() if param in rule.params for fact in facts]
+    return tuple(dict.fromkeys([*FACTS_READ[rule.kind], *extra]))

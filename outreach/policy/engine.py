@@ -56,7 +56,9 @@ def decide(request: ContactRequest, rules: RuleSet | None = None) -> Decision:
         if not defers:
             window_end = min((f.window_end for _, f in findings if f.window_end), default=None)
             if at == request.at:
-                passed = [(rule, f) for rule, f in findings if f.window_end]
+                # The window that allows it, and any rule that allows it by an exception a person
+                # should see (an attorney who never answered, a notice still within its days).
+                passed = [(rule, f) for rule, f in findings if f.window_end or f.reason]
                 return Decision(
                     decision="send",
                     window_end=window_end,

@@ -60,6 +60,20 @@ def _outcome(value: Any) -> str:
     return value if value in get_args(EventOutcome) else "unknown"
 
 
+# Our calls ring until the provider gives up, and a voicemail box answers before that: a call that
+# rang out, was busy or never connected could not have left a message (MA-1's exemption).
+NO_MESSAGE_POSSIBLE = frozenset({"no_answer", "busy", "not_connected"})
+MESSAGE_LEFT_OR_TALKED = frozenset({"voicemail", "connected"})
+
+
+def _message_could_be_left(channel: str, outcome: str) -> bool | None:
+    if channel not in ("voice", "voicemail"):
+        return None
+    if outcome in NO_MESSAGE_POSSIBLE:
+        return False
+    return True if outcome in MESSAGE_LEFT_OR_TALKED else None
+
+
 def contact_events(rows: Iterable[Mapping[str, Any]]) -> tuple[ContactEvent, ...]:
     """Contacts and replies the rules count; provider receipts, keypresses and payments are not contacts."""
     return tuple(
@@ -70,9 +84,19 @@ def contact_events(rows: Iterable[Mapping[str, Any]]) -> tuple[ContactEvent, ...
             outcome=_outcome(row.get("outcome")),
             address=row.get("address"),
             purpose=row.get("purpose") or "collection",
+            message_could_be_left=_message_could_be_left(row["channel"], _outcome(row.get("outcome"))),
         )
         for row in rows
         if (row.get("kind") or "attempt") in EVENT_KINDS
+    )
+
+
+def direct_call_consents(rows: Iterable[Mapping[str, Any]]) -> tuple[Consent, ...]:
+    """The consumer's requests to be called (a "call me" reply), each a consent to calls to that number."""
+    return tuple(
+        Consent(scope="direct_call", address=row.get("address"), obtained_at=_at(row["at"]))
+        for row in rows
+        if row.get("kind") == "call_consent"
     )
 
 

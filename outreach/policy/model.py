@@ -20,7 +20,12 @@ Purpose = Literal[
     "verification",
     "receipt",
     "opt_out_confirmation",
+    "location",
 ]
+# Who a contact is with. Reg F's "consumer" includes an executor (12 CFR 1006.6(a)); a third party
+# may only be asked where the consumer is (1006.10); in China only the debtor and guarantor (CN-1).
+Recipient = Literal["debtor", "co_borrower", "guarantor", "attorney", "estate", "third_party"]
+SenderType = Literal["long_code", "toll_free", "short_code"]
 DeliveryMode = Literal["automated", "prerecorded", "live_agent", "manual"]
 Outcome = Literal["send", "defer", "block", "review"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -63,8 +68,10 @@ class Phone(_Model):
 
 
 class Consent(_Model):
-    scope: Literal["tcpa_automated", "email", "nyc_electronic"] = Field(
-        description="tcpa_automated: autodialed or prerecorded calls and automated texts"
+    scope: Literal["tcpa_automated", "email", "nyc_electronic", "direct_call"] = Field(
+        description="tcpa_automated: autodialed or prerecorded calls and automated texts; direct_call: the"
+        " consumer asked to be called (e.g. 'call me'), which keeps calls within 7 days of it out of the"
+        " call counts (12 CFR 1006.14(b)(3))"
     )
     address: str | None = Field(None, description="the number or email it covers; null for every one on file")
     channels: tuple[Channel, ...] | None = Field(None, description="the channels it covers; null for all in scope")
@@ -96,6 +103,12 @@ class ContactEvent(_Model):
     outcome: EventOutcome = "unknown"
     address: str | None = None
     purpose: Purpose = "collection"
+    recipient: Recipient = Field("debtor", description="who the contact was with")
+    message_could_be_left: bool | None = Field(
+        None,
+        description="for a call nobody answered: whether a voicemail or message could have been left"
+        " (Massachusetts counts the attempt unless it could not, 940 CMR 7.04(1)(f)); null: not known, so it counts",
+    )
 
     _utc = field_validator("at")(classmethod(lambda cls, v: _as_utc(v)))
 
@@ -108,6 +121,18 @@ class InconvenientTime(_Model):
     end: time
 
 
+class CollectingAgency(_Model):
+    """The outside agency collecting the account, for contacts it makes (CN-4, CN-5, CN-8)."""
+
+    name: str
+    on_bank_list: bool = Field(description="whether the agency is on the bank's list of approved agencies")
+    debtor_told_at: datetime | None = Field(
+        None, description="when the debtor was told this agency collects the debt; null: not told"
+    )
+
+    _utc = field_validator("debtor_told_at")(classmethod(lambda cls, v: _as_utc(v)))
+
+
 class AccountFacts(_Model):
     account_id: str
     country: str = "US"
@@ -115,6 +140,7 @@ class AccountFacts(_Model):
     postal_code: str | None = None
     city: str | None = Field(None, description="e.g. NYC; derived from the postal code when absent")
     collector_type: Literal["first_party", "third_party", "debt_buyer"] = "first_party"
+    agency: CollectingAgency | None = Field(None, description="for a third-party collector: which agency it is")
     stated_timezone: str | None = None
     phones: tuple[Phone, ...] = ()
     emails: tuple[str, ...] = ()
@@ -122,6 +148,14 @@ class AccountFacts(_Model):
     time_barred: bool = False
     inconvenient_times: tuple[InconvenientTime, ...] = ()
     consents: tuple[Consent, ...] = ()
+    initial_communication_at: datetime | None = Field(
+        None, description="the first communication with the consumer about this debt; null: read from the history"
+    )
+    validation_notice_at: datetime | None = Field(
+        None, description="when the validation notice was given (12 CFR 1006.34); null: read from the history"
+    )
+
+    _utc = field_validator("initial_communication_at", "validation_notice_at")(classmethod(lambda cls, v: _as_utc(v)))
 
 
 class TemplateTraits(_Model):
@@ -131,14 +165,34 @@ class TemplateTraits(_Model):
     has_opt_out: bool = True
     legal_threat_words: tuple[str, ...] = ()
     is_limited_content: bool = True
+    mentions_debt: bool = Field(True, description="false only for a message that says nothing of the debt")
+
+
+# The what-if input's version: 1 was the first published; 2 added who is contacted (recipient), the
+# sender type and provider, the agency, the validation notice facts, direct call consent and
+# whether a message could have been left. Every version-1 document is a valid version-2 one.
+SCHEMA_VERSION = 2
 
 
 class ContactRequest(_Model):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        json_schema_extra={"version": SCHEMA_VERSION, "$comment": "docs/policy-check.md lists the changes"},
+    )
+
     account: AccountFacts
     channel: Channel
     address: str | None = None
     purpose: Purpose = "collection"
     delivery_mode: DeliveryMode = "automated"
+    recipient: Recipient = Field("debtor", description="who the contact is with")
+    sender_type: SenderType | None = Field(
+        None, description="the kind of number a text or call goes out from; toll_free: the carrier handles STOP"
+    )
+    provider: str | None = Field(
+        None, description="who carries the message, e.g. twilio; null: the product's own (Twilio, SendGrid)"
+    )
     at: datetime = Field(description="when the contact would happen (UTC)")
     template: TemplateTraits | None = None
     history: tuple[ContactEvent, ...] = ()

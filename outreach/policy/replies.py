@@ -13,10 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from outreach.policy.model import Channel, Suppression
+from outreach.policy.model import Channel, SenderType, Suppression
+from outreach.policy.senders import CARRIER_OPT_IN_WORDS
 
 Intent = Literal[
-    "opt_out", "opt_in", "help", "medium_opt_out_voice", "attorney", "dispute", "bankruptcy", "deceased", "none"
+    "opt_out",
+    "opt_in",
+    "help",
+    "medium_opt_out_voice",
+    "attorney",
+    "dispute",
+    "bankruptcy",
+    "deceased",
+    "call_request",
+    "none",
 ]
 
 OPT_OUT_WORDS = frozenset(
@@ -43,6 +53,8 @@ INTENT_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
             r"|^(stop|stopall|unsubscribe|optout|revoke|quit)\b"
         ),
     ),
+    # The consumer's direct consent to a call: calls within 7 days of it are not counted (US-7(i)).
+    ("call_request", re.compile(r"\b(call me|please call|call back|callback|give me a call)\b|给我打电话|请来电|回电")),
 )
 
 # Where each intent sends the account, beyond the suppression it writes.
@@ -85,9 +97,18 @@ class ReplyEffect:
     routing: str | None
 
 
-def effects(text: str, channel: Channel, address: str, at: datetime) -> ReplyEffect:
-    """The suppressions one inbound reply writes, effective immediately."""
+def effects(
+    text: str, channel: Channel, address: str, at: datetime, sender_type: SenderType | None = None
+) -> ReplyEffect:
+    """The suppressions one inbound reply writes, effective immediately.
+
+    To a toll-free number the carrier has acted already (PR-3): it confirmed the STOP itself,
+    and re-subscribes on START or UNSTOP only, so a YES there changes nothing.
+    """
     intent = classify(text)
+    carrier_handled = sender_type == "toll_free"
+    if carrier_handled and intent == "opt_in" and normalise(text) not in CARRIER_OPT_IN_WORDS:
+        return ReplyEffect("none", (), (), confirm=False, routing=None)
 
     def hold(reason: str, scope_channel: str | None, scope_address: str | None) -> Suppression:
         return Suppression(
@@ -100,7 +121,7 @@ def effects(text: str, channel: Channel, address: str, at: datetime) -> ReplyEff
             # Consent to robotexts and robocalls to the number is revoked; kept per channel, as a START
             # later gives back the texts only (rulebook B.6).
             add += [hold("tcpa_revoked", "sms", address), hold("tcpa_revoked", "voice", address)]
-        return ReplyEffect(intent, tuple(add), (), confirm=channel == "sms", routing=None)
+        return ReplyEffect(intent, tuple(add), (), confirm=channel == "sms" and not carrier_handled, routing=None)
     if intent == "opt_in":
         lift = (("electronic_address_opt_out", "sms", address), ("tcpa_revoked", "sms", address))
         return ReplyEffect(intent, (), lift, confirm=False, routing=None)

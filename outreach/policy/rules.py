@@ -65,6 +65,8 @@ _STRICTER = {
     "max": lambda new, old: new <= old,
     "days": lambda new, old: new >= old,
     "minutes": lambda new, old: new >= old,
+    # How long an attorney is given to answer before the consumer may be contacted again (US-19).
+    "attorney_reply_days": lambda new, old: new >= old,
 }
 
 

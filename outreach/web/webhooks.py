@@ -22,6 +22,7 @@ from outreach.channels.providers import twilio_sent_at
 from outreach.events import record_reply, record_sendgrid_events
 from outreach.ledger import Ledger
 from outreach.policy.replies import ReplyEffect, classify
+from outreach.policy.senders import sender_type
 from outreach.web.events import announce, shared_ledger
 from outreach.web.status_batches import status_batcher
 from outreach.web.voice import verified_form
@@ -62,7 +63,17 @@ def _record_reply(ledger: Ledger, form: dict[str, str], token: str | None) -> Re
         sent = twilio_sent_at(form.get("AccountSid", ""), token, message_sid) or received
     # A STOP from a number no account lists today still holds: its suppression names the number.
     account_id = ledger.account_with_mobile(sender)
-    return record_reply(ledger, account_id, "sms", sender, body, sent, message_sid, received_at=received)
+    return record_reply(
+        ledger,
+        account_id,
+        "sms",
+        sender,
+        body,
+        sent,
+        message_sid,
+        received_at=received,
+        sender_type=sender_type(form.get("To")),
+    )
 
 
 @router.post("/twilio/inbound")

@@ -143,3 +143,24 @@ def test_an_opt_out_recorded_or_contacted_after_its_deadline_is_in_the_report(le
     assert not any("+12125550142" in str(row) or step["contact_address"] in str(row) for row in rows), "masked"
     text = format_report(build_report(ledger, run_id))
     assert "OPT-OUTS NOT HONOURED BY THEIR LEGAL DEADLINE (last 30 days): 4" in text
+
+
+def test_a_call_me_reply_is_the_consumers_direct_consent_the_planner_reads(ledger):
+    from outreach.planner import contact_request
+    from outreach.policy import decide
+
+    number = "+12125550142"
+    record_reply(ledger, "AC1", "sms", number, "Please call me after 5", at(15, 0), "SM-call-me")
+    events = ledger.contact_events(at(0, 0)).to_dict("records")
+    account = {"account_id": "AC1", "country": "US", "region": "NY", "mobile_phone": number, "consent_voice": True}
+    # Seven unanswered calls this week, the last an hour after the request: six count, and the next may go.
+    calls = [
+        {"account_id": "AC1", "at": datetime(2026, 11, day, 16, tzinfo=UTC), "channel": "voice", "kind": "attempt"}
+        | {"outcome": "no_answer", "address": number}
+        for day in (14, 15, 16, 17, 18, 19, 20)
+    ]
+    request = contact_request(account, "voice", "m2_call", number, NOON, events + calls, [])
+    assert [c.scope for c in request.account.consents if c.address == number] == ["direct_call"]
+    decision = decide(request)
+    assert decision.decision == "send" and "regf.7in7" in decision.rules
+    assert "within 7 days of the consumer's direct consent" in decision.reason_text()

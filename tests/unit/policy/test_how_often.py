@@ -1,7 +1,7 @@
 """Frequency caps counted from the contact history, on the consumer's calendar days."""
 
 from outreach.policy import ContactEvent, decide
-from outreach.policy.model import Phone
+from outreach.policy.model import Consent, Phone
 from tests.unit.policy.builders import CN_MOBILE, NY_MOBILE, account, ask, call, text, utc
 
 # Wednesday 2026-11-18, 12:00 in New York.
@@ -78,7 +78,7 @@ def test_massachusetts_allows_two_calls_or_texts_a_week():
 def test_washington_caps_collection_agencies_not_first_party_creditors():
     facts = dict(region="WA", phones=[Phone(number="+12065550100")])
     history = [ContactEvent(at=utc(f"2026-11-{d}T18:00:00Z"), channel="email") for d in (14, 15, 16)]
-    agency = account(collector_type="third_party", **facts)
+    agency = account(collector_type="third_party", validation_notice_at=utc("2026-11-14T18:00:00Z"), **facts)
     assert "wa.3per7" in decide(ask("email", account=agency, history=history)).rules
     bank = account(**facts)
     assert "wa.3per7" not in decide(ask("email", account=bank, history=history)).rules
@@ -129,3 +129,83 @@ def test_a_contact_that_can_never_happen_is_blocked_not_deferred_forever():
     rules = load_rules().tightened({"rules": {"regf.post_conversation": {"params": {"days": 30}}}})
     decision = decide(ask("voice", at=NOW, history=talked), rules)
     assert decision.decision == "block" and decision.rules[0] == "policy.no_feasible_slot"
+
+
+# -- one call, however the history writes it (US-7, MA-1) ----------------------------------
+
+
+def voicemail_two_ways(day):
+    """The same call reaching a voicemail, once as one row and once as an attempt plus its outcome."""
+    one_row = [call(f"2026-11-{day}T15:00:00Z", "voicemail")]
+    two_rows = [call(f"2026-11-{day}T15:00:00Z"), call(f"2026-11-{day}T15:00:40Z", kind="voicemail_left")]
+    return one_row, two_rows
+
+
+def test_a_call_written_as_an_attempt_and_its_outcome_counts_once_toward_seven_in_seven():
+    six_more = calls_on([12, 13, 14, 15, 16])
+    for written in voicemail_two_ways(17):
+        assert decide(ask("voice", at=NOW, history=six_more + written)).decision == "send", "6 calls, not 7"
+
+
+def test_a_voicemail_counts_toward_the_voicemail_cap_however_it_is_written():
+    for first, second in zip(voicemail_two_ways(16), voicemail_two_ways(17), strict=True):
+        decision = decide(ask("voicemail", at=NOW, history=first + second))
+        assert decision.decision == "defer" and "soft.voicemail_cap" in decision.rules
+
+
+def test_a_call_that_connected_starts_the_seven_day_silence_however_it_is_written():
+    for talked in (
+        [call("2026-11-13T16:00:00Z", "connected")],
+        [call("2026-11-13T16:00:00Z"), call("2026-11-13T16:05:00Z", kind="conversation")],
+    ):
+        decision = decide(ask("voice", at=NOW, history=talked))
+        assert decision.decision == "defer" and "regf.post_conversation" in decision.rules
+
+
+def test_an_outcome_row_long_after_an_attempt_is_a_call_of_its_own():
+    history = calls_on([12, 13, 14, 15, 16, 17]) + [call("2026-11-17T19:00:00Z", kind="voicemail_left")]
+    decision = decide(ask("voice", at=NOW, history=history))
+    assert decision.decision == "defer" and "regf.7in7" in decision.rules
+
+
+def test_calls_within_seven_days_of_the_consumers_direct_consent_are_not_counted():
+    asked = Consent(scope="direct_call", address=NY_MOBILE, obtained_at=utc("2026-11-14T12:00:00Z"))
+    seven = calls_on([12, 13, 14, 15, 16, 17, 18])
+    consented = account(consents=[Consent(scope="tcpa_automated"), asked])
+    assert decide(ask("voice", at=NOW, history=seven, account=consented)).decision == "send", "5 of 7 are exempt"
+    assert decide(ask("voice", at=NOW, history=seven)).decision == "defer"
+    # On the 21st the consent is 7 days old: calls from then on count again.
+    later = seven + calls_on([21, 22, 23, 24, 25, 26, 27])
+    decision = decide(ask("voice", at="2026-11-27T17:00:00Z", history=later, account=consented))
+    assert decision.decision == "defer" and "regf.7in7" in decision.rules
+
+
+def test_massachusetts_exempts_an_unanswered_call_only_where_no_message_could_be_left():
+    number = "+16175550100"
+    facts = account(region="MA", phones=[Phone(number=number, type="mobile")])
+
+    def unanswered(day, could_leave):
+        return ContactEvent(
+            at=utc(f"2026-11-{day}T15:00:00Z"),
+            channel="voice",
+            outcome="no_answer",
+            address=number,
+            message_could_be_left=could_leave,
+        )
+
+    rang_out = [unanswered(16, False), unanswered(17, False)]
+    assert decide(ask("voice", address=number, at=NOW, account=facts, history=rang_out)).decision == "send"
+    for could_leave in (True, None):
+        chose_not_to = [unanswered(16, could_leave), unanswered(17, could_leave)]
+        decision = decide(ask("voice", address=number, at=NOW, account=facts, history=chose_not_to))
+        assert decision.decision == "defer" and "ma.2per7" in decision.rules, f"message_could_be_left={could_leave}"
+
+
+def test_the_ledgers_unanswered_calls_are_ones_where_no_message_could_be_left():
+    from outreach.policy.facts import contact_events
+
+    rows = [
+        {"at": utc("2026-11-16T15:00:00Z"), "channel": "voice", "outcome": outcome}
+        for outcome in ("no_answer", "busy", "not_connected", "voicemail", "connected", None)
+    ]
+    assert [e.message_could_be_left for e in contact_events(rows)] == [False, False, False, True, True, None]

@@ -51,3 +51,27 @@ def test_a_question_about_credit_reporting_is_refused_saying_outreach_never_repo
     result = run_check(json.dumps(document))
     assert result.returncode == 2 and not result.stdout
     assert "does not report to credit bureaus" in result.stderr and "US-25" in result.stderr
+
+
+def test_the_rule_table_lists_each_rules_citation_and_the_input_facts_it_reads():
+    result = subprocess.run(
+        [sys.executable, "-m", "outreach.cli", "policy", "rules", "--json"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    rules = {rule["id"]: rule for rule in json.loads(result.stdout)}
+    schema = ContactRequest.model_json_schema()
+    fields = {
+        "": set(schema["properties"]),
+        "account": set(schema["$defs"]["AccountFacts"]["properties"]),
+        "history": set(schema["$defs"]["ContactEvent"]["properties"]),
+        "template": set(schema["$defs"]["TemplateTraits"]["properties"]),
+    }
+    for rule in rules.values():
+        assert rule["citation"] and rule["reads"], rule["id"]
+        for fact in rule["reads"]:
+            parent, _, name = fact.rpartition(".")
+            assert name in fields[parent], f"{rule['id']} reads {fact}, which the input cannot state"
+    assert "history.message_could_be_left" in rules["ma.2per7"]["reads"]
+    assert {"recipient", "account.agency"} <= set(
+        rules["regf.attorney"]["reads"] + rules["cn.outsourced_agency"]["reads"]
+    )

@@ -4,7 +4,7 @@ import pytest
 
 from outreach.policy import decide
 from outreach.policy.replies import classify, effects
-from tests.unit.policy.builders import NY_MOBILE, ask, utc
+from tests.unit.policy.builders import NY_MOBILE, ask, hold, utc
 
 AT = utc("2026-11-18T16:58:00Z")
 
@@ -128,3 +128,28 @@ def test_intents_that_route_to_people_hold_the_whole_account(reply, reason):
     assert (suppression.reason, suppression.channel, suppression.address) == (reason, None, None)
     assert effect.routing
     assert decide(ask("email", at="2026-11-18T17:00:00Z", suppressions=list(effect.add))).decision == "block"
+
+
+def test_to_a_toll_free_number_the_carrier_confirms_a_stop_and_only_start_or_unstop_resubscribe():
+    stop = effects("STOP", "sms", NY_MOBILE, AT, sender_type="toll_free")
+    assert stop.add and not stop.confirm, "the carrier sent its own confirmation"
+    assert effects("STOP", "sms", NY_MOBILE, AT, sender_type="long_code").confirm
+    assert effects("YES", "sms", NY_MOBILE, AT, sender_type="toll_free").lift == ()
+    assert effects("YES", "sms", NY_MOBILE, AT, sender_type="long_code").lift
+    for word in ("START", "unstop"):
+        assert effects(word, "sms", NY_MOBILE, AT, sender_type="toll_free").lift, word
+
+
+def test_a_confirmation_of_our_own_from_a_toll_free_number_is_refused():
+    stopped = [hold("tcpa_revoked", at="2026-11-18T16:58:00Z", channel="sms", address=NY_MOBILE)]
+    common = dict(at="2026-11-18T17:00:00Z", purpose="opt_out_confirmation", suppressions=stopped)
+    assert decide(ask("sms", sender_type="long_code", **common)).decision == "send"
+    refused = decide(ask("sms", sender_type="toll_free", **common))
+    assert refused.decision == "block" and refused.rules == ("tcpa.confirmation_5min",)
+    assert "carrier confirms" in refused.reason_text()
+
+
+@pytest.mark.parametrize("reply", ["Please call me", "call me back tomorrow", "给我打电话"])
+def test_a_request_to_be_called_is_understood(reply):
+    assert classify(reply) == "call_request"
+    assert classify("don't call me") == "medium_opt_out_voice"

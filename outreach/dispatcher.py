@@ -225,6 +225,20 @@ def _send_batch(
     for step in batch:
         account = accounts[step["account_id"]]
         rendered = renderer.render(step["channel"], step["template"], account, step["step_key"])
+        if rendered.missing:
+            # Checked on the letter as it would go out, for this account: a field left empty by the
+            # bank's template or by the data (no name on file) stops this letter, not the batch.
+            results.append(
+                SendResult(
+                    step["step_key"],
+                    "failed",
+                    error_code="letter_fields",
+                    permanent=True,
+                    error=f"the letter lacks required field(s) {', '.join(rendered.missing)}"
+                    f" (template {step['template']}, CBRC Order 2011 No. 2 Art. 69)",
+                )
+            )
+            continue
         if step["channel"] == "sms":
             segments[step["step_key"]] = segment_count(rendered.body)
             if segments[step["step_key"]] > max_sms_segments:

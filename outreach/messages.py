@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from outreach.accounts.schema import CURRENCY_EXPONENT
 from outreach.links import LinkKeys
+from outreach.template_checks import letter_fields, missing_letter_fields, needs_cn_letter_fields
 
 CURRENCY_SYMBOLS = {"USD": "$", "CNY": "¥", "CAD": "CA$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
@@ -28,6 +29,8 @@ class Sender:
     postal_address: str
     pay_base_url: str
     unsubscribe_base_url: str
+    # The reference of the electronic seal or signature the print vendor applies to each letter.
+    letter_seal: str | None = None
 
     @classmethod
     def from_env(cls) -> Sender:
@@ -37,6 +40,7 @@ class Sender:
             postal_address=os.environ.get("OUTREACH_POSTAL_ADDRESS", "100 Example Street, New York, NY 10001"),
             pay_base_url=os.environ.get("OUTREACH_PAY_URL", "https://pay.example.com/a/"),
             unsubscribe_base_url=os.environ.get("OUTREACH_UNSUBSCRIBE_URL") or unsubscribe_page(os.environ),
+            letter_seal=os.environ.get("OUTREACH_LETTER_SEAL") or None,
         )
 
 
@@ -50,6 +54,8 @@ def unsubscribe_page(env: Mapping[str, str]) -> str:
 class RenderedMessage:
     subject: str | None
     body: str
+    # For a letter whose content the law prescribes: the required fields it lacks as rendered.
+    missing: tuple[str, ...] = ()
 
 
 def format_amount(minor: int, currency: str) -> str:
@@ -106,7 +112,11 @@ class Renderer:
         """The words of ``step_key``'s message (its links carry the step's ref); without a step, a preview."""
         locale = account.get("locale") or "en"
         context = self.context(account, self.ref(step_key) if step_key else PREVIEW_REF)
-        text = self.environment.get_template(f"{channel}/{template}.{locale}.j2").render(context).strip()
+        compiled = self.environment.get_template(f"{channel}/{template}.{locale}.j2")
+        text = compiled.render(context).strip()
+        if needs_cn_letter_fields(channel, locale):
+            fields = letter_fields(compiled, context)
+            return RenderedMessage(None, text, tuple(missing_letter_fields(fields, context, self.sender.letter_seal)))
         if channel == "email":
             first, _, rest = text.partition("\n")
             if not first.startswith("Subject: "):

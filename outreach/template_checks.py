@@ -9,10 +9,12 @@ collection letter missing a required field). Send time uses what the check found
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from jinja2 import Environment, PackageLoader, meta
+from jinja2 import Environment, PackageLoader, Template, meta
 
 from outreach.policy.model import TemplateTraits
 
@@ -25,17 +27,42 @@ OPT_OUT_CONFIRMATIONS = frozenset({"opt_out_confirmation"})
 # A limited-content message (12 CFR 1006.2(j)) may carry only these.
 LIMITED_CONTENT_VARIABLES = frozenset({"first_name", "business_name", "callback_number"})
 DEBT_WORDS = ("debt", "past due", "payment", "owe", "balance", "collection", "欠款", "逾期", "还款", "催收")
-# Fields a mainland China collection letter must carry (2023 consumer-protection measures, Art. 69).
+# Fields a mainland China collection letter must carry (CBRC Order 2011 No. 2, Art. 69; rulebook CN-2),
+# each a named block of the letter template, so a bank's own wording is judged by what it fills in.
 CN_LETTER_FIELDS = {
-    "debtor name": "{{ full_name }}",
-    "amount owed": "{{ amount_due }}",
-    "reason and legal basis": "法律依据",
-    "rights and duties": "权利与义务",
-    "account inquiry method": "账户查询方式",
-    "objection method": "异议提出方式",
-    "bank contact": "本行联系方式",
-    "seal": "盖章",
+    "debtor_name": "debtor name",
+    "amount_owed": "amount owed",
+    "legal_basis": "reason and legal basis",
+    "rights_and_duties": "rights and duties",
+    "account_inquiry": "account inquiry method",
+    "objection": "objection method",
+    "bank_contact": "bank contact",
+    "seal": "seal or signature",
 }
+
+
+def needs_cn_letter_fields(channel: str, locale: str) -> bool:
+    return channel == "letter" and locale == "zh-CN"
+
+
+def letter_fields(template: Template, context: Mapping[str, Any]) -> dict[str, str]:
+    """The letter's data: each named block as rendered for this account."""
+    rendered = template.new_context(dict(context))
+    return {name: "".join(block(rendered)).strip() for name, block in template.blocks.items()}
+
+
+def missing_letter_fields(fields: Mapping[str, str], context: Mapping[str, Any], seal: str | None) -> list[str]:
+    """The required fields the letter lacks; the name and the amount must be this account's own."""
+    missing = [label for name, label in CN_LETTER_FIELDS.items() if not fields.get(name)]
+    if seal and "seal or signature" in missing:
+        missing.remove("seal or signature")  # an electronic seal or signature applied to the letter as sent
+    if fields.get("debtor_name") and str(context.get("full_name") or "") not in fields["debtor_name"]:
+        missing.append("debtor name (the field does not carry the account's name)")
+    if fields.get("amount_owed") and str(context.get("amount_due") or "") not in fields["amount_owed"]:
+        missing.append("amount owed (the field does not carry the amount due)")
+    if not context.get("full_name") and "debtor name" not in missing:
+        missing.append("debtor name (none on file)")
+    return missing
 
 
 class TemplateCheckError(ValueError):
@@ -87,10 +114,15 @@ def check_template(channel: str, name: str, locale: str, source: str, environmen
         if not is_limited:
             problems.append(f"not a limited-content message (extra fields {extra}, words {list(debt_words)})")
 
-    if channel == "letter" and locale == "zh-CN":
-        missing = [field for field, marker in CN_LETTER_FIELDS.items() if marker not in source]
+    if needs_cn_letter_fields(channel, locale):
+        from outreach.messages import Renderer
+
+        renderer = Renderer()
+        context = renderer.context({**WORST_CASE_ACCOUNT, "locale": locale})
+        fields = letter_fields(environment.from_string(source), context)
+        missing = missing_letter_fields(fields, context, renderer.sender.letter_seal)
         if missing:
-            problems.append(f"collection letter lacks required field(s) {missing}")
+            problems.append(f"collection letter lacks required field(s) {missing} (each is a named block)")
 
     segments = text_encoding = None
     if channel == "sms":

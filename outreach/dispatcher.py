@@ -26,6 +26,7 @@ from outreach.ledger.ref_records import content_digest
 from outreach.messages import Renderer
 from outreach.planner import ActiveSuppressions, BusinessDay, contact_request, group_records
 from outreach.policy import RuleSet, decide
+from outreach.policy.engine import recording_retention_days
 from outreach.preflight import refuse_unsafe
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ def dispatch(
         decision = decide(request, rules)
         rule_ids = ",".join(decision.rules)
         if decision.decision == "send":
-            due.append(step)
+            due.append({**step, "recording_days": recording_retention_days(request, rules)})
         elif decision.decision == "defer" and decision.not_before and decision.not_before < day.end:
             note(step, "pending", f"waiting: {decision.reason_text()}", rule_ids, window_start=decision.not_before)
             summary.waiting += 1
@@ -263,6 +264,7 @@ def _send_batch(
                 body=rendered.body,
                 locale=account["locale"],
                 ref=renderer.ref(step["step_key"]),
+                record=bool(step.get("recording_days")),
             )
         )
     # Before anything goes: a receipt or an unsubscribe can come back the moment a message is out,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, select, update
@@ -314,6 +314,32 @@ def record_twilio_statuses(
         for key in sorted(settled):
             _settle_step(conn, key)
     return answers
+
+
+def record_twilio_recording(ledger: Ledger, step_key: str | None, params: dict[str, str], at: datetime) -> bool:
+    """Keep a call's recording on its attempt, with the date it must be kept until (the rule's days).
+
+    Only a completed recording counts; "absent" (nothing was recorded) leaves the call without one,
+    which the run report lists. Returns whether the step is known.
+    """
+    if not step_key:
+        return False
+    with ledger.engine.begin() as conn:
+        attempt = _attempt(conn, step_key)
+        if attempt is None:
+            return False
+        if params.get("RecordingStatus") != "completed" or not params.get("RecordingSid"):
+            return True
+        days = attempt["recording_days"] or 0
+        conn.execute(
+            update(attempts)
+            .where(attempts.c.step_key == step_key)
+            .values(
+                recording_ref=params["RecordingSid"][:64],
+                recording_kept_until=at + timedelta(days=days) if days else None,
+            )
+        )
+    return True
 
 
 def _insert_new_events(conn: Any, rows: list[dict[str, Any]]) -> set[str]:

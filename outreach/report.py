@@ -60,12 +60,28 @@ def build_report(ledger: Ledger, run_id: str, campaign: str | None = None) -> di
         "steps_by_status": count_by(steps, "status"),
         "waves": wave_rows(ledger, business_date, campaign),
         "late_opt_outs": late_opt_out_rows(ledger, business_date),
+        "calls_without_recording": unrecorded_call_rows(ledger, business_date),
         **(ladder_report(ledger, campaign, business_date) if campaign else {}),
     }
 
 
 # A late opt-out stays in the daily report this many days, so the next ones still show it.
 LATE_OPT_OUT_DAYS = 30
+
+
+def unrecorded_call_rows(ledger: Ledger, business_date: date) -> list[dict[str, Any]]:
+    """Calls of the last 30 days that a rule required recorded and that have no recording on file."""
+    calls = ledger.calls_without_recording(business_date - timedelta(days=LATE_OPT_OUT_DAYS - 1), business_date)
+    return [
+        {
+            "account_id": row["account_id"],
+            "step_key": row["step_key"],
+            "called_at": f"{row['claimed_at']:%Y-%m-%d %H:%M} UTC",
+            "outcome": row["status"],
+            "keep_days": int(row["recording_days"]),
+        }
+        for row in calls.to_dict("records")
+    ]
 
 
 def late_opt_out_rows(ledger: Ledger, business_date: date) -> list[dict[str, Any]]:
@@ -158,6 +174,16 @@ def format_report(report: dict[str, Any]) -> str:
             f"  {o['reason']} {o['channel'] or 'all channels'} {o['address'] or '-'}: given {o['given_at']}, "
             f"due by {o['honour_by']}; {o['how']} ({o['late_at']})"
             for o in late
+        ]
+    unrecorded = report.get("calls_without_recording") or []
+    if unrecorded:
+        lines += [
+            "",
+            f"CALLS THAT MUST BE RECORDED AND HAVE NO RECORDING (last {LATE_OPT_OUT_DAYS} days): {len(unrecorded)}",
+        ]
+        lines += [
+            f"  {c['account_id']} {c['called_at']} ({c['outcome']}); to be kept {c['keep_days']} days: {c['step_key']}"
+            for c in unrecorded
         ]
     if report["rows_read"] == 0:
         lines.append("  the source was empty: no overdue accounts for this business date")

@@ -19,6 +19,8 @@ class OutboundMessage:
     # What providers echo back in callbacks and custom args: an opaque ref, never the step key
     # (which names the account). Only a message built outside the dispatcher goes without one.
     ref: str | None = None
+    # A call the rules require recorded (the provider records it and reports the recording).
+    record: bool = False
 
     @property
     def callback_ref(self) -> str:

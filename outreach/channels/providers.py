@@ -281,6 +281,12 @@ class TwilioVoiceChannel(_TwilioChannel):
                 "status_callback": self.settings.callback_url("outreach/twilio/call-status", message.callback_ref),
                 "status_callback_event": ["initiated", "answered", "completed"],
             }
+            if message.record:
+                options["record"] = True
+                options["recording_status_callback"] = self.settings.callback_url(
+                    "outreach/twilio/recording-status", message.callback_ref
+                )
+                options["recording_status_callback_event"] = ["completed", "absent"]
             return self._create(lambda: self.client.calls.create(**options))
 
         return send_all(batch, one, self.policy, self.limiter, self.settings.concurrency)

@@ -141,6 +141,10 @@ attempts = Table(
     # Until when the claiming worker holds the claim; it renews the lease while it is sending.
     Column("lease_until", DateTime(timezone=True)),
     Column("completed_at", DateTime(timezone=True)),
+    # A call the rules require recorded: for how many days, the provider's recording, kept until when.
+    Column("recording_days", Integer),
+    Column("recording_ref", String(64)),
+    Column("recording_kept_until", DateTime(timezone=True)),
     UniqueConstraint("step_key", name="uq_attempts_step_key"),
     Index("ix_attempts_account_channel", "account_id", "channel", "claimed_at"),
 )

@@ -478,6 +478,32 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRe
         late = pd.concat(frames).sort_values(["late_at", "id"]) if frames else recorded
         return _none_for_missing(late)
 
+    def calls_without_recording(self, first: date, last: date) -> pd.DataFrame:
+        """Calls of business dates first..last a rule required recorded that reached someone (a person or
+        a voicemail) and have no recording on file.
+        Columns: step_key, account_id, business_date, claimed_at, status, recording_days."""
+        query = (
+            select(
+                attempts.c.step_key,
+                attempts.c.account_id,
+                planned_steps.c.business_date,
+                attempts.c.claimed_at,
+                attempts.c.status,
+                attempts.c.recording_days,
+            )
+            .join(planned_steps, planned_steps.c.step_key == attempts.c.step_key)
+            .where(
+                attempts.c.recording_days.is_not(None),
+                attempts.c.recording_ref.is_(None),
+                attempts.c.status.in_(["connected", "voicemail"]),
+                planned_steps.c.business_date.between(first, last),
+            )
+        )
+        with self.engine.connect() as conn:
+            frame = pd.read_sql(query.order_by(attempts.c.claimed_at), conn)
+        frame["claimed_at"] = pd.to_datetime(frame["claimed_at"], utc=True)
+        return frame
+
     def add_suppression(self, **values: Any) -> None:
         values.setdefault("effective_at", datetime.now(UTC))
         with self.engine.begin() as conn:
@@ -597,6 +623,7 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRe
                 "status": "claimed",
                 "claimed_at": now,
                 "lease_until": now + lease,
+                "recording_days": s.get("recording_days"),
             }
             for s in steps
         ]

@@ -465,6 +465,29 @@ def check_min_gap(ctx: Context, rule: Rule) -> Finding:
     return PASS
 
 
+# -- records ----------------------------------------------------------------------------
+
+
+def check_recording(ctx: Context, rule: Rule) -> Finding:
+    request = ctx.request
+    if request.channel not in rule.params["channels"]:
+        return PASS
+    days = int(rule.params["retention_days"])
+    if request.recorded is False:
+        return Finding("block", f"{rule.summary} This call would not be recorded")
+    return Finding("pass", f"the call is recorded and the recording kept {days} days ({rule.citation})")
+
+
+def recording_days(request: ContactRequest, applicable: list[Rule]) -> int | None:
+    """How long this call's recording must be kept, when a rule requires one; None otherwise."""
+    days = [
+        int(rule.params["retention_days"])
+        for rule in applicable
+        if rule.kind == "recording" and request.channel in rule.params["channels"]
+    ]
+    return max(days) if days else None
+
+
 # -- what the message says -------------------------------------------------------------
 
 
@@ -499,6 +522,7 @@ CHECKS: dict[str, Check] = {
     "blackout": check_blackout,
     "min_gap": check_min_gap,
     "template": check_template,
+    "recording": check_recording,
 }
 
 
@@ -529,6 +553,7 @@ FACTS_READ: dict[str, tuple[str, ...]] = {
     "blackout": ("channel", *HISTORY, *WHEN),
     "min_gap": ("channel", "address", "history.at", "history.channel", "history.address", "at"),
     "template": ("template", "channel", "account.time_barred"),
+    "recording": ("channel", "recorded"),
 }
 EXTRA_FACTS = {
     "modes": ("delivery_mode",),

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from outreach.policy.checks import CHECKS, Context, Finding
+from outreach.policy.checks import CHECKS, Context, Finding, recording_days
 from outreach.policy.model import ContactRequest, Decision, TraceEntry
 from outreach.policy.rules import Rule, RuleSet, default_rules
 from outreach.policy.zones import candidate_zones
@@ -101,3 +101,9 @@ def decide(request: ContactRequest, rules: RuleSet | None = None) -> Decision:
         zones=zones,
         trace=tuple(trace),
     )
+
+
+def recording_retention_days(request: ContactRequest, rules: RuleSet | None = None) -> int | None:
+    """Days a recording of this call must be kept, where a rule requires calls to be recorded."""
+    ruleset = rules or default_rules()
+    return recording_days(request, ruleset.applicable(request.account, request.at))

@@ -169,8 +169,8 @@ class TemplateTraits(_Model):
 
 
 # The what-if input's version: 1 was the first published; 2 added who is contacted (recipient), the
-# sender type and provider, the agency, the validation notice facts, direct call consent and
-# whether a message could have been left. Every version-1 document is a valid version-2 one.
+# sender type and provider, the agency, the validation notice facts, direct call consent,
+# whether a message could have been left, and whether a call is recorded. Every version-1 document is a valid version-2 one.
 SCHEMA_VERSION = 2
 
 
@@ -192,6 +192,9 @@ class ContactRequest(_Model):
     )
     provider: str | None = Field(
         None, description="who carries the message, e.g. twilio; null: the product's own (Twilio, SendGrid)"
+    )
+    recorded: bool | None = Field(
+        None, description="for a call: whether it will be recorded; null: as the product does, where a rule requires"
     )
     at: datetime = Field(description="when the contact would happen (UTC)")
     template: TemplateTraits | None = None

@@ -67,6 +67,7 @@ _STRICTER = {
     "minutes": lambda new, old: new >= old,
     # How long an attorney is given to answer before the consumer may be contacted again (US-19).
     "attorney_reply_days": lambda new, old: new >= old,
+    "retention_days": lambda new, old: new >= old,
 }
 
 

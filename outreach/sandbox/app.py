@@ -351,6 +351,22 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
                 if event == "completed":
                     payload["CallDuration"] = "21" if answered else "0"
                 await twilio_callback(params.get("StatusCallback"), payload)
+            if params.get("Record", "").lower() == "true":
+                # Twilio's recording callback: a completed recording of an answered call, else "absent".
+                recording = {
+                    **{key: base[key] for key in ("CallSid", "AccountSid")},
+                    "RecordingSid": _sid("RE") if answered else "",
+                    "RecordingStatus": "completed" if answered else "absent",
+                    "RecordingDuration": "21" if answered else "0",
+                    "RecordingChannels": "1",
+                    "RecordingSource": "OutboundAPI",
+                }
+                if answered:
+                    recording["RecordingUrl"] = (
+                        f"{str(request.base_url).rstrip('/')}/2010-04-01/Accounts/{account_sid}/Recordings/"
+                        f"{recording['RecordingSid']}"
+                    )
+                await twilio_callback(params.get("RecordingStatusCallback"), recording)
             call.update(status=outcome.status, answered_by=outcome.answered_by if answered else None)
             response = JSONResponse({**call, "status": "queued"}, status_code=201)
         record("twilio", "call", params, response.status_code)

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from sendgrid.helpers.eventwebhook import EventWebhook
 
 from outreach.channels.providers import twilio_sent_at
-from outreach.events import record_reply, record_sendgrid_events
+from outreach.events import record_reply, record_sendgrid_events, record_twilio_recording
 from outreach.ledger import Ledger
 from outreach.policy.replies import ReplyEffect, classify
 from outreach.policy.senders import sender_type
@@ -47,6 +47,22 @@ async def _twilio_status(request: Request, step: str | None) -> Response:
 @router.post("/twilio/status")
 async def twilio_message_status(request: Request, step: str | None = None) -> Response:
     return await _twilio_status(request, step)
+
+
+@router.post("/twilio/recording-status")
+async def twilio_recording_status(request: Request, step: str | None = None) -> Response:
+    form = await verified_form(request)
+    if form is None:
+        return Response("invalid Twilio signature", status_code=403)
+    if not step or not form.get("CallSid"):
+        return Response("missing step or call SID", status_code=400)
+    ledger = shared_ledger()
+
+    def keep() -> bool:
+        return record_twilio_recording(ledger, ledger.step_keys_for([step]).get(step), form, datetime.now(UTC))
+
+    known = await run_in_threadpool(keep)
+    return Response(status_code=204 if known else 404)
 
 
 @router.post("/twilio/call-status")

@@ -9,6 +9,7 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from urllib.parse import parse_qsl, unquote
 
+import pandas as pd
 import pytest
 
 from outreach import pipeline
@@ -152,3 +153,49 @@ def test_no_full_phone_number_or_email_reaches_the_logs(day_planned, caplog):
     assert caplog.records, "the run logs what it did"
     assert not re.search(r"\+(1\d{10}|86\d{11})\b", caplog.text)
     assert not re.search(r"[\w.]+@example\.(com|cn)", caplog.text)
+
+
+def test_calls_the_rules_require_recorded_are_recorded_and_kept_two_years(day_planned, ledger, sandbox):
+    from outreach.events import record_twilio_recording
+    from outreach.report import build_report, format_report
+
+    settings, ref = day_planned
+    morning_in_china = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)  # 09:00 in Beijing, 20:00 in New York
+    app, received = receiver_app()
+    with serve(app) as receiver:
+        os.environ["OUTREACH_CALLBACK_BASE_URL"] = receiver
+        try:
+            pipeline.dispatch_due(ref, settings, now=morning_in_china)
+            sandbox.flush()
+        finally:
+            del os.environ["OUTREACH_CALLBACK_BASE_URL"]
+    calls = [r["payload"] for r in sandbox.accepted("twilio") if "Url" in r["payload"]]
+    recorded = {call["To"] for call in calls if call.get("Record") == "true"}
+    assert recorded and recorded == {call["To"] for call in calls if call["To"].startswith("+86")}
+
+    for request in received:
+        params = dict(parse_qsl(request["body"]))
+        step_key = ledger.step_key_for(unquote(request["url"].split("step=", 1)[1]))
+        if request["path"] == "/outreach/twilio/recording-status":
+            assert record_twilio_recording(ledger, step_key, params, morning_in_china)
+        else:
+            record_twilio_status(ledger, step_key, params, morning_in_china)
+    attempts = ledger.attempts_for(DAY)
+    in_china = attempts[(attempts["channel"] == "voice") & attempts["recording_days"].notna()]
+    answered = in_china[in_china["status"].isin(["connected", "voicemail"])]
+    assert len(answered) > 0 and answered["recording_ref"].str.startswith("RE").all()
+    kept = pd.to_datetime(answered["recording_kept_until"], utc=True)
+    assert (kept == morning_in_china + pd.Timedelta(days=730)).all()
+    assert attempts.loc[attempts["recording_days"].isna(), "recording_ref"].isna().all(), "US calls are not recorded"
+    assert build_report(ledger, ref["run_id"])["calls_without_recording"] == []
+
+    # A recording that never arrived is named in the report, for a person to chase.
+    lost = answered["step_key"].iloc[0]
+    with ledger.engine.begin() as conn:
+        from outreach.ledger.schema import attempts as attempts_table
+
+        conn.execute(attempts_table.update().where(attempts_table.c.step_key == lost).values(recording_ref=None))
+    report = build_report(ledger, ref["run_id"])
+    missing = report["calls_without_recording"]
+    assert [row["step_key"] for row in missing] == [lost] and missing[0]["keep_days"] == 730
+    assert "CALLS THAT MUST BE RECORDED AND HAVE NO RECORDING (last 30 days): 1" in format_report(report)

@@ -288,3 +288,28 @@ def test_a_malformed_event_in_a_signed_batch_is_set_aside_and_the_rest_recorded(
     # A replay of the batch records nothing twice.
     client.post("/sendgrid/events", content=body, headers=signed_events(signer, batch)[1])
     assert len(ledger.account_timeline(first["account_id"])["events"]) == len(kinds)
+
+
+def test_a_calls_recording_is_kept_on_its_attempt_and_a_forged_one_changes_nothing(env, ledger):
+    client, _, _, _ = env
+    step = sent_step(ledger, "voice")
+    path = "/twilio/recording-status?step=" + step["step_key"].replace("|", "%7C")
+    form = {"CallSid": step["provider_message_id"], "RecordingSid": "RE0123", "RecordingStatus": "completed"}
+    assert twilio_post(client, path, form, token="forged").status_code == 403
+    assert ledger.attempts_for(DAY).set_index("step_key").loc[step["step_key"], "recording_ref"] is None
+    assert twilio_post(client, path, form).status_code == 204
+    assert ledger.attempts_for(DAY).set_index("step_key").loc[step["step_key"], "recording_ref"] == "RE0123"
+    assert twilio_post(client, "/twilio/recording-status?step=nope", form).status_code == 404
+
+
+def test_a_stop_to_a_toll_free_number_is_confirmed_by_the_carrier_not_by_us(env, ledger):
+    client, _, _, _ = env
+    snapshot = ledger.snapshot(DAY)
+    numbers = snapshot.loc[snapshot["mobile_phone"].notna(), "mobile_phone"].iloc[:2].tolist()
+    for number, ours in zip(numbers, ("+18885550100", "+12125550100"), strict=True):
+        form = {"From": number, "To": ours, "Body": "STOP"}
+        assert twilio_post(client, "/twilio/inbound", form).status_code == 200
+    with ledger.engine.connect() as conn:
+        replies = conn.execute(select(event_rows.c.address, event_rows.c.payload).where(event_rows.c.kind == "inbound"))
+        confirm = {address: payload["confirm"] for address, payload in replies}
+    assert confirm == {numbers[0]: False, numbers[1]: True}

@@ -150,3 +150,14 @@ def test_a_debt_collector_gives_the_validation_notice_within_five_days_of_the_fi
     lost = first.model_copy(update={"outcome": "bounced"})
     assert decide(ask("email", at="2026-11-18T16:00:00Z", history=[lost], account=buyer)).decision == "send"
     assert decide(ask("email", at="2026-11-18T16:00:00Z", history=[first])).decision == "send", "a bank's own"
+
+
+def test_in_china_a_call_is_recorded_and_kept_two_years_and_one_that_would_not_be_is_refused():
+    from outreach.policy.engine import recording_retention_days
+
+    cn = account(country="CN", region=None, phones=[Phone(number=CN_MOBILE, type="mobile")])
+    call = ask("voice", address=CN_MOBILE, at="2026-11-18T03:00:00Z", account=cn, delivery_mode="live_agent")
+    assert recording_retention_days(call) == 730 and recording_retention_days(ask("voice")) is None
+    assert "kept 730 days" in decide(call).reason_text()
+    unrecorded = decide(call.model_copy(update={"recorded": False}))
+    assert unrecorded.decision == "block" and unrecorded.rules == ("cn.call_recording",)

@@ -24,7 +24,7 @@ from outreach.channels.segments import segment_count
 from outreach.ledger import Ledger
 from outreach.ledger.ref_records import content_digest
 from outreach.messages import Renderer
-from outreach.planner import ActiveSuppressions, BusinessDay, contact_request, group_records
+from outreach.planner import ActiveSuppressions, BusinessDay, ContactHistories, contact_request
 from outreach.policy import RuleSet, decide
 from outreach.policy.engine import recording_retention_days
 from outreach.preflight import refuse_unsafe
@@ -83,7 +83,7 @@ def dispatch(
         return summary
     # Reactions on a day no source was read (a weekend) use the newest snapshot.
     accounts = ledger.latest_snapshot(day.date).set_index("account_id", drop=False).to_dict("index")
-    events_by_account = group_records(ledger.contact_events(now - HISTORY_WINDOW))
+    histories_by_contact = ContactHistories(ledger.contact_events(now - HISTORY_WINDOW))
     active_suppressions = ActiveSuppressions(ledger.active_suppressions(now))
 
     status_updates: list[dict[str, Any]] = []
@@ -119,7 +119,7 @@ def dispatch(
             step["template"],
             step["contact_address"],
             now,
-            events_by_account.get(step["account_id"], []),
+            histories_by_contact.for_contact(step["account_id"], step["contact_address"]),
             active_suppressions.for_contact(step["account_id"], step["contact_address"]),
         )
         decision = decide(request, rules)

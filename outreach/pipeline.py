@@ -29,6 +29,7 @@ from outreach.accounts import SourceSpec, file_spec, load_spec, read_source
 from outreach.agencies import load_agencies
 from outreach.buckets import segment_table
 from outreach.campaigns import Campaign, load_campaign, loadable_campaigns
+from outreach.channels.reassigned_numbers import ReassignedNumbers
 from outreach.dispatcher import channels_for, dispatch
 from outreach.escalation_report import build_escalation_report, format_escalation
 from outreach.escalation_request import EscalationError, EscalationRequest, parse_request
@@ -37,6 +38,7 @@ from outreach.ladder import History
 from outreach.ledger import Ledger
 from outreach.masking import mask_row
 from outreach.messages import renderer_for
+from outreach.number_checks import check_reassigned_numbers
 from outreach.planner import BusinessDay, plan_day
 from outreach.policy import RuleSet, load_rules
 from outreach.policy.configuration import check_deployment
@@ -199,12 +201,17 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
     ledger = ledger_for(settings)
     day = business_day(date.fromisoformat(ref["business_date"]), campaign.timezone)
     snapshot = ledger.snapshot(day.date)
+    checker = ReassignedNumbers.from_env()
+    if checker is not None:
+        check_reassigned_numbers(ledger, snapshot, day.date, checker, datetime.now(UTC))
     already = ledger.dispatched_step_keys(day.date)
     histories = ledger.histories(campaign.id, day.date - timedelta(days=HISTORY_DAYS), day.date)
     add_reported_payments(histories, snapshot, day.date)
     # The plan is made as of the start of the business day: what happened before it counts.
     events = ledger.contact_events(day.start - timedelta(days=8))
-    events = events[events["at"] < day.start] if not events.empty else events
+    # ... and so do the number checks just made for it.
+    if not events.empty:
+        events = events[(events["at"] < day.start) | (events["kind"] == "number_check")]
     suppressions = ledger.active_suppressions(day.start)
     result = plan_day(
         snapshot,

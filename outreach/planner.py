@@ -72,7 +72,30 @@ def group_records(frame: pd.DataFrame, key: str = "account_id") -> dict[str, lis
     return grouped
 
 
-class ActiveSuppressions:
+class ByAccountAndAddress:
+    """Rows found by account, plus the rows about the contact's address kept for other accounts."""
+
+    def __init__(self, frame: pd.DataFrame, about_an_address: pd.Series | None = None):
+        self._by_account = group_records(frame)
+        shared = frame[about_an_address] if not frame.empty and about_an_address is not None else frame.iloc[0:0]
+        self._by_address = group_records(shared, "address")
+
+    def for_contact(self, account_id: str, address: str | None) -> list[dict[str, Any]]:
+        own = self._by_account.get(account_id, [])
+        if not address:
+            return own
+        return own + [row for row in self._by_address.get(address, []) if row["account_id"] != account_id]
+
+
+class ContactHistories(ByAccountAndAddress):
+    """Each account's contact events, plus the Reassigned Numbers Database's answers about the number
+    in question whichever account they were asked for: an answer is about a number, not an account."""
+
+    def __init__(self, frame: pd.DataFrame):
+        super().__init__(frame, frame["kind"] == "number_check" if not frame.empty else None)
+
+
+class ActiveSuppressions(ByAccountAndAddress):
     """Active suppressions, found by account and by the address they name.
 
     An opt-out is about a number or an inbox, not an account: a STOP from a number holds for
@@ -80,15 +103,7 @@ class ActiveSuppressions:
     """
 
     def __init__(self, frame: pd.DataFrame):
-        self._by_account = group_records(frame)
-        named = frame[frame["address"].notna()] if not frame.empty else frame
-        self._by_address = group_records(named, "address")
-
-    def for_contact(self, account_id: str, address: str | None) -> list[dict[str, Any]]:
-        own = self._by_account.get(account_id, [])
-        if not address:
-            return own
-        return own + [hold for hold in self._by_address.get(address, []) if hold["account_id"] != account_id]
+        super().__init__(frame, frame["address"].notna() if not frame.empty else None)
 
 
 def contact_request(
@@ -115,6 +130,7 @@ def contact_request(
         template=traits_for(channel, template, account.get("locale") or "en"),
         purpose="opt_out_confirmation" if template in OPT_OUT_CONFIRMATIONS else "collection",
         history=policy_facts.contact_events(events),
+        number_checks=policy_facts.number_checks(events),
         suppressions=policy_facts.suppressions(suppressions),
     )
 
@@ -153,7 +169,7 @@ def plan_day(
     policy engine's shape; ``suppressions``: active ones.
     """
     plan = Plan()
-    events_by_account = group_records(events)
+    histories_by_contact = ContactHistories(events)
     active_suppressions = ActiveSuppressions(suppressions)
 
     def audit(account_id: str, decision: str, reason: str, rules: tuple[str, ...] = (), key: str | None = None) -> None:
@@ -205,7 +221,7 @@ def plan_day(
                 stage.template or "",
                 address,
                 day.start,
-                events_by_account.get(account_id, []),
+                histories_by_contact.for_contact(account_id, address),
                 active_suppressions.for_contact(account_id, address),
             )
             decision = decide(request, rules)
@@ -247,7 +263,7 @@ def plan_day(
                 channel,
                 address,
                 day.start,
-                events_by_account.get(account_id, []),
+                histories_by_contact.for_contact(account_id, address),
                 active_suppressions.for_contact(account_id, address),
                 day,
                 run_id,

@@ -24,7 +24,7 @@ import pandas as pd
 
 from outreach.campaigns import Campaign, Stage
 from outreach.ladder import Position
-from outreach.planner import ActiveSuppressions, BusinessDay, choose_address, group_records, planned_step
+from outreach.planner import ActiveSuppressions, BusinessDay, ContactHistories, choose_address, planned_step
 from outreach.policy import RuleSet
 
 # Delivery outcomes that say the contact point cannot be reached, not that it was busy.
@@ -62,7 +62,7 @@ class Context:
 def plan_reactions(new_events: list[dict[str, Any]], context: Context) -> Reactions:
     """The steps today's new events call for, each with the reason it was or was not planned."""
     result = Reactions()
-    events_by_account = group_records(context.events)
+    histories_by_contact = ContactHistories(context.events)
     active_suppressions = ActiveSuppressions(context.suppressions)
 
     def plan(
@@ -86,7 +86,7 @@ def plan_reactions(new_events: list[dict[str, Any]], context: Context) -> Reacti
             channel,
             address,
             context.now,
-            events_by_account.get(account["account_id"], []),
+            histories_by_contact.for_contact(account["account_id"], address),
             active_suppressions.for_contact(account["account_id"], address),
             day,
             context.run_id,

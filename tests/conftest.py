@@ -123,9 +123,12 @@ def sandbox_server() -> Iterator[str]:
 @pytest.fixture
 def sandbox(sandbox_server: str):
     """The provider sandbox, reset for each test."""
+    from outreach.sandbox.app import SandboxConfig
     from tests.servers import Sandbox
 
     client = Sandbox(sandbox_server)
     client.reset()
     yield client
+    # A reset keeps the server's Twilio auth token; a test that changed it gives the default back.
     client.reset()
+    client.configure(auth_token=SandboxConfig().auth_token)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from outreach.ledger.escalation_records import EscalationRecords
 from outreach.ledger.ladder_records import LadderRecords
+from outreach.ledger.number_check_records import NumberCheckRecords
 from outreach.ledger.ref_records import RefRecords
 from outreach.ledger.rollup_records import RollupRecords
 from outreach.ledger.schema import (
@@ -83,7 +84,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRecords):
+# Events the contact policy reads from further back than the rest of the history.
+LONG_MEMORY_KINDS = ("inbound", "number_check")
+LONG_MEMORY = timedelta(days=60)
+
+
+class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRecords, NumberCheckRecords):
     def __init__(self, engine: Engine):
         self.engine = engine
 
@@ -381,6 +387,8 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRe
             .join(planned_steps, attempts.c.step_key == planned_steps.c.step_key)
             .where(attempts.c.claimed_at >= since)
         )
+        # Replies and number checks are read further back: a debt collector's basis to text a number
+        # is the consumer's text from it, or a database answer, within 60 days (12 CFR 1006.6(d)(5)).
         recorded = select(
             events.c.account_id,
             events.c.occurred_at.label("at"),
@@ -388,7 +396,11 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRe
             events.c.kind,
             events.c.outcome,
             events.c.address,
-        ).where(and_(events.c.occurred_at >= since, events.c.channel.is_not(None)))
+        ).where(
+            events.c.channel.is_not(None),
+            (events.c.occurred_at >= since)
+            | (events.c.kind.in_(LONG_MEMORY_KINDS) & (events.c.occurred_at >= since - LONG_MEMORY)),
+        )
         if account_ids is not None:
             ids = list(account_ids)
             outbound = outbound.where(attempts.c.account_id.in_(ids))

@@ -15,7 +15,7 @@ import holidays as holiday_calendars
 from outreach.masking import mask_address
 from outreach.policy.history import Contact, contacts
 from outreach.policy.intervals import Interval, intersect, normalise
-from outreach.policy.model import ContactRequest, Suppression
+from outreach.policy.model import ContactRequest, NumberCheck, Suppression
 from outreach.policy.rules import Rule
 
 HORIZON_DAYS = 16
@@ -261,6 +261,65 @@ def check_validation_notice(ctx: Context, rule: Rule) -> Finding:
         f"{rule.summary} No notice on record and the initial communication was on {ctx.local_date(first)}:"
         f" it was due by {ctx.local_date(due)}; only the validation notice may go now",
     )
+
+
+def _latest_number_check(ctx: Context) -> NumberCheck | None:
+    # Any answer on file counts, even one given after the instant asked about: a day planned (or
+    # replayed) before its checks finished still knows what the database said.
+    checks = [c for c in ctx.request.number_checks if c.number == ctx.request.address]
+    return max(checks, key=lambda c: c.checked_at) if checks else None
+
+
+def check_reassigned(ctx: Context, rule: Rule) -> Finding:
+    """A number the database says was disconnected since consent may be someone else's now (TC-8)."""
+    request = ctx.request
+    if request.channel not in rule.params["channels"] or request.delivery_mode not in rule.params["modes"]:
+        return PASS
+    latest = _latest_number_check(ctx)
+    if latest is None or latest.answer != "yes":
+        return PASS
+    return Finding(
+        "block",
+        f"{rule.summary} The Reassigned Numbers Database answered on {ctx.local_date(latest.checked_at)} that"
+        f" {mask_address(request.channel, request.address)} was disconnected since the consent was given;"
+        " confirm the number with the consumer",
+    )
+
+
+def check_text_safe_harbour(ctx: Context, rule: Rule) -> Finding:
+    """A debt collector texts a number only with a basis (12 CFR 1006.6(d)(5), rulebook US-14)."""
+    request = ctx.request
+    if request.channel != "sms" or request.purpose == "opt_out_confirmation":
+        return PASS
+    days = timedelta(days=int(rule.params["within_days"]))
+    their_texts = [
+        c.at
+        for c in ctx.contacts
+        if "inbound" in c.kinds and c.channel == "sms" and c.address == request.address and c.at <= ctx.at
+    ]
+    if their_texts and ctx.at - max(their_texts) <= days:
+        return Finding("pass", f"the consumer texted from this number on {ctx.local_date(max(their_texts))}")
+    latest = _latest_number_check(ctx)
+    consented = any(
+        consent.scope == "tcpa_automated"
+        and consent.address in (None, request.address)
+        and (consent.channels is None or "sms" in consent.channels)
+        and (consent.revoked_at is None or consent.revoked_at > ctx.at)
+        for consent in request.account.consents
+    )
+    fresh = latest is not None and latest.answer == "no" and ctx.at - latest.checked_at <= days
+    if fresh and (consented or their_texts):
+        basis = "consent to texts" if consented else "an earlier text from the consumer"
+        return Finding(
+            "pass",
+            f"{basis}, and the Reassigned Numbers Database answered 'not reassigned' on"
+            f" {ctx.local_date(latest.checked_at)}",
+        )
+    if latest is None or ctx.at - latest.checked_at > days:
+        missing = f"no Reassigned Numbers Database answer within {days.days} days"
+    else:
+        missing = f"the Reassigned Numbers Database answered '{latest.answer}'"
+    return Finding("review", f"{rule.summary} No basis: {missing} and no text from the consumer in that time")
 
 
 # -- when -------------------------------------------------------------------------------
@@ -523,6 +582,8 @@ CHECKS: dict[str, Check] = {
     "min_gap": check_min_gap,
     "template": check_template,
     "recording": check_recording,
+    "reassigned": check_reassigned,
+    "text_safe_harbour": check_text_safe_harbour,
 }
 
 
@@ -554,6 +615,8 @@ FACTS_READ: dict[str, tuple[str, ...]] = {
     "min_gap": ("channel", "address", "history.at", "history.channel", "history.address", "at"),
     "template": ("template", "channel", "account.time_barred"),
     "recording": ("channel", "recorded"),
+    "reassigned": ("channel", "address", "delivery_mode", "number_checks", "at"),
+    "text_safe_harbour": ("channel", "address", "purpose", "number_checks", "account.consents", *HISTORY),
 }
 EXTRA_FACTS = {
     "modes": ("delivery_mode",),

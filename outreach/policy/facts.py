@@ -6,7 +6,16 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, get_args
 
-from outreach.policy.model import AccountFacts, Consent, ContactEvent, EventKind, EventOutcome, Phone, Suppression
+from outreach.policy.model import (
+    AccountFacts,
+    Consent,
+    ContactEvent,
+    EventKind,
+    EventOutcome,
+    NumberCheck,
+    Phone,
+    Suppression,
+)
 
 PHONE_TYPES = {"mobile_phone": "mobile", "home_phone": "landline", "work_phone": "work"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -112,4 +121,13 @@ def suppressions(rows: Iterable[Mapping[str, Any]]) -> tuple[Suppression, ...]:
             detail=row.get("note"),
         )
         for row in rows
+    )
+
+
+def number_checks(rows: Iterable[Mapping[str, Any]]) -> tuple[NumberCheck, ...]:
+    """The Reassigned Numbers Database's answers kept in the ledger for the account's numbers."""
+    return tuple(
+        NumberCheck(number=row["address"], checked_at=_at(row["at"]), answer=row["outcome"])
+        for row in rows
+        if row.get("kind") == "number_check" and row.get("address") and row.get("outcome") in ("yes", "no", "no_data")
     )

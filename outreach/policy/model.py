@@ -170,7 +170,8 @@ class TemplateTraits(_Model):
 
 # The what-if input's version: 1 was the first published; 2 added who is contacted (recipient), the
 # sender type and provider, the agency, the validation notice facts, direct call consent,
-# whether a message could have been left, and whether a call is recorded. Every version-1 document is a valid version-2 one.
+# whether a message could have been left, whether a call is recorded, and the Reassigned
+# Numbers Database's answers. Every version-1 document is a valid version-2 one.
 SCHEMA_VERSION = 2
 
 
@@ -200,8 +201,21 @@ class ContactRequest(_Model):
     template: TemplateTraits | None = None
     history: tuple[ContactEvent, ...] = ()
     suppressions: tuple[Suppression, ...] = ()
+    number_checks: tuple[NumberCheck, ...] = Field((), description="Reassigned Numbers Database answers on file")
 
     _utc = field_validator("at")(classmethod(lambda cls, v: _as_utc(v)))
+
+
+class NumberCheck(_Model):
+    """An answer of the Reassigned Numbers Database about a number, kept as evidence (TC-8, US-14)."""
+
+    number: str
+    checked_at: datetime
+    answer: Literal["yes", "no", "no_data"] = Field(
+        description="yes: disconnected since the date asked about (it may be someone else's now); no: not; no_data"
+    )
+
+    _utc = field_validator("checked_at")(classmethod(lambda cls, v: _as_utc(v)))
 
 
 class TraceEntry(_Model):

@@ -449,6 +449,21 @@ def create_app(state: SandboxState | None = None) -> FastAPI:
             )
         return Response(status_code=202, headers={"X-Message-Id": message_id})
 
+    # -- Reassigned Numbers Database -------------------------------------------------------
+
+    @app.post("/rnd/v1/queries")
+    async def rnd_queries(request: Request) -> Response:
+        if not request.headers.get("Authorization", "").startswith("Bearer "):
+            return JSONResponse({"error": "a bearer token is required"}, status_code=401)
+        try:
+            queries = (await request.json())["queries"]
+            results = [{**q, "result": outcomes.reassigned(str(q["tn"]))} for q in queries]
+        except (ValueError, KeyError, TypeError):
+            record("rnd", "query", None, 400)
+            return JSONResponse({"error": 'expected {"queries": [{"tn": ..., "date": ...}]}'}, status_code=400)
+        record("rnd", "query", {"queries": queries}, 200)
+        return JSONResponse({"results": results})
+
     # -- control --------------------------------------------------------------------------
 
     @app.get("/_sandbox/requests")

@@ -31,6 +31,8 @@ CALL_OUTCOMES: dict[str, tuple[str, str | None]] = {
     "89": ("completed", "machine_end_beep"),
 }
 EMAIL_OUTCOMES = {"bounce": "bounce", "spam": "spamreport", "block": "dropped"}
+# Last two digits -> the Reassigned Numbers Database's answer ("no" for every other number).
+RND_ANSWERS = {"88": "yes", "87": "no_data"}
 
 
 @dataclass(frozen=True)
@@ -67,3 +69,8 @@ def email_outcome(address: str, extra: dict[str, str] | None = None) -> str:
         if word in local:
             return event
     return "delivered"
+
+
+def reassigned(number: str) -> str:
+    """The database's answer: "yes" (disconnected since the date, so maybe someone else's now), "no", "no_data"."""
+    return RND_ANSWERS.get(number[-2:], "no")

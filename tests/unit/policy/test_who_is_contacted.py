@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from outreach.policy import ContactEvent, decide
-from outreach.policy.model import CollectingAgency, Consent, Phone
-from tests.unit.policy.builders import CN_MOBILE, account, ask, hold, utc
+from outreach.policy.model import CollectingAgency, Consent, NumberCheck, Phone
+from tests.unit.policy.builders import CN_MOBILE, NY_MOBILE, account, ask, hold, utc
 
 ATTORNEY_LETTER = "2026-10-05T15:00:00Z"
 OTHER_NUMBER = "+12125550199"
@@ -129,7 +129,9 @@ def test_twilio_refuses_third_party_collection_texts_but_another_provider_may_ca
     agency = account(collector_type="third_party", validation_notice_at=utc("2026-11-01T00:00:00Z"))
     assert decide(ask("sms", account=agency)).rules == ("twilio.no_third_party_collection",)
     assert decide(ask("sms", account=agency, provider="twilio")).decision == "block"
-    assert decide(ask("sms", account=agency, provider="other-aggregator")).decision == "send"
+    checked = [NumberCheck(number=NY_MOBILE, checked_at=utc("2026-11-01T12:00:00Z"), answer="no")]
+    other = decide(ask("sms", account=agency, provider="other-aggregator", number_checks=checked))
+    assert other.decision == "send"
 
 
 def test_a_debt_collector_gives_the_validation_notice_within_five_days_of_the_first_communication():
@@ -161,3 +163,34 @@ def test_in_china_a_call_is_recorded_and_kept_two_years_and_one_that_would_not_b
     assert "kept 730 days" in decide(call).reason_text()
     unrecorded = decide(call.model_copy(update={"recorded": False}))
     assert unrecorded.decision == "block" and unrecorded.rules == ("cn.call_recording",)
+
+
+def check(answer: str, at: str = "2026-11-01T12:00:00Z") -> NumberCheck:
+    return NumberCheck(number=NY_MOBILE, checked_at=utc(at), answer=answer)
+
+
+def test_a_number_the_database_reports_reassigned_is_not_texted_or_autodialled():
+    for channel in ("sms", "voice"):
+        refused = decide(ask(channel, number_checks=[check("yes")]))
+        assert refused.decision == "block" and refused.rules == ("tcpa.reassigned_number",), channel
+        assert "confirm the number with the consumer" in refused.reason_text()
+    assert decide(ask("voice", delivery_mode="live_agent", number_checks=[check("yes")])).decision == "send"
+    # The latest answer stands: a later "no" (the consumer confirmed it and it was asked again).
+    assert decide(ask("sms", number_checks=[check("yes"), check("no", at="2026-11-10T12:00:00Z")])).decision == "send"
+
+
+def test_a_debt_collector_texts_only_with_a_recent_text_from_the_number_or_a_fresh_not_reassigned_answer():
+    buyer = account(collector_type="debt_buyer", validation_notice_at=utc("2026-11-01T00:00:00Z"))
+
+    def text(**kwargs):
+        return decide(ask("sms", account=buyer, provider="other-aggregator", **kwargs))
+
+    nothing = text()
+    assert nothing.decision == "review" and nothing.rules == ("regf.text_safe_harbour",)
+    assert "no Reassigned Numbers Database answer within 60 days" in nothing.reason_text()
+    assert text(number_checks=[check("no")]).decision == "send"
+    assert text(number_checks=[check("no", at="2026-09-01T12:00:00Z")]).decision == "review", "older than 60 days"
+    assert text(number_checks=[check("no_data")]).decision == "review"
+    their_text = ContactEvent(at=utc("2026-10-01T15:00:00Z"), channel="sms", kind="inbound", address=NY_MOBILE)
+    assert text(history=[their_text]).decision == "send", "the consumer texted from it 48 days ago"
+    assert decide(ask("sms", number_checks=[])).decision == "send", "a bank's own texts rest on its consent"

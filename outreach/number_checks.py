@@ -1,0 +1,79 @@
+"""Before a day is planned: ask the Reassigned Numbers Database about the numbers we text or autodial.
+
+Only US mobile numbers with consent to automated texts or calls are asked about, and each
+again once its last answer is older than ``RECHECK_AFTER`` (half the 60 days a "not reassigned"
+answer stands for). The date asked about is the last check's, or else the first business date
+the account is in the ledger: the number should have stayed the consumer's since then. Every
+answer is kept in the ledger as evidence; the contact policy reads it (TC-8, US-14).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+
+import pandas as pd
+
+from outreach.channels.reassigned_numbers import NumberQuery, ReassignedNumbers, ReassignedNumbersError
+from outreach.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+RECHECK_AFTER = timedelta(days=30)
+
+
+def numbers_to_check(snapshot: pd.DataFrame) -> pd.DataFrame:
+    """account_id and number of each US mobile number with consent to automated texts or calls."""
+    if snapshot.empty:
+        return pd.DataFrame(columns=["account_id", "number"])
+    consented = snapshot["consent_sms"].fillna(False).astype(bool) | snapshot["consent_voice"].fillna(False).astype(
+        bool
+    )
+    wanted = snapshot[(snapshot["country"] == "US") & snapshot["mobile_phone"].notna() & consented]
+    return wanted[["account_id", "mobile_phone"]].rename(columns={"mobile_phone": "number"})
+
+
+def check_reassigned_numbers(
+    ledger: Ledger, snapshot: pd.DataFrame, business_date: date, checker: ReassignedNumbers, now: datetime
+) -> int:
+    """Ask about the numbers due a check and keep the answers; how many were asked about."""
+    wanted = numbers_to_check(snapshot)
+    if wanted.empty:
+        return 0
+    latest = ledger.latest_number_checks(wanted["number"])
+    due = wanted[[latest.get(n) is None or now - latest[n] > RECHECK_AFTER for n in wanted["number"]]]
+    due = due.drop_duplicates("number")
+    if due.empty:
+        return 0
+    first_seen = ledger.first_seen(due["account_id"])
+    queries = {
+        row.number: (
+            row.account_id,
+            latest[row.number].date() if row.number in latest else first_seen.get(row.account_id, business_date),
+        )
+        for row in due.itertuples()
+    }
+    try:
+        answers = checker.check([NumberQuery(number, since) for number, (_, since) in queries.items()])
+    except ReassignedNumbersError as exc:
+        # Fail safe: without an answer no safe harbour is claimed; a debt collector's texts go to review.
+        log.error("the Reassigned Numbers Database did not answer for %d number(s): %s", len(queries), exc)
+        return 0
+    source = urlsplit(checker.base_url).netloc
+    ledger.record_number_checks(
+        [
+            {
+                "account_id": queries[a.number][0],
+                "number": a.number,
+                "since": a.since,
+                "answer": a.answer,
+                "checked_at": now,
+                "source": source,
+            }
+            for a in answers
+        ]
+    )
+    reassigned = sum(a.answer == "yes" for a in answers)
+    log.info("asked the Reassigned Numbers Database about %d number(s): %d reassigned", len(answers), reassigned)
+    return len(answers)

@@ -24,6 +24,24 @@ def _day(value: Any) -> date:
     return pd.Timestamp(value).date()
 
 
+# What the Reassigned Numbers Database's answers mean, for a person reading the timeline.
+NUMBER_CHECK_ANSWERS = {
+    "yes": "reassigned (disconnected since consent): no automated texts or calls",
+    "no": "not reassigned",
+    "no_data": "no data",
+}
+
+
+def _event_line(row: dict) -> str:
+    if row["kind"] == "number_check":
+        answer = NUMBER_CHECK_ANSWERS.get(row["outcome"], row["outcome"])
+        return f"Reassigned Numbers Database on {mask_address('sms', row['address'])}: {answer}"
+    if row["kind"] == "call_consent":
+        return f"the consumer asked to be called at {mask_address('voice', row['address'])}"
+    outcome = f" {row['outcome']}" if row["outcome"] else ""
+    return f"event: {row['kind']}{outcome} on {row['channel'] or '-'}"
+
+
 def explain(ledger: Ledger, account_id: str, until: date | None = None) -> str | None:
     """The account's timeline up to ``until`` (inclusive), or None when the ledger has never seen it."""
     timeline = ledger.account_timeline(account_id)
@@ -58,8 +76,7 @@ def explain(ledger: Ledger, account_id: str, until: date | None = None) -> str |
             f"attempt: {row['channel']} {stage_of.get(row['step_key'], '')} to {to or '-'}: {row['status']}{error}"
         )
     for row in recorded.to_dict("records"):
-        outcome = f" {row['outcome']}" if row["outcome"] else ""
-        days[_day(row["occurred_at"])].append(f"event: {row['kind']}{outcome} on {row['channel'] or '-'}")
+        days[_day(row["occurred_at"])].append(_event_line(row))
     for row in paid.to_dict("records"):
         days[_day(row["paid_on"])].append(
             f"payment: {row['currency']} {row['amount_minor'] / 100:,.2f} ({row['source']})"

@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 
 from outreach.accounts.schema import CURRENCY_EXPONENT
-from outreach.agencies import Agency
+from outreach.agencies import Agency, load_agencies
 from outreach.channels import OutboundMessage, SendResult
 from outreach.ladder import money
 from outreach.ledger import Ledger
@@ -37,6 +37,8 @@ APPROVAL_OPTIONS = [APPROVE, REJECT, LATER]
 AWAITING = "awaiting_approval"
 # An account the person left out of their decision: its placement keeps waiting for the next one.
 KEPT_BACK = "kept_back"
+# An approval naming an agency the bank has not listed: the account keeps waiting.
+NOT_LISTED = "not_listed"
 DECISION_NAME = {"approved": "approval", "rejected": "rejection"}
 
 # What an outside agency needs to work an account, and nothing more: no consent
@@ -275,8 +277,12 @@ def record_approval(
     response: Mapping[str, Any] | None,
     business_date: date,
     directory: Path,
+    agencies: Mapping[str, Agency] | None = None,
 ) -> dict[str, int]:
     """Apply a person's answer to every placement awaiting approval in ``campaign``.
+
+    Only an agency on the bank's list (``agencies``, by default the configured file) is placed
+    with: an approval naming another leaves the account waiting, with that reason (CN-8).
 
     ``response`` is what Airflow's Human-in-the-loop operator returned: ``chosen_options``,
     ``params_input`` (``reason``, ``exclude``), ``responded_by_user`` and ``responded_at``.
@@ -306,6 +312,7 @@ def record_approval(
     else:
         status = "approved" if chosen == [APPROVE] else "rejected"
 
+    listed = load_agencies() if agencies is None else agencies
     snapshot = ledger.snapshot(business_date).set_index("account_id", drop=False)
     updates: list[dict[str, Any]] = []
     placed: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
@@ -318,6 +325,12 @@ def record_approval(
                 f"kept back by {who} from the {DECISION_NAME[status]}: {kept_back_because}",
             )
         output = None
+        if row_status == "approved" and row["kind"] == "agency" and row["agency"] not in listed:
+            row_status, row_note = (
+                NOT_LISTED,
+                f"approved, but {row['agency']} is not on the bank's list of agencies, so nothing was placed;"
+                " only a listed agency may collect (add it to the agencies file, or change the campaign)",
+            )
         if row_status == "approved":
             account = snapshot.loc[row["account_id"]].to_dict() if row["account_id"] in snapshot.index else None
             if account is None:
@@ -328,11 +341,11 @@ def record_approval(
                 )
                 row_status = "placed"
                 output = str(placement_path(directory, row["kind"], row["agency"], campaign, business_date))
-        decided = row_status not in ("timed_out", KEPT_BACK)
+        decided = row_status not in ("timed_out", KEPT_BACK, NOT_LISTED)
         updates.append(
             {
                 "id": row["id"],
-                "status": AWAITING if row_status == KEPT_BACK else row_status,
+                "status": AWAITING if row_status in (KEPT_BACK, NOT_LISTED) else row_status,
                 "decision": row_status,
                 "by": who if row_status != "timed_out" else None,
                 "decided_by": who if decided else None,

@@ -288,6 +288,7 @@ def apply_approval(ref: RunRef, response: dict[str, Any] | None, settings: Setti
         response,
         date.fromisoformat(ref["business_date"]),
         settings.handoffs_dir,
+        load_agencies(settings.agencies_file),
     )
     return {**ref, "approvals": counts}
 

@@ -357,3 +357,23 @@ def test_explain_tells_the_story_day_by_day_with_contacts_masked(walk, book, led
     assert "no payment within 2 day(s) of reminder-sms (sms)" in text and "on to reminder-email (email)" in text
     assert "+12125550142" not in text and "+1******0142" in text
     assert explain(ledger, account, until=days[0]).count("attempt:") == 1
+
+
+def test_an_approval_naming_an_agency_the_bank_has_not_listed_places_nothing(walk, book, ledger, tmp_path):
+    account = "AC90007"
+    book.add(account, START - timedelta(days=40))
+    days = business_days(START, 15)
+    walk(days[:14], campaigns=("m2_plus",))
+    response = {
+        "chosen_options": ["Approve"],
+        "params_input": {"reason": "no contact in 40 days"},
+        "responded_by_user": {"id": "7", "name": "ops.lead"},
+        "responded_at": "2026-11-20T15:00:00+00:00",
+    }
+    assert record_approval(ledger, "m2_plus", response, days[13], tmp_path, agencies={}) == {"not_listed": 1}
+    assert not (tmp_path / "agency").exists(), "no placement file went to the agency"
+    waiting = ledger.handoffs(kind=["agency"], status=["awaiting_approval"])
+    assert waiting["account_id"].tolist() == [account]
+    reasons = " ".join(ledger.account_timeline(account)["decisions"]["reason"])
+    assert "northwind_recoveries is not on the bank's list of agencies" in reasons
+    assert record_approval(ledger, "m2_plus", response, days[13], tmp_path) == {"placed": 1}, "listed: placed"

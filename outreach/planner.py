@@ -22,7 +22,7 @@ from outreach.ladder import History, Move, Position, is_account_hold, move
 from outreach.policy import ContactRequest, Decision, RuleSet, decide
 from outreach.policy import facts as policy_facts
 from outreach.policy.senders import configured_sms_sender
-from outreach.template_checks import OPT_OUT_CONFIRMATIONS, traits_for
+from outreach.template_checks import OPT_OUT_CONFIRMATIONS, VALIDATION_NOTICES, traits_for
 
 ADDRESS_FIELDS: dict[str, tuple[str, ...]] = {
     "sms": ("mobile_phone",),
@@ -106,6 +106,12 @@ class ActiveSuppressions(ByAccountAndAddress):
         super().__init__(frame, frame["address"].notna() if not frame.empty else None)
 
 
+def purpose_of(template: str) -> str:
+    if template in OPT_OUT_CONFIRMATIONS:
+        return "opt_out_confirmation"
+    return "validation_notice" if template in VALIDATION_NOTICES else "collection"
+
+
 def contact_request(
     account: dict[str, Any],
     channel: str,
@@ -128,7 +134,7 @@ def contact_request(
         sender_type=configured_sms_sender() if channel == "sms" else None,
         at=at,
         template=traits_for(channel, template, account.get("locale") or "en"),
-        purpose="opt_out_confirmation" if template in OPT_OUT_CONFIRMATIONS else "collection",
+        purpose=purpose_of(template),
         history=policy_facts.contact_events(events),
         number_checks=policy_facts.number_checks(events),
         suppressions=policy_facts.suppressions(suppressions),

@@ -24,6 +24,8 @@ OPT_OUT_PATTERNS = {
 }
 LEGAL_THREAT_WORDS = ("sue", "lawsuit", "legal action", "court", "garnish", "起诉", "诉讼", "法院", "强制执行")
 OPT_OUT_CONFIRMATIONS = frozenset({"opt_out_confirmation"})
+# Templates that are the validation notice a debt collector owes (12 CFR 1006.34).
+VALIDATION_NOTICES = frozenset({"validation_notice"})
 # A limited-content message (12 CFR 1006.2(j)) may carry only these.
 LIMITED_CONTENT_VARIABLES = frozenset({"first_name", "business_name", "callback_number"})
 DEBT_WORDS = ("debt", "past due", "payment", "owe", "balance", "collection", "欠款", "逾期", "还款", "催收")

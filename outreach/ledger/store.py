@@ -16,6 +16,7 @@ from sqlalchemy import Engine, and_, bindparam, case, create_engine, delete, eve
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from outreach.ledger.collector_records import CollectorRecords
 from outreach.ledger.escalation_records import EscalationRecords
 from outreach.ledger.ladder_records import LadderRecords
 from outreach.ledger.number_check_records import NumberCheckRecords
@@ -89,7 +90,9 @@ LONG_MEMORY_KINDS = ("inbound", "number_check")
 LONG_MEMORY = timedelta(days=60)
 
 
-class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRecords, NumberCheckRecords):
+class Ledger(
+    LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRecords, NumberCheckRecords, CollectorRecords
+):
     def __init__(self, engine: Engine):
         self.engine = engine
 
@@ -281,7 +284,7 @@ class Ledger(LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRe
             query = query.where(account_snapshots.c.bucket != "current")
         with self.engine.connect() as conn:
             frame = pd.read_sql(query, conn)
-        return _none_for_missing(frame)
+        return self.with_collector_facts(_none_for_missing(frame))
 
     def latest_buckets_before(self, business_date: date) -> pa.Table:
         """Each account's bucket (``account_id``, ``bucket``) on the most recent earlier business date."""

@@ -45,6 +45,9 @@ def account_facts(row: Mapping[str, Any]) -> AccountFacts:
         emails=(row["email"],) if row.get("email") else (),
         flags=flags,
         consents=tuple(consents),
+        # Present for a debt collector's accounts (``Ledger.with_collector_facts``).
+        initial_communication_at=_at(row["initial_communication_at"]) if row.get("initial_communication_at") else None,
+        validation_notice_at=_at(row["validation_notice_at"]) if row.get("validation_notice_at") else None,
     )
 
 

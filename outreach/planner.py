@@ -47,9 +47,18 @@ class BusinessDay:
 class Plan:
     steps: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
-    positions: list[Position] = field(default_factory=list)
     handoffs: list[dict[str, Any]] = field(default_factory=list)
     promises: list[dict[str, Any]] = field(default_factory=list)
+    # Each account's new position, by account: a later move of the same account replaces the earlier one.
+    moves: dict[str, Position] = field(default_factory=dict)
+
+    @property
+    def positions(self) -> list[Position]:
+        return list(self.moves.values())
+
+    def move_to(self, position: Position) -> None:
+        self.moves.pop(position.account_id, None)
+        self.moves[position.account_id] = position
 
 
 def step_key(account_id: str, campaign: str, stage: str, channel: str, business_date: date) -> str:
@@ -207,7 +216,7 @@ def plan_day(
         for decision, reason in moved.notes:
             audit(account_id, decision, reason)
         if moved.position is not None and moved.position != position:
-            plan.positions.append(moved.position)
+            plan.move_to(moved.position)
         for promise_id, status in moved.promises:
             plan.promises.append({"id": promise_id, "status": status, "resolved_on": day.date})
         if not moved.execute:
@@ -287,7 +296,7 @@ def plan_day(
                 key,
             )
             updated = replace(position, fallback_used=True)
-            plan.positions = [p for p in plan.positions if p.account_id != account_id] + [updated]
+            plan.move_to(updated)
     return plan
 
 
@@ -374,7 +383,7 @@ def plan_placement(
         reason = f"{stage.id}: placement with {target} not requested: {decision.reason_text()}"
         if moved.position is not None:
             held = replace(moved.position, status="active", status_reason=reason)
-            plan.positions = [p for p in plan.positions if p.account_id != held.account_id] + [held]
+            plan.move_to(held)
         return reason
     plan.handoffs.append(
         {

@@ -41,3 +41,17 @@ def test_the_ops_view_benchmark_runs_at_a_small_size():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "rollup rows (365 days)" in result.stdout and "funnel  over a quarter" in result.stdout
+
+
+def test_the_whole_day_benchmark_runs_at_a_small_size():
+    result = subprocess.run(
+        [sys.executable, str(PROJECT / "bench" / "day.py"), "--accounts", "300"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=PROJECT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for stage in ("pull + segment", "plan m1_self_service", "dispatch m2_plus (log)", "report"):
+        assert f"day 1 {stage}" in result.stdout
+    assert "x the floor" in result.stdout

@@ -1,0 +1,183 @@
+"""Whole-day benchmark: every stage of a business day at N accounts, each in its own process.
+
+    .venv/bin/python bench/day.py --accounts 100000 [--days 2] [--ledger-url postgresql://...]
+
+Generates a book of N delinquent accounts and runs, for each day, the stages a campaign DAG
+runs, each stage in a fresh process as an Airflow task would be (so its peak memory is its own):
+pull + segment, plan of each campaign, dispatch of each campaign's due steps at noon with the
+log channel, and the run report. Day 2 is the next business day's sample book (the same account
+ids, their facts drawn again), planned against day 1's positions and contacts. Prints per stage:
+wall and CPU seconds, peak RSS and CPU microseconds per account, then the floor (the snapshot
+read and a vectorised "which stage today" over it) and each plan's ratio to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+FIRST_DAY = date(2026, 11, 19)
+CAMPAIGNS = ("m1_self_service", "m2_plus")
+
+
+def settings_for(ledger_url: str, home: Path, book: Path):
+    from outreach.settings import Settings
+
+    return Settings(home=home, ledger_url=ledger_url, accounts_file=book, timezone="America/New_York")
+
+
+def stage_pull(settings, day: date) -> dict:
+    from outreach import pipeline
+
+    ref = pipeline.segment(pipeline.pull(day, f"bench__{day}", settings), settings)
+    return ref
+
+
+def stage_plan(settings, ref: dict, campaign: str) -> dict:
+    from outreach import pipeline
+
+    return pipeline.plan(ref, campaign, settings)
+
+
+def stage_dispatch(settings, ref: dict) -> dict:
+    from outreach import pipeline
+
+    noon = datetime.combine(date.fromisoformat(ref["business_date"]), datetime.min.time(), UTC) + timedelta(hours=17)
+    return pipeline.dispatch_due(ref, settings, channel_set="log", now=noon)
+
+
+def stage_report(settings, ref: dict) -> dict:
+    from outreach import pipeline
+
+    return pipeline.report(ref, settings)
+
+
+def stage_floor(settings, ref: dict) -> dict:
+    """The bare minimum of a plan: read the day's accounts and pick each one's stage, vectorised."""
+    import numpy as np
+
+    from outreach.pipeline import ledger_for
+
+    snapshot = ledger_for(settings).snapshot(date.fromisoformat(ref["business_date"]))
+    m1 = snapshot["bucket"] == "M1"
+    stage = np.where(m1, "reminder-sms", np.where(snapshot["bucket"] != "current", "past-due-call", ""))
+    return {**ref, "floor_rows": int((stage != "").sum())}
+
+
+STAGES = {
+    "pull": stage_pull,
+    "plan": stage_plan,
+    "dispatch": stage_dispatch,
+    "report": stage_report,
+    "floor": stage_floor,
+}
+
+
+def child(stage: str, ledger_url: str, home: Path, book: Path, ref_in: str, extra: str) -> None:
+    # Imports are paid before the clock starts, as in a warm Airflow worker.
+    import outreach.pipeline  # noqa: F401
+
+    settings = settings_for(ledger_url, home, book)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    if stage == "pull":
+        ref = stage_pull(settings, date.fromisoformat(extra))
+    elif stage == "plan":
+        ref = stage_plan(settings, json.loads(ref_in), extra)
+    else:
+        ref = STAGES[stage](settings, json.loads(ref_in))
+    print(
+        json.dumps(
+            {
+                "ref": ref,
+                "wall": time.perf_counter() - started,
+                "cpu": time.process_time() - cpu_started,
+                "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            },
+            default=str,
+        )
+    )
+
+
+def run_stage(*args: str) -> dict:
+    result = subprocess.run([sys.executable, __file__, "--stage", *args], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        sys.exit(f"stage {args[0]} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=1, choices=(1, 2))
+    parser.add_argument(
+        "--ledger-url", help="the ledger (default: a fresh SQLite file); a PostgreSQL database is emptied"
+    )
+    parser.add_argument("--stage", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    if args.stage:
+        stage, ledger_url, home, book, ref_in, extra = args.stage
+        child(stage, ledger_url, Path(home), Path(book), ref_in, extra)
+        return
+
+    from sqlalchemy import create_engine, text
+
+    from outreach.ledger.schema import metadata
+    from outreach.sample import write_sample_parquet
+
+    rows: list[tuple[str, dict]] = []
+    with tempfile.TemporaryDirectory(prefix="outreach-bench-day-") as scratch:
+        work = Path(scratch)
+        ledger_url = args.ledger_url or f"sqlite:///{work / 'ledger.db'}"
+        if args.ledger_url:
+            # The run starts from an empty ledger, as a deployment's first day does.
+            engine = create_engine(ledger_url)
+            metadata.drop_all(engine)
+            with engine.begin() as conn:
+                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            engine.dispose()
+        home = work / "home"
+        for offset in range(args.days):
+            day = FIRST_DAY + timedelta(days=offset)
+            book = work / f"book-{day}.parquet"
+            write_sample_parquet(book, day, args.accounts)
+            common = (ledger_url, str(home), str(book))
+            pulled = run_stage("pull", *common, "{}", day.isoformat())
+            rows.append((f"day {offset + 1} pull + segment", pulled))
+            ref = json.dumps(pulled["ref"])
+            rows.append((f"day {offset + 1} floor", run_stage("floor", *common, ref, "")))
+            for campaign in CAMPAIGNS:
+                planned = run_stage("plan", *common, ref, campaign)
+                rows.append((f"day {offset + 1} plan {campaign}", planned))
+                sent = run_stage("dispatch", *common, json.dumps(planned["ref"]), "")
+                rows.append((f"day {offset + 1} dispatch {campaign} (log)", sent))
+            rows.append((f"day {offset + 1} report", run_stage("report", *common, json.dumps(sent["ref"]), "")))
+
+    print(
+        f"{args.accounts:,} accounts, {args.days} day(s); machine: {os.cpu_count()} cores, "
+        f"{platform.python_implementation()} {platform.python_version()}, ledger {ledger_url.split(':')[0]}"
+    )
+    print(f"{'stage':<40} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'CPU us/acct':>12}")
+    for name, figures in rows:
+        per_account = figures["cpu"] / args.accounts * 1e6
+        wall, cpu, peak = figures["wall"], figures["cpu"], figures["peak_mb"]
+        print(f"{name:<40} {wall:>8.1f} {cpu:>8.1f} {peak:>8,.0f} {per_account:>12,.0f}")
+    floors = {name.split(" floor")[0]: figures["wall"] for name, figures in rows if name.endswith("floor")}
+    for name, figures in rows:
+        if " plan " in name:
+            floor = floors[name.split(" plan")[0]]
+            print(f"{name}: {figures['wall'] / floor:,.0f}x the floor ({floor:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -116,7 +116,8 @@ class Renderer:
         text = compiled.render(context).strip()
         if needs_cn_letter_fields(channel, locale):
             fields = letter_fields(compiled, context)
-            return RenderedMessage(None, text, tuple(missing_letter_fields(fields, context, self.sender.letter_seal)))
+            missing = missing_letter_fields(fields, context, self.sender.letter_seal, text)
+            return RenderedMessage(None, text, tuple(missing))
         if channel == "email":
             first, _, rest = text.partition("\n")
             if not first.startswith("Subject: "):

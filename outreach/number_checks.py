@@ -2,14 +2,18 @@
 
 Only US mobile numbers with consent to automated texts or calls are asked about, and each
 again once its last answer is older than ``RECHECK_AFTER`` (half the 60 days a "not reassigned"
-answer stands for). The date asked about is the last check's, or else the first business date
-the account is in the ledger: the number should have stayed the consumer's since then. Every
-answer is kept in the ledger as evidence; the contact policy reads it (TC-8, US-14).
+answer stands for). The date asked about is when the number was last known to be the consumer's:
+the date of the last "not reassigned" answer; for a number never asked about, the consent's date
+is not in the bank's file, so the date ``OUTREACH_RND_LOOKBACK_DAYS`` (default 1,825) before
+today stands in for it, which errs towards "reassigned". A number once reported reassigned is not
+asked again: it stays held until the consumer confirms it. Every answer is kept in the ledger as
+evidence; the contact policy reads it (TC-8, US-14).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from datetime import date, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -21,6 +25,10 @@ from outreach.ledger import Ledger
 log = logging.getLogger(__name__)
 
 RECHECK_AFTER = timedelta(days=30)
+
+
+def lookback_days() -> int:
+    return int(os.environ.get("OUTREACH_RND_LOOKBACK_DAYS") or 1825)
 
 
 def numbers_to_check(snapshot: pd.DataFrame) -> pd.DataFrame:
@@ -42,16 +50,16 @@ def check_reassigned_numbers(
     if wanted.empty:
         return 0
     latest = ledger.latest_number_checks(wanted["number"])
-    due = wanted[[latest.get(n) is None or now - latest[n] > RECHECK_AFTER for n in wanted["number"]]]
-    due = due.drop_duplicates("number")
+    confirmed = ledger.latest_number_checks(wanted["number"], answer="no")
+    reported = ledger.latest_number_checks(wanted["number"], answer="yes")
+    due = wanted[
+        [n not in reported and (latest.get(n) is None or now - latest[n] > RECHECK_AFTER) for n in wanted["number"]]
+    ].drop_duplicates("number")
     if due.empty:
         return 0
-    first_seen = ledger.first_seen(due["account_id"])
+    unknown_since = business_date - timedelta(days=lookback_days())
     queries = {
-        row.number: (
-            row.account_id,
-            latest[row.number].date() if row.number in latest else first_seen.get(row.account_id, business_date),
-        )
+        row.number: (row.account_id, confirmed[row.number].date() if row.number in confirmed else unknown_since)
         for row in due.itertuples()
     }
     try:

@@ -53,9 +53,12 @@ def letter_fields(template: Template, context: Mapping[str, Any]) -> dict[str, s
     return {name: "".join(block(rendered)).strip() for name, block in template.blocks.items()}
 
 
-def missing_letter_fields(fields: Mapping[str, str], context: Mapping[str, Any], seal: str | None) -> list[str]:
-    """The required fields the letter lacks; the name and the amount must be this account's own."""
-    missing = [label for name, label in CN_LETTER_FIELDS.items() if not fields.get(name)]
+def missing_letter_fields(
+    fields: Mapping[str, str], context: Mapping[str, Any], seal: str | None, body: str
+) -> list[str]:
+    """The required fields the letter lacks as sent (``body``): a block the template defines but never
+    prints is not on the letter. The name and the amount must be this account's own."""
+    missing = [label for name, label in CN_LETTER_FIELDS.items() if not fields.get(name) or fields[name] not in body]
     if seal and "seal or signature" in missing:
         missing.remove("seal or signature")  # an electronic seal or signature applied to the letter as sent
     if fields.get("debtor_name") and str(context.get("full_name") or "") not in fields["debtor_name"]:
@@ -121,8 +124,9 @@ def check_template(channel: str, name: str, locale: str, source: str, environmen
 
         renderer = Renderer()
         context = renderer.context({**WORST_CASE_ACCOUNT, "locale": locale})
-        fields = letter_fields(environment.from_string(source), context)
-        missing = missing_letter_fields(fields, context, renderer.sender.letter_seal)
+        template = environment.from_string(source)
+        fields = letter_fields(template, context)
+        missing = missing_letter_fields(fields, context, renderer.sender.letter_seal, template.render(context))
         if missing:
             problems.append(f"collection letter lacks required field(s) {missing} (each is a named block)")
 

@@ -69,9 +69,16 @@ class ReassignedNumbers:
         return None
 
     def check(self, queries: Sequence[NumberQuery]) -> list[NumberAnswer]:
+        """The database's answer for each query; ``ReassignedNumbersError`` when it gives none usable
+        (refused, unreachable after retries, or an answer that is not the API's)."""
         answers: list[NumberAnswer] = []
         for start in range(0, len(queries), BATCH):
-            answers.extend(self._ask(queries[start : start + BATCH]))
+            try:
+                answers.extend(self._ask(queries[start : start + BATCH]))
+            except _Transient as exc:
+                raise ReassignedNumbersError(f"the database did not answer after retries: {exc}") from exc
+            except ValueError as exc:
+                raise ReassignedNumbersError(f"the database's answer is not the API's JSON: {exc}") from exc
         return answers
 
     @retry(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
-from outreach.ledger.schema import account_snapshots, events
+from outreach.ledger.schema import events
 
 NUMBER_CHECK = "number_check"
 CHUNK = 1000
@@ -21,14 +21,11 @@ def _utc(moment: datetime) -> datetime:
 class NumberCheckRecords:
     engine: Engine
 
-    def latest_number_checks(self, numbers: Iterable[str]) -> dict[str, datetime]:
-        """When each number was last checked, for those ever checked."""
-        latest = self._per_key(events.c.address, func.max(events.c.occurred_at), numbers, events.c.kind == NUMBER_CHECK)
+    def latest_number_checks(self, numbers: Iterable[str], answer: str | None = None) -> dict[str, datetime]:
+        """When each number was last checked (with that ``answer``, if given), for those ever checked."""
+        where = [events.c.kind == NUMBER_CHECK] + ([events.c.outcome == answer] if answer else [])
+        latest = self._per_key(events.c.address, func.max(events.c.occurred_at), numbers, *where)
         return {number: _utc(at) for number, at in latest.items()}
-
-    def first_seen(self, account_ids: Iterable[str]) -> dict[str, date]:
-        """The first business date each account is in the ledger's snapshots."""
-        return self._per_key(account_snapshots.c.account_id, func.min(account_snapshots.c.business_date), account_ids)
 
     def _per_key(self, key: Any, aggregate: Any, keys: Iterable[str], *where: Any) -> dict[str, Any]:
         wanted = sorted(set(keys))

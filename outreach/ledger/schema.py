@@ -167,6 +167,8 @@ events = Table(
     Column("reacted_at", DateTime(timezone=True)),
     Index("ix_events_unreacted", "reacted_at", "id"),
     Index("ix_events_kind_time", "kind", "occurred_at"),
+    # A number's Reassigned Numbers Database answers, found by number.
+    Index("ix_events_kind_address", "kind", "address", "occurred_at"),
 )
 
 

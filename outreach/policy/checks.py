@@ -53,6 +53,10 @@ class Context:
 
 
 PASS = Finding("pass", "")
+# Contacts that communicate (convey something about the debt): a text, email or letter that was not
+# lost, or a call that reached the person. A limited-content voicemail is not one (12 CFR 1006.2(d), (j)).
+WRITTEN_CHANNELS = frozenset({"sms", "email", "letter"})
+LOST = frozenset({"failed", "bounced"})
 Check = Callable[[Context, Rule], Finding]
 
 
@@ -73,14 +77,16 @@ def _matching_holds(ctx: Context, reason: str) -> list[Suppression]:
     return holds
 
 
-def _attorney_silent_since(ctx: Context, days: int) -> datetime | None:
-    """When the attorney was written to and has not answered for ``days`` since (US-19), if so."""
-    to_attorney = [c.at for c in ctx.contacts if c.event.recipient == "attorney" and c.kinds & {"attempt"}]
-    answers = [c.at for c in ctx.contacts if c.event.recipient == "attorney" and "inbound" in c.kinds]
-    if not to_attorney or ctx.at < max(to_attorney) + timedelta(days=days):
+def _attorney_silent_since(ctx: Context, since: datetime, days: int) -> datetime | None:
+    """When the attorney was last reached after the hold began and has not answered for ``days``
+    since (US-19), if so. A contact that was lost is not one; a conversation is an answer."""
+    with_attorney = [c for c in ctx.contacts if c.event.recipient == "attorney" and since <= c.at <= ctx.at]
+    asked = [c.at for c in with_attorney if "attempt" in c.kinds and c.outcome not in LOST]
+    answers = [c.at for c in with_attorney if c.kinds & {"inbound", "conversation"}]
+    if not asked or ctx.at < max(asked) + timedelta(days=days):
         return None
-    asked = max(to_attorney)
-    return asked if not any(answer >= asked for answer in answers) else None
+    last = max(asked)
+    return last if not any(answer >= last for answer in answers) else None
 
 
 def check_suppression(ctx: Context, rule: Rule) -> Finding:
@@ -96,7 +102,7 @@ def check_suppression(ctx: Context, rule: Rule) -> Finding:
         return PASS
     if rule.params.get("attorney_reply_days"):
         days = int(rule.params["attorney_reply_days"])
-        silent_since = _attorney_silent_since(ctx, days)
+        silent_since = _attorney_silent_since(ctx, min(h.effective_at for h in holds), days)
         if silent_since is not None:
             return Finding(
                 "pass",
@@ -221,12 +227,6 @@ def check_opt_out_confirmation(ctx: Context, rule: Rule) -> Finding:
     return PASS
 
 
-# Contacts that communicate (convey something about the debt): a text, email or letter that was not
-# lost, or a call that reached the person. A limited-content voicemail is not one (12 CFR 1006.2(d), (j)).
-WRITTEN_CHANNELS = frozenset({"sms", "email", "letter"})
-LOST = frozenset({"failed", "bounced"})
-
-
 def _communicated(contact: Contact) -> bool:
     if contact.event.recipient != "debtor" or contact.outcome in LOST:
         return False
@@ -236,7 +236,7 @@ def _communicated(contact: Contact) -> bool:
 def check_validation_notice(ctx: Context, rule: Rule) -> Finding:
     """The validation notice goes in the initial communication or within 5 days of it (US-21)."""
     request = ctx.request
-    if request.purpose != "collection" or request.recipient != "debtor" or request.channel == "agent_queue":
+    if request.purpose != "collection" or request.recipient != "debtor":
         return PASS
     account = request.account
     past = [c for c in ctx.contacts if c.at <= ctx.at]
@@ -275,15 +275,30 @@ def check_reassigned(ctx: Context, rule: Rule) -> Finding:
     request = ctx.request
     if request.channel not in rule.params["channels"] or request.delivery_mode not in rule.params["modes"]:
         return PASS
-    latest = _latest_number_check(ctx)
-    if latest is None or latest.answer != "yes":
+    reported = _reported_reassigned(ctx)
+    if reported is None:
         return PASS
     return Finding(
         "block",
-        f"{rule.summary} The Reassigned Numbers Database answered on {ctx.local_date(latest.checked_at)} that"
+        f"{rule.summary} The Reassigned Numbers Database answered on {ctx.local_date(reported.checked_at)} that"
         f" {mask_address(request.channel, request.address)} was disconnected since the consent was given;"
-        " confirm the number with the consumer",
+        " confirm the number with the consumer (a text from them from it does)",
     )
+
+
+def _reported_reassigned(ctx: Context) -> NumberCheck | None:
+    """The latest "reassigned" answer for the number not since answered by the consumer texting from it.
+
+    A later "no" does not lift it: asked again about a later date, the database only says the number
+    was not disconnected again since then."""
+    reported = [c for c in ctx.request.number_checks if c.number == ctx.request.address and c.answer == "yes"]
+    if not reported:
+        return None
+    latest = max(reported, key=lambda c: c.checked_at)
+    their_texts = [
+        c.at for c in ctx.contacts if "inbound" in c.kinds and c.channel == "sms" and c.address == ctx.request.address
+    ]
+    return None if any(at > latest.checked_at for at in their_texts) else latest
 
 
 def check_text_safe_harbour(ctx: Context, rule: Rule) -> Finding:
@@ -307,7 +322,12 @@ def check_text_safe_harbour(ctx: Context, rule: Rule) -> Finding:
         and (consent.revoked_at is None or consent.revoked_at > ctx.at)
         for consent in request.account.consents
     )
-    fresh = latest is not None and latest.answer == "no" and ctx.at - latest.checked_at <= days
+    fresh = (
+        latest is not None
+        and latest.answer == "no"
+        and ctx.at - latest.checked_at <= days
+        and _reported_reassigned(ctx) is None
+    )
     if fresh and (consented or their_texts):
         basis = "consent to texts" if consented else "an earlier text from the consumer"
         return Finding(

@@ -69,8 +69,11 @@ def _call_kinds(outcome: str) -> frozenset[str]:
 
 
 def _same_call(attempt: ContactEvent, outcome_row: ContactEvent) -> bool:
+    """The outcome row says how this attempt went: same number, within the lag, and the attempt has
+    no other outcome of its own (a call that rang out is not the one that later left a voicemail)."""
     same_number = attempt.address == outcome_row.address or None in (attempt.address, outcome_row.address)
-    return same_number and attempt.at <= outcome_row.at <= attempt.at + OUTCOME_LAG
+    agrees = attempt.outcome in ("unknown", OUTCOME_ROWS[outcome_row.kind])
+    return same_number and agrees and attempt.at <= outcome_row.at <= attempt.at + OUTCOME_LAG
 
 
 def contacts(history: Iterable[ContactEvent]) -> tuple[Contact, ...]:

@@ -43,7 +43,14 @@ INTENT_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
     ("bankruptcy", re.compile(r"\b(bankrupt|bankruptcy|chapter (7|13))\b|破产")),
     ("attorney", re.compile(r"\b(lawyer|attorney|counsel)\b|律师")),
     ("dispute", re.compile(r"\b(dispute|not my (debt|account)|don'?t owe|do not owe|never owed)\b|异议|不是我的")),
-    ("medium_opt_out_voice", re.compile(r"\b(stop|no more|don'?t|do not) (calling|call|calls|phoning)\b|别打|不要打")),
+    # A refusal of calls, however worded ("never call me again", "don't ever call", "told you not to call").
+    (
+        "medium_opt_out_voice",
+        re.compile(
+            r"\b(stop|no more|don'?t|do not|never|not to|quit)\b(\s+\w+){0,2}?\s+(calling|call|calls|phoning|phone)\b"
+            r"|别打|不要打"
+        ),
+    ),
     (
         "opt_out",
         re.compile(
@@ -54,7 +61,14 @@ INTENT_PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
         ),
     ),
     # The consumer's direct consent to a call: calls within 7 days of it are not counted (US-7(i)).
-    ("call_request", re.compile(r"\b(call me|please call|call back|callback|give me a call)\b|给我打电话|请来电|回电")),
+    # Only a plain request to be called ("I'll call back" is the consumer calling us, not consent).
+    (
+        "call_request",
+        re.compile(
+            r"^(pls |please )?(call me|give me a call)\b|\bplease (call|give me a call)\b"
+            r"|\b(can|could|would) you (please )?(call me|give me a call)\b|^请?给我打电话|请给我回电|请来电"
+        ),
+    ),
 )
 
 # Where each intent sends the account, beyond the suppression it writes.

@@ -36,7 +36,8 @@ def test_each_consented_number_is_asked_about_once_and_a_reassigned_one_is_not_t
 
         evidence = conn.execute(events.select().where(events.c.kind == "number_check")).mappings().all()
     assert len(evidence) == len(numbers) and {e["outcome"] for e in evidence} <= {"yes", "no", "no_data"}
-    assert all(e["payload"]["since"] == DAY.isoformat() and e["payload"]["source"] for e in evidence)
+    # Never asked before and no consent date on file: asked about the last five years.
+    assert all(e["payload"]["since"] == "2021-11-21" and e["payload"]["source"] for e in evidence)
 
     # The same day planned again asks nothing: every answer is fresh.
     plan_all(ref, settings)
@@ -64,3 +65,22 @@ def test_a_number_reported_reassigned_is_held_with_the_reason(ledger, settings_f
     assert automated["status_reason"].str.contains("Reassigned Numbers Database").all()
     others = steps[~steps["contact_address"].isin(reassigned) & (steps["channel"] == "sms")]
     assert (others["status"] == "pending").any(), "the rest of the book is texted as before"
+
+
+def test_the_day_is_planned_when_the_database_does_not_answer(ledger, settings_for, tmp_path, monkeypatch, caplog):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    book = tmp_path / "accounts.csv"
+    write_sample(book, DAY, accounts=100)
+    settings = settings_for(ledger, book)
+    monkeypatch.setenv("OUTREACH_RND_URL", f"http://127.0.0.1:{closed_port}")
+    ref = plan_all(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
+    assert ref["planned"] > 0
+    assert "the Reassigned Numbers Database did not answer" in caplog.text
+    with ledger.engine.connect() as conn:
+        from outreach.ledger.schema import events
+
+        assert not conn.execute(events.select().where(events.c.kind == "number_check")).first()

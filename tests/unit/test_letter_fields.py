@@ -21,7 +21,8 @@ def fields_of(source, account=ACCOUNT, seal=None):
         Sender("示例银行", "95555", "深圳市", "https://pay.example.com/", "https://u.example.com/", seal)
     )
     context = renderer.context({**account, "locale": "zh-CN"})
-    return missing_letter_fields(letter_fields(Environment().from_string(source), context), context, seal)
+    template = Environment().from_string(source)
+    return missing_letter_fields(letter_fields(template, context), context, seal, template.render(context))
 
 
 def test_a_banks_own_wording_passes_when_every_field_is_filled_and_the_seal_is_applied_as_metadata():
@@ -44,3 +45,8 @@ def test_the_shipped_letter_loads_and_a_template_with_the_words_but_no_fields_is
     assert report.problems and "debtor name" in report.problems[0]
     rendered = Renderer().render("letter", "collection_notice", {**ACCOUNT, "locale": "zh-CN"})
     assert rendered.missing == () and "王小明" in rendered.body
+
+
+def test_a_field_the_template_defines_but_never_prints_is_missing():
+    hidden = "{% if show_objection %}" + BANKS_OWN + "{% endif %}"
+    assert "objection method" in fields_of(hidden, seal="e-seal"), "a block inside a false branch is not on the letter"

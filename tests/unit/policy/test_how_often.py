@@ -209,3 +209,10 @@ def test_the_ledgers_unanswered_calls_are_ones_where_no_message_could_be_left():
         for outcome in ("no_answer", "busy", "not_connected", "voicemail", "connected", None)
     ]
     assert [e.message_could_be_left for e in contact_events(rows)] == [False, False, False, True, True, None]
+
+
+def test_an_outcome_row_never_joins_an_attempt_that_already_ended_otherwise():
+    # Six calls that rang out, then a voicemail written on its own half an hour after the last: seven calls.
+    history = calls_on([12, 13, 14, 15, 16, 17], "no_answer") + [call("2026-11-17T16:30:00Z", kind="voicemail_left")]
+    decision = decide(ask("voice", at=NOW, history=history))
+    assert decision.decision == "defer" and "regf.7in7" in decision.rules

@@ -149,7 +149,20 @@ def test_a_confirmation_of_our_own_from_a_toll_free_number_is_refused():
     assert "carrier confirms" in refused.reason_text()
 
 
-@pytest.mark.parametrize("reply", ["Please call me", "call me back tomorrow", "给我打电话"])
+@pytest.mark.parametrize(
+    "reply", ["Please call me", "call me back tomorrow", "could you call me after 5", "给我打电话"]
+)
 def test_a_request_to_be_called_is_understood(reply):
     assert classify(reply) == "call_request"
-    assert classify("don't call me") == "medium_opt_out_voice"
+
+
+@pytest.mark.parametrize(
+    "reply", ["don't call me", "Never call me again", "I told you not to call me", "don't ever call me", "stop calling"]
+)
+def test_a_refusal_of_calls_is_never_read_as_a_request_for_one(reply):
+    assert classify(reply) == "medium_opt_out_voice"
+
+
+@pytest.mark.parametrize("reply", ["why did you call me", "I'll call back tomorrow", "I will call you"])
+def test_words_about_calls_that_ask_for_none_are_not_consent(reply):
+    assert classify(reply) == "none"

@@ -175,8 +175,12 @@ def test_a_number_the_database_reports_reassigned_is_not_texted_or_autodialled()
         assert refused.decision == "block" and refused.rules == ("tcpa.reassigned_number",), channel
         assert "confirm the number with the consumer" in refused.reason_text()
     assert decide(ask("voice", delivery_mode="live_agent", number_checks=[check("yes")])).decision == "send"
-    # The latest answer stands: a later "no" (the consumer confirmed it and it was asked again).
-    assert decide(ask("sms", number_checks=[check("yes"), check("no", at="2026-11-10T12:00:00Z")])).decision == "send"
+    # Asked again about a later date, the database says only that it was not disconnected again: still held.
+    again = [check("yes"), check("no", at="2026-11-10T12:00:00Z")]
+    assert decide(ask("sms", number_checks=again)).decision == "block"
+    # The consumer texting from the number after the answer confirms it is theirs.
+    confirmed = ContactEvent(at=utc("2026-11-05T15:00:00Z"), channel="sms", kind="inbound", address=NY_MOBILE)
+    assert decide(ask("sms", number_checks=again, history=[confirmed])).decision == "send"
 
 
 def test_a_debt_collector_texts_only_with_a_recent_text_from_the_number_or_a_fresh_not_reassigned_answer():
@@ -194,3 +198,28 @@ def test_a_debt_collector_texts_only_with_a_recent_text_from_the_number_or_a_fre
     their_text = ContactEvent(at=utc("2026-10-01T15:00:00Z"), channel="sms", kind="inbound", address=NY_MOBILE)
     assert text(history=[their_text]).decision == "send", "the consumer texted from it 48 days ago"
     assert decide(ask("sms", number_checks=[])).decision == "send", "a bank's own texts rest on its consent"
+
+
+def test_an_attorneys_silence_counts_only_from_a_contact_that_reached_them_after_the_hold():
+    represented = [hold("attorney", at="2026-11-01T00:00:00Z")]
+    before_the_hold = to_attorney("2026-08-01T15:00:00Z")
+    assert decide(ask("sms", history=[before_the_hold], suppressions=represented)).decision == "block"
+    bounced = ContactEvent(at=utc("2026-10-05T15:00:00Z"), channel="email", outcome="bounced", recipient="attorney")
+    late = dict(at="2026-12-10T17:00:00Z", suppressions=[hold("attorney", at="2026-10-01T00:00:00Z")])
+    assert decide(ask("sms", history=[bounced], **late)).decision == "block", "a lost email reached no one"
+    talked = ContactEvent(at=utc("2026-10-20T15:00:00Z"), channel="voice", kind="conversation", recipient="attorney")
+    assert decide(ask("sms", history=[to_attorney(), talked], **late)).decision == "block", "a conversation answers"
+    assert decide(ask("sms", history=[to_attorney()], **late)).decision == "send"
+
+
+def test_an_attorney_hold_also_stops_asking_third_parties_where_the_consumer_is():
+    represented = [hold("attorney", at="2026-10-01T00:00:00Z")]
+    location = ask(
+        "voice",
+        address=OTHER_NUMBER,
+        recipient="third_party",
+        purpose="location",
+        delivery_mode="live_agent",
+        suppressions=represented,
+    )
+    assert decide(location).rules == ("regf.attorney",)

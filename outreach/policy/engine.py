@@ -27,21 +27,32 @@ def zones_for(request: ContactRequest) -> tuple[str, ...]:
     return candidate_zones(account.stated_timezone, [p.number for p in account.phones], account.country, account.region)
 
 
+class _Trace:
+    """Every rule's finding at the instant decided, built only for the answer given (a deferral
+    re-evaluates the table, and a day's plan asks tens of thousands of questions)."""
+
+    def __init__(self, findings: list[tuple[Rule, Finding]]):
+        self.findings = findings
+
+    def entries(self) -> tuple[TraceEntry, ...]:
+        return tuple(
+            TraceEntry(rule=rule.id, outcome=OUTCOME_OF[f.outcome], reason=f.reason or "allowed")
+            for rule, f in self.findings
+        )
+
+
 def decide(request: ContactRequest, rules: RuleSet | None = None) -> Decision:
     ruleset = rules or default_rules()
     applicable = ruleset.applicable(request.account, request.at)
     zones = zones_for(request)
     at = request.at
     deferred_by: list[tuple[Rule, Finding, timedelta]] = []
-    trace: list[TraceEntry] = []
+    trace = _Trace([])
 
     for _ in range(MAX_PASSES):
         ctx = Context(request, at, zones)
         findings = [(rule, CHECKS[rule.kind](ctx, rule)) for rule in applicable]
-        trace = [
-            TraceEntry(rule=rule.id, outcome=OUTCOME_OF[f.outcome], reason=f.reason or "allowed")
-            for rule, f in findings
-        ]
+        trace = _Trace(findings)
         for outcome in ("block", "review"):
             decided = [(rule, f) for rule, f in findings if f.outcome == outcome]
             if decided:
@@ -50,7 +61,7 @@ def decide(request: ContactRequest, rules: RuleSet | None = None) -> Decision:
                     rules=tuple(rule.id for rule, _ in decided),
                     reasons=tuple(f.reason for _, f in decided),
                     zones=zones,
-                    trace=tuple(trace),
+                    trace=trace.entries(),
                 )
         defers = [(rule, f) for rule, f in findings if f.outcome == "defer"]
         if not defers:
@@ -65,7 +76,7 @@ def decide(request: ContactRequest, rules: RuleSet | None = None) -> Decision:
                     rules=tuple(rule.id for rule, _ in passed),
                     reasons=tuple(dict.fromkeys(f.reason for _, f in passed)) or ("no rule stands in the way",),
                     zones=zones,
-                    trace=tuple(trace),
+                    trace=trace.entries(),
                 )
             # The rule that moved the contact furthest in one step is named first: it is the
             # reason a person reads ("Sunday"), not the quiet hours that follow from it.
@@ -82,7 +93,7 @@ def decide(request: ContactRequest, rules: RuleSet | None = None) -> Decision:
                 rules=tuple(rule.id for rule, _, _ in ranked),
                 reasons=tuple(dict.fromkeys(f.reason for _, f, _ in ranked)),
                 zones=zones,
-                trace=tuple(trace),
+                trace=trace.entries(),
             )
         deferred_by.extend((rule, finding, finding.not_before - at) for rule, finding in defers)
         at = max(f.not_before for _, f in defers if f.not_before)
@@ -92,14 +103,14 @@ def decide(request: ContactRequest, rules: RuleSet | None = None) -> Decision:
                 rules=("policy.no_feasible_slot", *dict.fromkeys(rule.id for rule, _, _ in deferred_by)),
                 reasons=(f"no allowed time within {MAX_DEFER.days} days",),
                 zones=zones,
-                trace=tuple(trace),
+                trace=trace.entries(),
             )
     return Decision(
         decision="review",
         rules=("policy.unsettled",),
         reasons=("the rules kept deferring each other; a person must decide",),
         zones=zones,
-        trace=tuple(trace),
+        trace=trace.entries(),
     )
 
 

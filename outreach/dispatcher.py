@@ -74,6 +74,7 @@ def dispatch(
     only_this_run: bool = False,
     lease: timedelta = timedelta(minutes=2),
     retry_after: timedelta = timedelta(minutes=30),
+    accounts: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> DispatchSummary:
     """Send the day's pending steps whose window is open (only ``run_id``'s own with ``only_this_run``)."""
     now = now or datetime.now(UTC)
@@ -81,8 +82,10 @@ def dispatch(
     steps = ledger.steps(day.date, statuses=["pending"], campaign=campaign, run_id=run_id if only_this_run else None)
     if steps.empty:
         return summary
-    # Reactions on a day no source was read (a weekend) use the newest snapshot.
-    accounts = ledger.latest_snapshot(day.date).set_index("account_id", drop=False).to_dict("index")
+    # Reactions on a day no source was read (a weekend) use the newest snapshot; a caller that holds
+    # it already (for the hand-off channels) passes it rather than a second copy of the book.
+    if accounts is None:
+        accounts = ledger.latest_snapshot(day.date).set_index("account_id", drop=False).to_dict("index")
     histories_by_contact = ContactHistories(ledger.contact_events(now - HISTORY_WINDOW))
     active_suppressions = ActiveSuppressions(ledger.active_suppressions(now))
 

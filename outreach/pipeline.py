@@ -343,6 +343,7 @@ def dispatch_due(
         only_this_run=bool(ref.get("only_this_run")),
         lease=timedelta(seconds=settings.claim_lease),
         retry_after=timedelta(minutes=settings.transient_retry_minutes),
+        accounts=accounts,
     )
     log.info("dispatch: %s", summary.as_dict())
     return {**ref, "dispatch": summary.as_dict()}

@@ -15,7 +15,7 @@ import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from outreach.agencies import Agency, load_agencies
 from outreach.channels import OutboundMessage, SendResult
 from outreach.ladder import money
 from outreach.ledger import Ledger
+from outreach.messages import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,8 @@ AGENCY_FIELDS = (
     "days_past_due",
     "last_payment_date",
     "last_payment_amount",
+    # Where the debtor must first be told which agency collects: the first day it may contact them.
+    "contact_from",
 )
 LEGAL_FIELDS = (
     "referral_id",
@@ -316,6 +319,7 @@ def record_approval(
     snapshot = ledger.snapshot(business_date).set_index("account_id", drop=False)
     updates: list[dict[str, Any]] = []
     placed: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
+    notices: list[dict[str, Any]] = []
     for row in pending.to_dict("records"):
         row_status, row_note = status, note
         if status in ("approved", "rejected") and str(row["account_id"]).upper() in excluded:
@@ -336,9 +340,16 @@ def record_approval(
             if account is None:
                 row_status, row_note = "timed_out", "not in today's accounts (paid or closed?); asked again next run"
             else:
-                placed.setdefault((row["kind"], row["agency"]), []).append(
-                    placement_line(row, account, business_date, at)
-                )
+                line = placement_line(row, account, business_date, at)
+                if row["kind"] == "agency" and str(account.get("country")) in TOLD_FIRST_COUNTRIES:
+                    contact_from = business_date + AGENCY_NOTICE_DAYS
+                    notices.append(_agency_notice(row, account, listed[row["agency"]].name, contact_from))
+                    line["contact_from"] = contact_from.isoformat()
+                    row_note = (
+                        f"{row_note}; the debtor is told by letter that {listed[row['agency']].name} collects,"
+                        f" and the agency may contact them from {contact_from} (CN-4, CN-5)"
+                    )
+                placed.setdefault((row["kind"], row["agency"]), []).append(line)
                 row_status = "placed"
                 output = str(placement_path(directory, row["kind"], row["agency"], campaign, business_date))
         decided = row_status not in ("timed_out", KEPT_BACK, NOT_LISTED)
@@ -353,6 +364,10 @@ def record_approval(
                 "note": row_note,
                 "output_file": output,
             }
+        )
+    if notices:
+        _append_csv(
+            directory / "letters" / f"{business_date.isoformat()}-{campaign}-agency-notices.csv", LETTER_FIELDS, notices
         )
     for (kind, agency), lines in placed.items():
         fields = AGENCY_FIELDS if kind == "agency" else LEGAL_FIELDS
@@ -382,6 +397,24 @@ def record_approval(
         counts[u["decision"]] = counts.get(u["decision"], 0) + 1
     log.info("placements of %s: %s (decided by %s)", campaign, counts, who or "nobody")
     return counts
+
+
+# Where the debtor must be told which agency collects before its first contact (China: CN-4, CN-5),
+# and the days a letter is given to arrive before the agency may call.
+TOLD_FIRST_COUNTRIES = frozenset({"CN"})
+AGENCY_NOTICE_DAYS = timedelta(days=7)
+
+
+def _agency_notice(row: Mapping[str, Any], account: Mapping[str, Any], agency_name: str, contact_from: date) -> dict:
+    """The letter-batch line telling the debtor which agency will collect, and from when."""
+    letter = Renderer().render_notice(
+        "agency_notice", dict(account), agency_name=agency_name, contact_from=contact_from.isoformat()
+    )
+    return (
+        {"step_key": f"{row['step_key']}|notice"}
+        | {k: account.get(k) for k in LETTER_FIELDS if k in account}
+        | {"letter": letter}
+    )
 
 
 def placement_path(directory: Path, kind: str, agency: str | None, campaign: str, business_date: date) -> Path:

@@ -106,6 +106,12 @@ class Renderer:
             "locale": account.get("locale") or "en",
         }
 
+    def render_notice(self, template: str, account: dict[str, Any], **variables: str) -> str:
+        """A letter telling the debtor something (``NOTICE_LETTERS``), with its own variables."""
+        context = {**self.context(account), **variables}
+        locale = account.get("locale") or "en"
+        return self.environment.get_template(f"letter/{template}.{locale}.j2").render(context).strip()
+
     def render(
         self, channel: str, template: str, account: dict[str, Any], step_key: str | None = None
     ) -> RenderedMessage:
@@ -114,7 +120,7 @@ class Renderer:
         context = self.context(account, self.ref(step_key) if step_key else PREVIEW_REF)
         compiled = self.environment.get_template(f"{channel}/{template}.{locale}.j2")
         text = compiled.render(context).strip()
-        if needs_cn_letter_fields(channel, locale):
+        if needs_cn_letter_fields(channel, locale, template):
             fields = letter_fields(compiled, context)
             missing = missing_letter_fields(fields, context, self.sender.letter_seal, text)
             return RenderedMessage(None, text, tuple(missing))

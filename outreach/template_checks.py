@@ -43,8 +43,12 @@ CN_LETTER_FIELDS = {
 }
 
 
-def needs_cn_letter_fields(channel: str, locale: str) -> bool:
-    return channel == "letter" and locale == "zh-CN"
+# Letters that tell the debtor something rather than collect (who collects), outside Art. 69's fields.
+NOTICE_LETTERS = frozenset({"agency_notice"})
+
+
+def needs_cn_letter_fields(channel: str, locale: str, name: str = "") -> bool:
+    return channel == "letter" and locale == "zh-CN" and name not in NOTICE_LETTERS
 
 
 def letter_fields(template: Template, context: Mapping[str, Any]) -> dict[str, str]:
@@ -119,7 +123,7 @@ def check_template(channel: str, name: str, locale: str, source: str, environmen
         if not is_limited:
             problems.append(f"not a limited-content message (extra fields {extra}, words {list(debt_words)})")
 
-    if needs_cn_letter_fields(channel, locale):
+    if needs_cn_letter_fields(channel, locale, name):
         from outreach.messages import Renderer
 
         renderer = Renderer()

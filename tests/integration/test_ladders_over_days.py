@@ -377,3 +377,36 @@ def test_an_approval_naming_an_agency_the_bank_has_not_listed_places_nothing(wal
     reasons = " ".join(ledger.account_timeline(account)["decisions"]["reason"])
     assert "northwind_recoveries is not on the bank's list of agencies" in reasons
     assert record_approval(ledger, "m2_plus", response, days[13], tmp_path) == {"placed": 1}, "listed: placed"
+
+
+def test_a_debtor_in_china_is_told_which_agency_collects_before_it_may_contact_them(walk, book, ledger, tmp_path):
+    from outreach.agencies import Agency
+
+    account = "AC90008"
+    book.add(account, START - timedelta(days=40))
+    days = business_days(START, 15)
+    walk(days[:13], campaigns=("m2_plus",))
+    # The bank's file now gives the debtor's address in Beijing (moved, or corrected).
+    china = dict(name="王伟", country="CN", region="BJ", postal_code="100000", locale="zh-CN", currency="CNY")
+    book.update(account, mobile_phone="+8613812345678", email="", **china)
+    walk(days[13:14], campaigns=("m2_plus",))
+    assert ledger.handoffs(kind=["agency"], status=["awaiting_approval"])["account_id"].tolist() == [account]
+    listed = {"northwind_recoveries": Agency(name="北风催收有限公司", countries=["CN"], currencies=["CNY"])}
+    response = {
+        "chosen_options": ["Approve"],
+        "params_input": {"reason": "no contact in 40 days"},
+        "responded_by_user": {"id": "7", "name": "ops.lead"},
+        "responded_at": "2026-11-20T15:00:00+00:00",
+    }
+    assert record_approval(ledger, "m2_plus", response, days[13], tmp_path, agencies=listed) == {"placed": 1}
+
+    import csv
+
+    contact_from = (days[13] + timedelta(days=7)).isoformat()
+    (placement,) = csv.DictReader((tmp_path / "agency").glob("*.csv").__next__().open(encoding="utf-8"))
+    assert placement["account_id"] == account and placement["contact_from"] == contact_from
+    (notice,) = csv.DictReader(next((tmp_path / "letters").glob("*agency-notices.csv")).open(encoding="utf-8"))
+    assert notice["account_id"] == account
+    assert "北风催收有限公司" in notice["letter"] and contact_from in notice["letter"] and "王伟" in notice["letter"]
+    reasons = " ".join(ledger.account_timeline(account)["decisions"]["reason"])
+    assert f"may contact them from {contact_from}" in reasons

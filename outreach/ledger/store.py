@@ -451,29 +451,21 @@ class Ledger(
         recorded after it (given elsewhere, loaded late), or a contact they cover sent after it.
         Columns: suppression id, reason, channel, address, effective_at, honour_by, late_at, how."""
         opt_outs = suppressions.c.reason.in_(list(OPT_OUT_REASONS)) & suppressions.c.honour_by.is_not(None)
-        recorded_late = select(
+        opt_out_columns = (
             suppressions.c.id,
             suppressions.c.reason,
             suppressions.c.channel,
             suppressions.c.address,
             suppressions.c.effective_at,
             suppressions.c.honour_by,
-            suppressions.c.recorded_at.label("late_at"),
-        ).where(
+        )
+        recorded_late = select(*opt_out_columns, suppressions.c.recorded_at.label("late_at")).where(
             opt_outs,
             suppressions.c.recorded_at > suppressions.c.honour_by,
             suppressions.c.recorded_at.between(start, end),
         )
         contacted_late = (
-            select(
-                suppressions.c.id,
-                suppressions.c.reason,
-                suppressions.c.channel,
-                suppressions.c.address,
-                suppressions.c.effective_at,
-                suppressions.c.honour_by,
-                attempts.c.claimed_at.label("late_at"),
-            )
+            select(*opt_out_columns, attempts.c.claimed_at.label("late_at"))
             .join(planned_steps, planned_steps.c.contact_address == suppressions.c.address)
             .join(attempts, attempts.c.step_key == planned_steps.c.step_key)
             .where(

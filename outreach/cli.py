@@ -259,6 +259,16 @@ def cmd_sandbox(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_self_service(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from outreach.selfservice.app import create_app
+
+    print(f"debtor self-service page on http://{args.host}:{args.port}/r/<ref> (the link in every message)")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def cmd_templates(args: argparse.Namespace, settings: Settings) -> int:
     from outreach.template_checks import check_all_templates
 
@@ -317,6 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument("--auth-token", default="sandbox-auth-token", help="Twilio auth token to sign callbacks")
     sandbox.set_defaults(func=cmd_sandbox)
+
+    self_service = sub.add_parser("self-service", help="run the debtor-facing self-service page")
+    self_service.add_argument("--host", default="127.0.0.1")
+    self_service.add_argument("--port", type=int, default=8091)
+    self_service.set_defaults(func=cmd_self_service)
 
     explain = sub.add_parser("explain", help="an account's timeline and the reason for every decision")
     explain.add_argument("account", nargs="?")

@@ -188,10 +188,13 @@ def _refusal(
         return f"in bucket {account['bucket']}, which {campaign.id} does not serve"
     if history is not None and history.promises:
         promise = min(history.promises, key=lambda p: p.promised_on)
-        return (
-            f"promise to pay {money(promise.amount_minor, promise.currency)} by {promise.promised_on} is open; "
-            "outreach is paused until it is kept or broken"
+        amount = money(promise.amount_minor, promise.currency)
+        what = (
+            f"repayment plan of {amount} in {len(promise.instalments)} instalments (the last by {promise.promised_on})"
+            if promise.instalments
+            else f"promise to pay {amount} by {promise.promised_on}"
         )
+        return f"{what} is open; outreach is paused until it is kept or broken"
     variant = current.variant if current else campaign.variant_for(str(account["account_id"]))
     ladder = [s.id for s in campaign.ladder_for(variant)]
     if request.stage not in ladder:

@@ -83,10 +83,14 @@ def explain(ledger: Ledger, account_id: str, until: date | None = None) -> str |
         )
     for row in promises.to_dict("records"):
         settled = f", {row['status']} {row['resolved_on']}" if row["status"] != "open" else ", open"
-        days[_day(row["recorded_at"])].append(
-            f"promise: {row['currency']} {row['amount_minor'] / 100:,.2f} by {row['promised_on']} "
-            f"(via {row['source']}, {row['recorded_by']}){settled}"
+        plan = row.get("instalments")
+        amount = f"{row['currency']} {row['amount_minor'] / 100:,.2f}"
+        what = (
+            f"repayment plan: {amount} in {len(plan)} instalments, the last by {row['promised_on']}"
+            if isinstance(plan, list) and plan
+            else f"promise: {amount} by {row['promised_on']}"
         )
+        days[_day(row["recorded_at"])].append(f"{what} (via {row['source']}, {row['recorded_by']}){settled}")
     for row in work.to_dict("records"):
         decided = f", {row['decided_by']}: {row['decision_note']}" if row["decided_by"] else ""
         days[_day(row["business_date"])].append(f"hand-off: {row['kind']} {row['status']}{decided}")

@@ -13,7 +13,10 @@ Rules, in the order they apply:
   the last day it was seen overdue, so it was cured in between) starts at the
   first stage; a partial payment is not a cure and never moves the ladder;
 * an open promise to pay pauses everything until its date (plus grace); kept,
-  it ends the episode; broken, it escalates to the next stage at once;
+  it ends the episode; broken, it escalates to the next stage at once; a
+  repayment plan is a promise in instalments: payments are applied to them in
+  order, each instalment holds the ladder until its date (plus grace), a
+  missed one escalates like a broken promise and the last one paid ends it;
 * a stage whose contact points all failed permanently uses its fallback
   channel once, then gives way to the next stage;
 * otherwise a stage advances ``wait_days`` after it went out, unless what
@@ -34,6 +37,7 @@ from typing import Any
 from outreach.accounts.schema import CURRENCY_EXPONENT
 from outreach.buckets import CURRENT
 from outreach.campaigns import Campaign, Stage
+from outreach.repayment_plans import Instalment
 
 # What a provider reported when a contact point is unusable for good.
 FAILED_ATTEMPTS = frozenset({"failed", "undelivered", "bounced", "dropped"})
@@ -117,6 +121,9 @@ class Promise:
     amount_minor: int
     recorded_on: date
     currency: str = "USD"
+    # A repayment plan: its instalments in order (``promised_on`` is the last one's date,
+    # ``amount_minor`` their total); empty for a promise to pay once.
+    instalments: tuple[Instalment, ...] = ()
 
 
 @dataclass
@@ -225,6 +232,9 @@ def _settle_promises(result: Move, campaign: Campaign, account: dict[str, Any], 
     assert position is not None
     for promise in sorted(history.promises, key=lambda p: p.promised_on):
         paid = sum(amount for paid_on, amount in history.payments if paid_on >= promise.recorded_on)
+        if promise.instalments:
+            _settle_plan(result, campaign, history, today, promise, paid)
+            return True
         amount = money(promise.amount_minor, promise.currency)
         if paid >= promise.amount_minor:
             result.promises.append((promise.id, "kept"))
@@ -249,6 +259,48 @@ def _settle_promises(result: Move, campaign: Campaign, account: dict[str, Any], 
     if position.status == "paused":
         result.position = replace(position, status="active", status_reason="no open promise")
     return False
+
+
+def _settle_plan(result: Move, campaign: Campaign, history: History, today: date, promise: Promise, paid: int) -> None:
+    """A repayment plan: ``paid`` (everything paid since it was made) covers its instalments in order."""
+    position = result.position
+    assert position is not None
+    count = len(promise.instalments)
+    total = money(promise.amount_minor, promise.currency)
+    grace = campaign.promise_grace_days
+    due_so_far = 0
+    for number, instalment in enumerate(promise.instalments, 1):
+        due_so_far += instalment.amount_minor
+        if paid >= due_so_far:
+            continue
+        amount = money(instalment.amount_minor, promise.currency)
+        if today > instalment.due_on + timedelta(days=grace):
+            result.promises.append((promise.id, "broken"))
+            result.note(
+                "escalate",
+                f"instalment {number} of {count} ({amount} due {instalment.due_on}) of the repayment plan missed "
+                f"({money(paid, promise.currency)} paid by {today}, grace {grace} day(s))",
+            )
+            result.position = replace(position, status="active")
+            _advance(result, campaign, history, today, "a missed instalment escalates")
+            return
+        towards = paid - (due_so_far - instalment.amount_minor)
+        part = f" ({money(towards, promise.currency)} of it paid)" if towards > 0 else ""
+        reason = (
+            f"repayment plan: instalment {number} of {count}, {amount} due {instalment.due_on}{part}; outreach paused"
+        )
+        if position.status != "paused" or position.status_reason != reason:
+            result.note("pause", reason)
+        result.position = replace(position, status="paused", status_reason=reason)
+        return
+    result.promises.append((promise.id, "kept"))
+    result.position = replace(
+        position, status="ended", status_reason=f"repayment plan of {total} in {count} instalments kept"
+    )
+    result.note(
+        "end",
+        f"repayment plan of {total} in {count} instalments (last due {promise.promised_on}) kept; the episode ends",
+    )
 
 
 def _await_approval(result: Move, campaign: Campaign, history: History, today: date) -> None:

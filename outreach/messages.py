@@ -22,6 +22,10 @@ from outreach.template_checks import letter_fields, missing_letter_fields, needs
 CURRENCY_SYMBOLS = {"USD": "$", "CNY": "¥", "CAD": "CA$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
+# The self-service page (``outreach self-service``) on this machine: where links lead by default.
+SELF_SERVICE_PAGE = "http://localhost:8091/r/"
+
+
 @dataclass(frozen=True)
 class Sender:
     business_name: str
@@ -38,7 +42,7 @@ class Sender:
             business_name=os.environ.get("OUTREACH_BUSINESS_NAME", "Example Bank"),
             callback_number=os.environ.get("OUTREACH_CALLBACK_NUMBER", "+1 800 555 0100"),
             postal_address=os.environ.get("OUTREACH_POSTAL_ADDRESS", "100 Example Street, New York, NY 10001"),
-            pay_base_url=os.environ.get("OUTREACH_PAY_URL", "https://pay.example.com/a/"),
+            pay_base_url=os.environ.get("OUTREACH_PAY_URL", SELF_SERVICE_PAGE),
             unsubscribe_base_url=os.environ.get("OUTREACH_UNSUBSCRIBE_URL") or unsubscribe_page(os.environ),
             letter_seal=os.environ.get("OUTREACH_LETTER_SEAL") or None,
         )

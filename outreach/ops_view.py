@@ -298,7 +298,11 @@ def account(ledger: Ledger, account_id: str) -> dict[str, Any] | None:
                 (
                     "promises",
                     select(
-                        promises.c.promised_on, promises.c.amount_minor, promises.c.currency, promises.c.status
+                        promises.c.promised_on,
+                        promises.c.amount_minor,
+                        promises.c.currency,
+                        promises.c.status,
+                        promises.c.instalments,
                     ).where(promises.c.account_id == account_id),
                 ),
                 (

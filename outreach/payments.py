@@ -21,13 +21,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import and_, exists, insert, select
 
 from outreach.accounts.schema import CURRENCY_EXPONENT
 from outreach.ladder import FAILED_ATTEMPTS
 from outreach.ledger import Ledger
 from outreach.ledger.ladder_records import insert_payment_once
-from outreach.ledger.schema import account_snapshots, attempts, decisions, events, planned_steps, quarantined_rows
+from outreach.ledger.schema import account_snapshots, attempts, events, quarantined_rows
+from outreach.ledger.selfservice_records import hold_pending_steps
 
 REPLAY_WINDOW_SECONDS = 300
 # Where payments for accounts no snapshot ever held wait for a person (the ops view lists them).
@@ -139,27 +140,9 @@ def record_payment(
             credited_step_key=credited,
         ):
             return PaymentRecorded(new=False)
-        pending = and_(planned_steps.c.account_id == notice.account_id, planned_steps.c.status == "pending")
-        stopped = list(conn.execute(select(planned_steps.c.step_key, planned_steps.c.business_date).where(pending)))
-        if stopped:
-            conn.execute(update(planned_steps).where(pending).values(status="held", status_reason=reason))
-            conn.execute(
-                insert(decisions),
-                [
-                    {
-                        "decided_at": received_at,
-                        "run_id": f"payment:{notice.payment_id}"[:64],
-                        "business_date": business_date,
-                        "account_id": notice.account_id,
-                        "step_key": step_key,
-                        "actor": "payment",
-                        "decision": "held",
-                        "rule_ids": "",
-                        "reason": reason,
-                    }
-                    for step_key, business_date in stopped
-                ],
-            )
+        stopped = hold_pending_steps(
+            conn, notice.account_id, reason, received_at, f"payment:{notice.payment_id}", "payment"
+        )
         conn.execute(
             insert(events).values(
                 account_id=notice.account_id,

@@ -3,6 +3,8 @@
 from outreach.campaigns.model import (
     Campaign,
     CampaignError,
+    RepaymentPlanOffer,
+    SelfService,
     Stage,
     load_campaign,
     load_campaigns,
@@ -14,6 +16,8 @@ from outreach.campaigns.model import (
 __all__ = [
     "Campaign",
     "CampaignError",
+    "RepaymentPlanOffer",
+    "SelfService",
     "Stage",
     "load_campaign",
     "load_campaigns",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -119,6 +120,36 @@ class Variant(BaseModel):
     ladder: tuple[Stage, ...] | None = Field(default=None, min_length=1)
 
 
+class RepaymentPlanOffer(BaseModel):
+    """A repayment plan the debtor may choose: the balance in equal instalments, one every ``every_days``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instalments: int = Field(ge=2, le=24)
+    # The smallest instalment worth offering, in the account's currency (major units): a plan whose
+    # equal instalment would be smaller is not offered for that balance.
+    minimum_instalment: Decimal = Field(gt=0)
+    every_days: int = Field(default=30, ge=7, le=31)
+
+
+class SelfService(BaseModel):
+    """What the debtor-facing self-service page may offer for the campaign's accounts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # The latest date a self-service promise to pay may name, in days from today.
+    promise_horizon_days: int = Field(default=14, ge=1, le=60)
+    plans: tuple[RepaymentPlanOffer, ...] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> SelfService:
+        shapes = [(plan.instalments, plan.every_days) for plan in self.plans]
+        repeated = sorted({shape for shape in shapes if shapes.count(shape) > 1})
+        if repeated:
+            raise ValueError(f"plans repeat (instalments, every_days): {repeated}")
+        return self
+
+
 class Campaign(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -133,6 +164,8 @@ class Campaign(BaseModel):
     promise_grace_days: int = Field(default=1, ge=0, le=14)
     # How long a placement waits in Required Actions before it lapses to the next run.
     approval_timeout_hours: int = Field(default=20, ge=1, le=168)
+    # Promises and repayment plans the debtor may make on the self-service page.
+    self_service: SelfService = SelfService()
     ladder: tuple[Stage, ...] = Field(min_length=1)
     variants: tuple[Variant, ...] = ()
 

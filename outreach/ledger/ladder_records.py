@@ -12,6 +12,7 @@ from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, up
 
 from outreach.ladder import Handoff, History, Position, Promise, StepOutcome
 from outreach.ledger.schema import attempts, events, handoffs, ladder_states, payments, planned_steps, promises
+from outreach.repayment_plans import Instalment
 
 # Inbound contact that counts as the debtor responding.
 RESPONSE_KINDS = ("inbound", "conversation", "keypress", "reply")
@@ -23,6 +24,19 @@ def _day(value: Any) -> date:
     if isinstance(value, date):
         return value
     return pd.Timestamp(value).date()
+
+
+def instalments_to_json(instalments: Sequence[Instalment] | None) -> list[dict[str, Any]] | None:
+    """A repayment plan's instalments as the ledger keeps them; None for a promise to pay once."""
+    if not instalments:
+        return None
+    return [{"due_on": i.due_on.isoformat(), "amount_minor": int(i.amount_minor)} for i in instalments]
+
+
+def instalments_from_json(value: Any) -> tuple[Instalment, ...]:
+    if not value:
+        return ()
+    return tuple(Instalment(due_on=_day(i["due_on"]), amount_minor=int(i["amount_minor"])) for i in value)
 
 
 def insert_payment_once(conn: Any, **values: Any) -> bool:
@@ -151,7 +165,40 @@ class LadderRecords:
             for account_id, days in responded.items():
                 result[account_id].responses = days
 
+            open_promises: dict[str, list[Promise]] = defaultdict(list)
+            for row in conn.execute(select(promises).where(promises.c.status == "open")).mappings():
+                open_promises[row["account_id"]].append(
+                    Promise(
+                        id=row["id"],
+                        promised_on=_day(row["promised_on"]),
+                        amount_minor=int(row["amount_minor"]),
+                        recorded_on=_day(row["recorded_at"]),
+                        currency=row["currency"],
+                        instalments=instalments_from_json(row["instalments"]),
+                    )
+                )
+
             paid: dict[str, list[tuple[date, int]]] = defaultdict(list)
+            # A repayment plan can run longer than the history looked at: its account's payments
+            # count from the day it was made, however long ago.
+            older = {
+                account_id: min(p.recorded_on for p in items)
+                for account_id, items in open_promises.items()
+                if min(p.recorded_on for p in items) < since
+            }
+            if older:
+                for account_id, paid_on, amount in conn.execute(
+                    select(payments.c.account_id, payments.c.paid_on, payments.c.amount_minor).where(
+                        and_(
+                            payments.c.account_id.in_(bindparam("ids", expanding=True)),
+                            payments.c.paid_on >= min(older.values()),
+                            payments.c.paid_on < since,
+                        )
+                    ),
+                    {"ids": list(older)},
+                ):
+                    if _day(paid_on) >= older[account_id]:
+                        paid[account_id].append((_day(paid_on), int(amount)))
             for account_id, paid_on, amount in conn.execute(
                 select(payments.c.account_id, payments.c.paid_on, payments.c.amount_minor).where(
                     and_(payments.c.paid_on >= since, payments.c.paid_on <= until)
@@ -161,18 +208,8 @@ class LadderRecords:
             for account_id, items in paid.items():
                 result[account_id].payments = items
 
-            for row in conn.execute(select(promises).where(promises.c.status == "open")).mappings():
-                history = result[row["account_id"]]
-                history.promises = [
-                    *history.promises,
-                    Promise(
-                        id=row["id"],
-                        promised_on=_day(row["promised_on"]),
-                        amount_minor=int(row["amount_minor"]),
-                        recorded_on=_day(row["recorded_at"]),
-                        currency=row["currency"],
-                    ),
-                ]
+            for account_id, items in open_promises.items():
+                result[account_id].promises = items
         return dict(result)
 
     # -- promises and payments -------------------------------------------------------------
@@ -187,8 +224,21 @@ class LadderRecords:
         recorded_by: str,
         note: str | None = None,
         recorded_at: datetime | None = None,
+        instalments: Sequence[Instalment] | None = None,
     ) -> int:
-        """Record a promise to pay; an earlier open promise of the account is replaced by it."""
+        """Record a promise to pay; an earlier open promise of the account is replaced by it.
+
+        A repayment plan is one promise with ``instalments`` (in order): ``promised_on`` is the last
+        instalment's date and ``amount_minor`` their total.
+        """
+        if instalments:
+            if promised_on != instalments[-1].due_on:
+                raise ValueError(f"a plan is promised on its last due date {instalments[-1].due_on}, not {promised_on}")
+            if amount_minor != sum(i.amount_minor for i in instalments):
+                raise ValueError(
+                    f"a plan's amount is its instalments' total {sum(i.amount_minor for i in instalments)}, "
+                    f"not {amount_minor}"
+                )
         now = recorded_at or datetime.now(UTC)
         with self.engine.begin() as conn:
             conn.execute(
@@ -207,6 +257,7 @@ class LadderRecords:
                     recorded_at=now,
                     status="open",
                     note=note,
+                    instalments=instalments_to_json(instalments),
                 )
             )
             return int(result.inserted_primary_key[0])

@@ -248,6 +248,9 @@ promises = Table(
     Column("status", String(12), nullable=False),  # open | kept | broken | cancelled
     Column("resolved_on", Date),
     Column("note", Text),
+    # A repayment plan's instalments, [{"due_on": "YYYY-MM-DD", "amount_minor": int}, ...] in order;
+    # null for a promise to pay once. A plan's promised_on is its last due date, amount_minor the total.
+    Column("instalments", JSON),
 )
 
 payments = Table(
@@ -392,4 +395,48 @@ message_refs = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     # SHA-256 of the exact text that went: an interrupted text is found at the provider by it.
     Column("content_digest", String(64)),
+)
+# The debtor's self-service page. Codes texted to whoever holds a message's link, before it shows
+# anything of the account: only digests are kept, of the code and of the number it went to.
+selfservice_codes = Table(
+    "selfservice_codes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ref", String(32), nullable=False, index=True),
+    # Limits per number across links without keeping the number a second time.
+    Column("address_digest", String(64), nullable=False, index=True),
+    Column("code_digest", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("used_at", DateTime(timezone=True)),
+)
+# What a debtor did on the page: each form's one-time key makes a double submission one action.
+selfservice_actions = Table(
+    "selfservice_actions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_key", String(64), nullable=False, unique=True),
+    # The reference number the debtor is given, to quote when they call.
+    Column("reference", String(16), nullable=False, unique=True),
+    Column("ref", String(32), nullable=False),
+    Column("account_id", String(64), nullable=False, index=True),
+    Column("campaign", String(64)),
+    # promise | plan | plan_request | dispute | hardship | complaint | preferences | pay
+    Column("action", String(24), nullable=False),
+    Column("detail", JSON),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # For requests a person answers: by when.
+    Column("respond_by", Date),
+)
+# How the debtor asked to be contacted: the planner and the dispatcher read it with every snapshot.
+contact_preferences = Table(
+    "contact_preferences",
+    metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("locale", String(8)),
+    # [{"days": ["mon", ...], "start": "HH:MM", "end": "HH:MM"}] in the debtor's local time.
+    Column("inconvenient_times", JSON),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("source", String(32), nullable=False),
 )

@@ -32,6 +32,7 @@ from outreach.ledger.schema import (
     quarantined_rows,
     suppressions,
 )
+from outreach.ledger.selfservice_records import SelfServiceRecords
 from outreach.ledger.wave_records import WaveRecords
 
 CHUNK = 5000
@@ -91,7 +92,14 @@ LONG_MEMORY = timedelta(days=60)
 
 
 class Ledger(
-    LadderRecords, EscalationRecords, RollupRecords, WaveRecords, RefRecords, NumberCheckRecords, CollectorRecords
+    LadderRecords,
+    EscalationRecords,
+    RollupRecords,
+    WaveRecords,
+    RefRecords,
+    NumberCheckRecords,
+    CollectorRecords,
+    SelfServiceRecords,
 ):
     def __init__(self, engine: Engine):
         self.engine = engine
@@ -284,7 +292,7 @@ class Ledger(
             query = query.where(account_snapshots.c.bucket != "current")
         with self.engine.connect() as conn:
             frame = pd.read_sql(query, conn)
-        return self.with_collector_facts(_none_for_missing(frame))
+        return self.with_contact_preferences(self.with_collector_facts(_none_for_missing(frame)))
 
     def latest_buckets_before(self, business_date: date) -> pa.Table:
         """Each account's bucket (``account_id``, ``bucket``) on the most recent earlier business date."""

@@ -12,6 +12,7 @@ from outreach.policy.model import (
     ContactEvent,
     EventKind,
     EventOutcome,
+    InconvenientTime,
     NumberCheck,
     Phone,
     Suppression,
@@ -48,7 +49,15 @@ def account_facts(row: Mapping[str, Any]) -> AccountFacts:
         # Present for a debt collector's accounts (``Ledger.with_collector_facts``).
         initial_communication_at=_at(row["initial_communication_at"]) if row.get("initial_communication_at") else None,
         validation_notice_at=_at(row["validation_notice_at"]) if row.get("validation_notice_at") else None,
+        # Times the debtor named on the self-service page (``Ledger.with_contact_preferences``).
+        inconvenient_times=inconvenient_times(row.get("inconvenient_times")),
     )
+
+
+def inconvenient_times(stated: Any) -> tuple[InconvenientTime, ...]:
+    if not isinstance(stated, list | tuple):
+        return ()
+    return tuple(InconvenientTime.model_validate(item) for item in stated)
 
 
 def _at(value: Any) -> datetime:

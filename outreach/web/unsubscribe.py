@@ -86,5 +86,6 @@ async def unsubscribe(request: Request, ref: str) -> HTMLResponse:
     return _page(
         "You are unsubscribed",
         f"<p>{business} will send no more emails to <strong>{escape(address)}</strong>. "
-        "We may still write or call about the account where the law allows.</p>",
+        "We may still write or call about the account where the law allows.</p>"
+        f'<p><a href="{escape(Sender.from_env().pay_base_url + ref)}">Choose how else we contact you</a></p>',
     )

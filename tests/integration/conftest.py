@@ -3,6 +3,7 @@ fresh PostgreSQL databases for the tests that run Airflow's components."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -12,6 +13,20 @@ import pytest
 
 from tests.airflow_env import AIRFLOW, airflow_environment
 from tests.stack import fresh_databases, migrated_airflow_template
+
+CHROMIUM = os.environ.get("OUTREACH_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, as a person's browser."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"Debian's chromium is not at {CHROMIUM}: `make browser` installs it"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
 
 
 @pytest.fixture(scope="session")

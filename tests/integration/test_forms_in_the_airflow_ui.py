@@ -27,7 +27,6 @@ from tests.days import Book, run_day
 from tests.stack import LIVE_STACK, fresh_databases, running_airflow, stack_environment, wait_until
 
 pytestmark = [pytest.mark.airflow, LIVE_STACK]
-CHROMIUM = os.environ.get("OUTREACH_CHROMIUM", "/usr/bin/chromium")
 # OUTREACH_SCREENSHOT=1 writes the README's pictures of each form to docs/.
 SCREENSHOTS = PROJECT / "docs" if os.environ.get("OUTREACH_SCREENSHOT") else None
 USER = "ops.lead"
@@ -96,17 +95,6 @@ def walk_the_book(settings: Settings, accounts: Path) -> None:
     book.write()
     ref = run_day(settings, WALKED[-1], campaigns=("m2_plus",))["m2_plus"]
     pipeline.report(ref, settings)  # the day's rollup, as the campaign's report task writes it
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), f"Debian's chromium is not at {CHROMIUM}: `make browser` installs it"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

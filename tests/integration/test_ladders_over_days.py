@@ -10,6 +10,7 @@ import pytest
 from outreach.agencies import load_agencies
 from outreach.campaigns import load_campaign
 from outreach.handoffs import AGENCY_FIELDS, approval_request, record_approval
+from outreach.repayment_plans import instalment_schedule
 from outreach.settings import SHIPPED_CAMPAIGNS
 from tests.days import Book, run_day
 
@@ -132,6 +133,126 @@ def test_a_kept_promise_ends_the_episode(walk, book, ledger):
     assert ledger.promises_of(account)["status"].tolist() == ["kept"]
     assert ledger.positions([account])[account].status == "ended"
     assert stages_sent(ledger, account) == [("reminder-sms", "sms")]
+
+
+def plan_of_three(ledger, account: str, first_due: date, made_on: date):
+    """USD 150.00 in three instalments of 50.00, two days apart from ``first_due``."""
+    plan = instalment_schedule(15_000, 3, first_due, 2)
+    ledger.add_promise(
+        account, plan[-1].due_on, 15_000, "USD", "agent", "agent.kim", recorded_at=evening(made_on), instalments=plan
+    )
+    return plan
+
+
+def decisions_of(ledger, account: str) -> list[str]:
+    """The ladder's reasons, without the campaign each starts with."""
+    return [r.removeprefix("[m1_self_service] ") for r in ledger.account_timeline(account)["decisions"]["reason"]]
+
+
+def test_a_repayment_plan_paid_in_full_ends_the_episode(walk, book, ledger):
+    account = account_in("sms_first")
+    book.add(account, START - timedelta(days=1))
+    days = business_days(START, 8)
+    walk(days[:1])
+    plan = plan_of_three(ledger, account, days[2], days[0])  # due Nov 4, 6 and 8
+    for n, instalment in enumerate(plan):
+        ledger.add_payment(account, instalment.due_on, 5_000, "USD", "card", reference=f"PLAN-{n}")
+    walk(days[1:7])
+    assert ledger.promises_of(account)["status"].tolist() == ["kept"]
+    position = ledger.positions([account])[account]
+    assert position.status == "ended"
+    assert position.status_reason == "repayment plan of USD 150.00 in 3 instalments kept"
+    assert stages_sent(ledger, account) == [("reminder-sms", "sms")], "nothing goes while the plan is kept"
+    reasons = decisions_of(ledger, account)
+    assert f"repayment plan: instalment 2 of 3, USD 50.00 due {plan[1].due_on}; outreach paused" in reasons
+    assert f"repayment plan: instalment 3 of 3, USD 50.00 due {plan[2].due_on}; outreach paused" in reasons
+
+
+def test_a_missed_instalment_past_its_grace_breaks_the_plan_and_escalates_at_once(walk, book, ledger):
+    account = account_in("sms_first")
+    book.add(account, START - timedelta(days=1))
+    days = business_days(START, 8)
+    walk(days[:1])
+    plan = plan_of_three(ledger, account, days[2], days[0])  # due Nov 4, 6 and 8; one day of grace
+    ledger.add_payment(account, plan[0].due_on, 5_000, "USD", "card", reference="PLAN-1")
+    walk(days[1:6])  # up to Saturday Nov 7, the second instalment's day of grace
+    assert stages_sent(ledger, account) == [("reminder-sms", "sms")]
+    walk(days[6:7])  # Monday Nov 9
+    assert ledger.promises_of(account)["status"].tolist() == ["broken"]
+    assert stages_sent(ledger, account)[-1] == ("reminder-email", "email")
+    position = ledger.positions([account])[account]
+    assert (position.stage, position.status, position.status_reason) == (
+        "reminder-email",
+        "active",
+        "a missed instalment escalates",
+    )
+    assert (
+        f"instalment 2 of 3 (USD 50.00 due {plan[1].due_on}) of the repayment plan missed "
+        f"(USD 50.00 paid by {days[6]}, grace 1 day(s))"
+    ) in decisions_of(ledger, account)
+    assert "a missed instalment escalates; on to reminder-email (email)" in decisions_of(ledger, account)
+
+
+def test_on_an_instalments_day_of_grace_the_plan_still_holds_the_ladder(walk, book, ledger):
+    account = account_in("sms_first")
+    book.add(account, START - timedelta(days=1))
+    days = business_days(START, 6)
+    walk(days[:1])
+    plan = plan_of_three(ledger, account, days[2], days[0])
+    ledger.add_payment(account, plan[0].due_on, 5_000, "USD", "card", reference="PLAN-1")
+    walk(days[1:6])
+    assert days[5] == plan[1].due_on + timedelta(days=1), "the last day walked is the day of grace"
+    position = ledger.positions([account])[account]
+    assert position.status == "paused"
+    assert (
+        position.status_reason == f"repayment plan: instalment 2 of 3, USD 50.00 due {plan[1].due_on}; outreach paused"
+    )
+    assert ledger.promises_of(account)["status"].tolist() == ["open"]
+    assert stages_sent(ledger, account) == [("reminder-sms", "sms")]
+
+
+def test_a_part_payment_that_covers_the_first_instalment_only_pauses_on_the_second(walk, book, ledger):
+    account = account_in("sms_first")
+    book.add(account, START - timedelta(days=1))
+    days = business_days(START, 5)
+    walk(days[:1])
+    plan = plan_of_three(ledger, account, days[2], days[0])
+    ledger.add_payment(account, days[1], 6_000, "USD", "card", reference="PLAN-1")  # early, and 10.00 more
+    walk(days[1:5])
+    position = ledger.positions([account])[account]
+    assert position.status == "paused"
+    assert position.status_reason == (
+        f"repayment plan: instalment 2 of 3, USD 50.00 due {plan[1].due_on} (USD 10.00 of it paid); outreach paused"
+    )
+    assert ledger.promises_of(account)["status"].tolist() == ["open"]
+    assert stages_sent(ledger, account) == [("reminder-sms", "sms")]
+
+
+def test_a_plan_is_kept_in_the_ledger_and_counts_payments_from_the_day_it_was_made(ledger):
+    today = date(2027, 12, 1)
+    plan = instalment_schedule(240_000, 24, date(2026, 1, 5), 31)
+    made = datetime(2026, 1, 2, 15, tzinfo=UTC)
+    promise_id = ledger.add_promise(
+        "AC00001", plan[-1].due_on, 240_000, "USD", "api", "self-service", recorded_at=made, instalments=plan
+    )
+    ledger.add_payment("AC00001", date(2026, 1, 5), 10_000, "USD", "card", reference="P-1")  # > 366 days ago
+    ledger.add_payment("AC00002", date(2026, 1, 5), 10_000, "USD", "card", reference="P-2")  # no plan
+    history = ledger.histories("m1_self_service", today - timedelta(days=366), today)
+    (promise,) = history["AC00001"].promises
+    assert (promise.id, promise.instalments) == (promise_id, plan)
+    assert history["AC00001"].payments == [(date(2026, 1, 5), 10_000)]
+    assert "AC00002" not in history
+    row = ledger.promises_of("AC00001").iloc[0]
+    assert row["instalments"][0] == {"due_on": "2026-01-05", "amount_minor": 10_000}
+
+
+def test_a_plan_whose_date_or_amount_is_not_its_instalments_is_refused(ledger):
+    plan = instalment_schedule(15_000, 3, date(2026, 12, 1), 30)
+    with pytest.raises(ValueError, match="last due date"):
+        ledger.add_promise("AC00001", plan[0].due_on, 15_000, "USD", "api", "self-service", instalments=plan)
+    with pytest.raises(ValueError, match="instalments' total 15000"):
+        ledger.add_promise("AC00001", plan[-1].due_on, 14_000, "USD", "api", "self-service", instalments=plan)
+    assert ledger.promises_of("AC00001").empty
 
 
 def test_payment_in_full_stops_the_ladder_and_a_new_episode_starts_it_again(walk, book, ledger):

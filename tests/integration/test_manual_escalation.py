@@ -146,6 +146,18 @@ def test_an_open_promise_to_pay_is_not_overridden_by_hand(settings, ledger, plan
     assert outcome == "refused" and detail.startswith(f"promise to pay USD 200.00 by {DAY + timedelta(days=3)}")
 
 
+def test_an_open_repayment_plan_is_not_overridden_by_hand(settings, ledger, planned):
+    from outreach.repayment_plans import instalment_schedule
+
+    plan = instalment_schedule(30_000, 3, DAY + timedelta(days=3), 30)
+    ledger.add_promise(
+        "AC90001", plan[-1].due_on, 30_000, "USD", "api", "self-service", recorded_at=NOW, instalments=plan
+    )
+    outcome, detail = outcomes(ledger, escalate(settings, account_ids="AC90001"))["AC90001"]
+    assert outcome == "refused"
+    assert detail.startswith(f"repayment plan of USD 300.00 in 3 instalments (the last by {plan[-1].due_on}) is open")
+
+
 def test_escalating_to_a_placement_asks_a_person_to_approve_it(settings, ledger, planned):
     ref = escalate(settings, target_stage="m2_plus/agency-placement", account_ids="AC90001")
     assert "awaits approval in campaign_m2_plus's next run" in outcomes(ledger, ref)["AC90001"][1]

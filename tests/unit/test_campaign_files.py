@@ -30,6 +30,16 @@ def test_the_shipped_campaigns_validate():
         ("buckets: [M2+]", "buckets: [M9]", 7, "buckets", "M9"),
         ("timezone: America/New_York", "timezone: Mars/Olympus", 9, "timezone", "not an IANA timezone"),
         ("agency: northwind_recoveries, ", "", 20, "ladder.3", "names the agency"),
+        ("instalments: 3,", "instalments: 1,", 28, "self_service.plans.0.instalments", "greater than or equal to 2"),
+        (
+            "minimum_instalment: 50,",
+            "minimum_instalment: 0,",
+            28,
+            "self_service.plans.0.minimum_instalment",
+            "greater than 0",
+        ),
+        ("promise_horizon_days: 10", "promise_horizon_days: 90", 26, "self_service.promise_horizon_days", "60"),
+        ("instalments: 6,", "instalments: 3,", 26, "self_service", "plans repeat"),
     ],
 )
 def test_an_error_names_the_file_line_and_field(tmp_path, old, new, line, field, message):
@@ -79,3 +89,26 @@ def test_placements_wait_at_most_until_the_end_of_the_runs_business_day(schedule
 
     campaign = load_campaign(M2).model_copy(update={"schedule": schedule})
     assert campaign.approval_wait() == timedelta(hours=min(campaign.approval_timeout_hours, wait_hours))
+
+
+def test_a_campaign_without_self_service_offers_promises_but_no_plans(tmp_path):
+    text = M2.read_text()
+    path = tmp_path / "m2_plus.yaml"
+    path.write_text(text[: text.index("# What the debtor may choose")])
+    campaign = load_campaign(path)
+    assert campaign.self_service.plans == ()
+    assert campaign.self_service.promise_horizon_days == 14
+
+
+def test_the_shipped_campaigns_offer_their_plans():
+    from decimal import Decimal
+
+    m1 = load_campaign(SHIPPED_CAMPAIGNS / "m1_self_service.yaml").self_service
+    m2 = load_campaign(M2).self_service
+    assert (m1.promise_horizon_days, m2.promise_horizon_days) == (14, 10)
+    assert [(p.instalments, p.minimum_instalment, p.every_days) for p in m1.plans] == [
+        (3, Decimal(25), 30),
+        (6, Decimal(25), 30),
+    ]
+    assert [p.instalments for p in m2.plans] == [3, 6, 12]
+    assert {p.minimum_instalment for p in m2.plans} == {Decimal(50)}

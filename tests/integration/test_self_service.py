@@ -1,0 +1,203 @@
+"""The debtor's self-service page over HTTP: the link from a sent message, the texted code, and what
+each action changes in the ledger (a promise, a plan, a dispute hold, work for a person, preferences)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from outreach.ledger.schema import handoffs
+from outreach.links import LinkKeys
+from outreach.policy.facts import account_facts
+from outreach.selfservice.app import create_app
+from tests.days import dispatched_sample_day
+
+DAY = date(2026, 11, 20)
+NOON = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
+SECRET = "self-service-test-secret-0123456789abcdef"
+
+
+class Clock:
+    def __init__(self, at: datetime):
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture
+def page(ledger, settings_for, tmp_path, monkeypatch):
+    """A day dispatched (log channel), and the self-service service on the same ledger an hour later."""
+    monkeypatch.setenv("OUTREACH_LINK_SECRET", SECRET)
+    monkeypatch.setenv("OUTREACH_LEDGER_URL", ledger.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("OUTREACH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("OUTREACH_BANK_PAYMENT_URL", "https://bank.test/pay")
+    settings = settings_for(ledger, tmp_path / "accounts.csv")
+    dispatched_sample_day(settings, DAY, NOON)
+    clock = Clock(NOON + timedelta(hours=1))
+    client = TestClient(create_app(settings, now=clock), follow_redirects=False)
+    return client, settings, clock
+
+
+def a_text(ledger, locale: str = "en") -> dict:
+    """A text that went today to an account with a mobile number, and its link's ref."""
+    attempts = ledger.attempts_for(DAY)
+    steps = ledger.steps(DAY).set_index("step_key")
+    snapshot = ledger.snapshot(DAY).set_index("account_id")
+    for step_key in attempts.loc[attempts["channel"] == "sms", "step_key"]:
+        account = snapshot.loc[steps.loc[step_key, "account_id"]]
+        if account["locale"] == locale and account["mobile_phone"]:
+            return {
+                "step_key": step_key,
+                "ref": LinkKeys(SECRET.encode()).ref(step_key),
+                "account_id": steps.loc[step_key, "account_id"],
+                "mobile": account["mobile_phone"],
+            }
+    raise AssertionError(f"no {locale} text was sent")
+
+
+def texted_code(settings, ref_day: date) -> str:
+    lines = (settings.outbox_dir / f"{ref_day}.jsonl").read_text(encoding="utf-8").splitlines()
+    codes = [json.loads(line) for line in lines if "self-service-code" in line]
+    return re.search(r"\b(\d{6})\b", codes[-1]["body"]).group(1)
+
+
+def verified(client, settings, ref: str) -> None:
+    assert client.post(f"/r/{ref}/code").status_code == 200
+    response = client.post(f"/r/{ref}/verify", data={"code": texted_code(settings, DAY)})
+    assert response.status_code == 303 and response.headers["location"] == f"/r/{ref}/account"
+
+
+def form_key(html: str, action: str) -> str:
+    form = html[html.index(f'action="{action}"') :]
+    return re.search(r'name="request_key" value="([^"]+)"', form).group(1)
+
+
+def test_a_forged_or_expired_link_shows_nothing_of_any_account(page, ledger):
+    client, _, clock = page
+    text = a_text(ledger)
+    forged = client.get("/r/AAAAAAAAAAAAAAAA")
+    assert forged.status_code == 404 and "no longer valid" in forged.text
+    assert client.get(f"/r/{text['ref']}").status_code == 200
+    clock.at = NOON + timedelta(days=31)
+    expired = client.get(f"/r/{text['ref']}")
+    assert expired.status_code == 404 and "no longer valid" in expired.text
+    assert text["account_id"][-4:] not in expired.text and text["account_id"][-4:] not in forged.text
+
+
+def test_nothing_of_the_debt_shows_before_the_texted_code(page, ledger):
+    client, settings, _ = page
+    text = a_text(ledger)
+    landing = client.get(f"/r/{text['ref']}")
+    assert text["mobile"][-4:] in landing.text and text["mobile"] not in landing.text
+    assert "$" not in landing.text, "no amount before verification"
+    assert client.get(f"/r/{text['ref']}/account").status_code == 401
+
+    assert client.post(f"/r/{text['ref']}/code").status_code == 200
+    outbox = (settings.outbox_dir / f"{DAY}.jsonl").read_text(encoding="utf-8")
+    assert text["mobile"] not in outbox, "the outbox keeps the number masked"
+    code = texted_code(settings, DAY)
+    wrong = "000000" if code != "000000" else "111111"
+    assert client.post(f"/r/{text['ref']}/verify", data={"code": wrong}).status_code == 401
+    assert client.post(f"/r/{text['ref']}/verify", data={"code": code}).status_code == 303
+    account = client.get(f"/r/{text['ref']}/account")
+    assert account.status_code == 200 and "Amount due" in account.text
+
+    # The code worked once: a second browser with the same code gets nothing.
+    other = TestClient(client.app, follow_redirects=False)
+    assert other.post(f"/r/{text['ref']}/verify", data={"code": code}).status_code == 401
+    assert other.get(f"/r/{text['ref']}/account").status_code == 401
+
+
+def test_codes_are_limited_per_link_and_wrong_codes_lock_it(page, ledger):
+    client, settings, _ = page
+    ref = a_text(ledger)["ref"]
+    for _ in range(3):
+        assert client.post(f"/r/{ref}/code").status_code == 200
+    assert client.post(f"/r/{ref}/code").status_code == 429
+    code = texted_code(settings, DAY)
+    wrong = "000000" if code != "000000" else "111111"
+    for _ in range(5):
+        client.post(f"/r/{ref}/verify", data={"code": wrong})
+    locked = client.post(f"/r/{ref}/verify", data={"code": code})
+    assert locked.status_code == 401 and "Too many tries" in locked.text
+
+
+def test_a_promise_is_one_promise_however_often_it_is_sent_and_pauses_at_once(page, ledger):
+    client, settings, _ = page
+    text = a_text(ledger)
+    verified(client, settings, text["ref"])
+    key = form_key(client.get(f"/r/{text['ref']}/account").text, f"/r/{text['ref']}/promise")
+    form = {"request_key": key, "amount": "100.00", "date": "2026-11-27"}
+    first = client.post(f"/r/{text['ref']}/promise", data=form)
+    again = client.post(f"/r/{text['ref']}/promise", data=form)
+    assert first.status_code == again.status_code == 200
+    reference = re.search(r"SS-[A-Z0-9]{8}", first.text).group(0)
+    assert reference in again.text, "the double submission answers with the same reference"
+    promises = ledger.promises_of(text["account_id"])
+    open_promises = promises[promises["status"] == "open"]
+    assert len(open_promises) == 1 and open_promises.iloc[0]["amount_minor"] == 10000
+    assert open_promises.iloc[0]["source"] == "self_service"
+    steps = ledger.steps(DAY)
+    mine = steps[steps["account_id"] == text["account_id"]]
+    assert (mine["status"] != "pending").all(), "nothing more goes today"
+
+    too_late = client.post(
+        f"/r/{text['ref']}/promise",
+        data={"request_key": "another-key", "amount": "100.00", "date": "2027-03-01"},
+    )
+    assert too_late.status_code == 422 and "Choose a date from today to" in too_late.text
+
+
+def test_a_dispute_holds_the_account_and_goes_to_a_person(page, ledger):
+    client, settings, _ = page
+    text = a_text(ledger)
+    verified(client, settings, text["ref"])
+    key = form_key(client.get(f"/r/{text['ref']}/account").text, f"/r/{text['ref']}/request")
+    response = client.post(
+        f"/r/{text['ref']}/request", data={"request_key": key, "kind": "dispute", "text": "I paid this in October"}
+    )
+    assert response.status_code == 200 and "stopped collecting" in response.text
+    active = ledger.active_suppressions(NOON + timedelta(hours=2))
+    holds = active[(active["account_id"] == text["account_id"]) & (active["reason"] == "dispute")]
+    assert len(holds) == 1 and holds.iloc[0]["channel"] is None
+    with ledger.engine.connect() as conn:
+        person = conn.execute(select(handoffs).where(handoffs.c.account_id == text["account_id"])).mappings().all()
+    person = [row for row in person if row["stage"] == "self-service"]
+    assert len(person) == 1 and person[0]["status"] == "open" and person[0]["kind"] == "agent_queue"
+    assert "answer by 2026-12-20" in person[0]["reason"]
+
+
+def test_preferences_reach_the_planner_facts(page, ledger):
+    client, settings, _ = page
+    text = a_text(ledger)
+    verified(client, settings, text["ref"])
+    key = form_key(client.get(f"/r/{text['ref']}/account").text, f"/r/{text['ref']}/preferences")
+    response = client.post(
+        f"/r/{text['ref']}/preferences",
+        data={"request_key": key, "stop": ["sms"], "quiet_from": "18:00", "quiet_to": "21:00", "locale": "zh-CN"},
+    )
+    assert response.status_code == 200 and "即刻生效" in response.text, "the answer is in the language chosen"
+    row = ledger.snapshot(DAY).set_index("account_id").loc[text["account_id"]]
+    assert row["locale"] == "zh-CN"
+    facts = account_facts({**row.to_dict(), "account_id": text["account_id"]})
+    assert [(t.start.isoformat(), t.end.isoformat()) for t in facts.inconvenient_times] == [("18:00:00", "21:00:00")]
+    active = ledger.active_suppressions(NOON + timedelta(hours=2))
+    texts_stopped = active[(active["address"] == text["mobile"]) & (active["channel"] == "sms")]
+    assert set(texts_stopped["reason"]) == {"electronic_address_opt_out", "tcpa_revoked"}
+
+
+def test_pay_now_hands_off_to_the_bank_with_a_signed_reference(page, ledger):
+    client, settings, _ = page
+    text = a_text(ledger)
+    verified(client, settings, text["ref"])
+    response = client.get(f"/r/{text['ref']}/pay")
+    assert response.status_code == 303
+    location = response.headers["location"]
+    assert location.startswith("https://bank.test/pay?reference=") and "signature=" in location
+    assert text["account_id"] not in location

@@ -39,6 +39,10 @@ demo: setup airflow-db
 	@echo "Agent queue, letters and placements for people: $(OUTREACH_HOME)/handoffs/"
 	@echo "Why any account was or was not contacted: $(BIN)/outreach explain AC00000042"
 	@echo "See the same runs in the Airflow UI: make airflow, then open http://localhost:8080"
+	@echo
+	@echo "While make airflow runs, a debtor's self-service page from the link in their last text:"
+	@$(BIN)/outreach link --date $(lastword $(DEMO_DAYS)) 2>/dev/null
+	@echo "  (the code it texts is written to $(OUTREACH_HOME)/outbox/<today>.jsonl: the log channel stands in for Twilio)"
 
 ## test: the whole suite (needs the PostgreSQL server at 127.0.0.1:5432)
 test: setup browser
@@ -46,10 +50,12 @@ test: setup browser
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -n 2 --dist loadgroup
 
-## airflow: the Airflow UI on the demo's data (SQLite, LocalExecutor)
+## airflow: the Airflow UI on the demo's data (SQLite, LocalExecutor), and the debtors' self-service page
 airflow: setup airflow-db
 	@echo "Log in as admin; the password is in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated"
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow standalone
+	@echo "The debtors' self-service page: http://localhost:8091/r/<ref> (make demo prints one link)"
+	$(BIN)/outreach self-service --port 8091 & page=$$!; trap 'kill $$page 2>/dev/null' EXIT INT TERM; \
+		PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/airflow standalone
 
 setup: $(VENV)/.synced
 
@@ -79,7 +85,7 @@ browser:
 	@if [ ! -x "$(CHROMIUM)" ]; then \
 		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
 			echo "Installing Debian's chromium for the UI test ..."; \
-			apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+			apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-zenhei >/dev/null; \
 		else \
 			echo "Chromium is missing at $(CHROMIUM): install Debian's chromium package (the UI test needs it)" >&2; exit 1; \
 		fi; \

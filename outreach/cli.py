@@ -269,6 +269,21 @@ def cmd_self_service(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_link(args: argparse.Namespace, settings: Settings) -> int:
+    from outreach.messages import Sender
+    from outreach.pipeline import ledger_for
+
+    ledger = ledger_for(settings)
+    day = args.date or ledger.latest_business_date()
+    sent = ledger.sent_text_ref(day, args.account) if day else None
+    if sent is None:
+        print(f"no text went on {day or 'any day'}{' to ' + args.account if args.account else ''}", file=sys.stderr)
+        return 1
+    print(f"{Sender.from_env().pay_base_url}{sent['ref']}")
+    print(f"  the link in the {sent['stage']} text to account {sent['account_id']} of {day}", file=sys.stderr)
+    return 0
+
+
 def cmd_templates(args: argparse.Namespace, settings: Settings) -> int:
     from outreach.template_checks import check_all_templates
 
@@ -332,6 +347,11 @@ def build_parser() -> argparse.ArgumentParser:
     self_service.add_argument("--host", default="127.0.0.1")
     self_service.add_argument("--port", type=int, default=8091)
     self_service.set_defaults(func=cmd_self_service)
+
+    link = sub.add_parser("link", help="the self-service link of a text that went (to try the page)")
+    link.add_argument("--date", type=_date, help="the business date (default: the latest pulled)")
+    link.add_argument("--account", help="the account the text went to")
+    link.set_defaults(func=cmd_link)
 
     explain = sub.add_parser("explain", help="an account's timeline and the reason for every decision")
     explain.add_argument("account", nargs="?")

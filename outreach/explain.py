@@ -31,6 +31,20 @@ NUMBER_CHECK_ANSWERS = {
     "no_data": "no data",
 }
 
+# What the debtor did on the self-service page, for a person reading the timeline.
+SELF_SERVICE_WORDS = {
+    "opened": "link opened",
+    "verified": "verified with the texted code",
+    "pay": "went to the bank's payment page",
+    "promise": "promised to pay",
+    "plan": "chose a repayment plan",
+    "plan_request": "asked for another repayment plan",
+    "dispute": "disputed the debt",
+    "hardship": "asked for hardship help",
+    "complaint": "made a complaint",
+    "preferences": "changed contact preferences",
+}
+
 
 def _event_line(row: dict) -> str:
     if row["kind"] == "number_check":
@@ -38,6 +52,10 @@ def _event_line(row: dict) -> str:
         return f"Reassigned Numbers Database on {mask_address('sms', row['address'])}: {answer}"
     if row["kind"] == "call_consent":
         return f"the consumer asked to be called at {mask_address('voice', row['address'])}"
+    if row["kind"] == "self_service":
+        reference = (row.get("payload") or {}).get("reference")
+        words = SELF_SERVICE_WORDS.get(row["outcome"], row["outcome"])
+        return f"self-service page: {words}{f' ({reference})' if reference else ''}"
     outcome = f" {row['outcome']}" if row["outcome"] else ""
     return f"event: {row['kind']}{outcome} on {row['channel'] or '-'}"
 

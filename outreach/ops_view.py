@@ -1,18 +1,19 @@
 """The numbers behind the ops view, read from the ledger: funnel, daily trend, work for people, one account.
 
 Funnel and trend read the daily rollups (``outreach.rollups``), so any range is
-a few rows per day. Contact points are masked in everything returned here.
+a few rows per day; the self-service funnel reads the range's self-service events
+(``ix_events_kind_time``). Contact points are masked in everything returned here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy import Connection, and_, func, select
+from sqlalchemy import Connection, and_, case, func, literal_column, select
 
 from outreach.ledger import Ledger
 from outreach.ledger.schema import (
@@ -22,12 +23,14 @@ from outreach.ledger.schema import (
     dispatch_waves,
     events,
     handoffs,
+    ladder_states,
     payments,
     pipeline_runs,
     planned_steps,
     promises,
     quarantined_rows,
 )
+from outreach.ledger.selfservice_records import FUNNEL_EVENT
 from outreach.masking import mask_address
 from outreach.policy.zones import candidate_zones
 from outreach.reconcile import FOR_A_PERSON
@@ -383,6 +386,138 @@ def _final_decision(step: Mapping[str, Any], zone: ZoneInfo) -> dict[str, str]:
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+
+
+# The self-service page's actions (``outreach.selfservice.actions``); "pay" is the hand-off to the bank's page.
+SELF_SERVICE_ACTIONS = ("promise", "plan", "plan_request", "dispute", "hardship", "complaint", "preferences")
+SELF_SERVICE_DEFINITIONS = {
+    "opened": "accounts that opened a message's self-service link for the first time in the dates shown",
+    "verified": "of those, accounts that typed the texted code on such a link (at any time since)",
+    "acted": "of those, accounts that recorded an action on such a link: "
+    + ", ".join(SELF_SERVICE_ACTIONS).replace("_", " "),
+    "to_payment_page": "of those, accounts sent on from such a link to the bank's payment page",
+    "paid": "of those, accounts with a payment dated on or after the business day they first opened such a link",
+}
+
+
+def self_service_funnel(
+    ledger: Ledger, start: date, end: date, campaign: str | None, timezone: str = "UTC"
+) -> dict[str, Any]:
+    """The debtor self-service funnel per campaign, stage and champion/challenger arm, in distinct accounts.
+
+    The cohort is the links first opened on the business days ``start`` to ``end`` in ``timezone``
+    (UTC unless given; the ops API passes the business timezone, as the rollups' days are); what
+    those links led to counts whenever it happened. A row is the campaign and stage of the message
+    whose link was opened, and the account's arm on that campaign's ladder (``""`` for none). An
+    account that opened several links of a row counts once in it; ``paid`` compares its payments'
+    dates with the business day it first opened a link of the row. Two queries, both starting from
+    the range's ``self_service`` events.
+    """
+    check_range(start, end)
+    zone = ZoneInfo(timezone)
+    since = datetime.combine(start, time(0), zone).astimezone(UTC)
+    until = datetime.combine(end + timedelta(days=1), time(0), zone).astimezone(UTC)
+    arm = func.coalesce(ladder_states.c.variant, literal_column("''")).label("arm")
+    group = (planned_steps.c.campaign, planned_steps.c.stage, arm)
+
+    def cohort(table: Any) -> Any:
+        """``table``'s links with the campaign and stage of their message and the account's arm on it."""
+        return table.join(planned_steps, planned_steps.c.step_key == table.c.step_key).outerjoin(
+            ladder_states,
+            and_(
+                ladder_states.c.account_id == table.c.account_id, ladder_states.c.campaign == planned_steps.c.campaign
+            ),
+        )
+
+    chosen = [planned_steps.c.campaign == campaign] if campaign else []
+    steps = {
+        "verified": ("verified",),
+        "acted": SELF_SERVICE_ACTIONS,
+        "to_payment_page": ("pay",),
+        **{f"action_{name}": (name,) for name in SELF_SERVICE_ACTIONS},
+    }
+    # One range scan of the index: each link (account and message) seen since the range began, with when it
+    # was first opened and which later steps it had; a link opened before the range has no opening here.
+    opened_at = func.min(case((events.c.outcome == "opened", events.c.occurred_at)))
+    links = (
+        select(
+            events.c.account_id,
+            events.c.step_key,
+            opened_at.label("opened_at"),
+            *(func.max(case((events.c.outcome.in_(outcomes), 1), else_=0)).label(n) for n, outcomes in steps.items()),
+        )
+        .where(events.c.kind == FUNNEL_EVENT, events.c.occurred_at >= since)
+        .group_by(events.c.account_id, events.c.step_key)
+        .having(opened_at < until)
+        .subquery("links")
+    )
+    counts = (
+        select(
+            *group,
+            func.count(func.distinct(links.c.account_id)).label("opened"),
+            *(func.count(func.distinct(case((links.c[n] == 1, links.c.account_id)))).label(n) for n in steps),
+        )
+        .select_from(cohort(links))
+        .where(*chosen)
+        .group_by(*group)
+    )
+    # Only the accounts of the cohort that paid on or after the range's first day: one row per account and row.
+    payers = (
+        select(
+            *group,
+            events.c.account_id,
+            func.min(events.c.occurred_at).label("first_opened"),
+            func.max(payments.c.paid_on).label("last_paid"),
+        )
+        .select_from(
+            cohort(events).join(
+                payments, and_(payments.c.account_id == events.c.account_id, payments.c.paid_on >= start)
+            )
+        )
+        .where(
+            events.c.kind == FUNNEL_EVENT,
+            events.c.outcome == "opened",
+            events.c.occurred_at >= since,
+            events.c.occurred_at < until,
+            *chosen,
+        )
+        .group_by(*group, events.c.account_id)
+    )
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+    with ledger.engine.connect() as conn:
+        for row in conn.execute(counts).mappings():
+            rows[(row["campaign"], row["stage"], row["arm"])] = {
+                "campaign": row["campaign"],
+                "stage": row["stage"],
+                "arm": row["arm"],
+                **{name: int(row[name]) for name in ("opened", "verified", "acted", "to_payment_page")},
+                "paid": 0,
+                "actions": {name: int(row[f"action_{name}"]) for name in SELF_SERVICE_ACTIONS},
+            }
+        for row in conn.execute(payers).mappings():
+            if _as_date(row["last_paid"]) >= _local_date(row["first_opened"], zone):
+                rows[(row["campaign"], row["stage"], row["arm"])]["paid"] += 1
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "campaign": campaign,
+        "timezone": timezone,
+        "definitions": SELF_SERVICE_DEFINITIONS,
+        "actions": list(SELF_SERVICE_ACTIONS),
+        # No totals: an account may open links of several stages, so rows do not add up to accounts.
+        "rows": [rows[key] for key in sorted(rows)],
+    }
+
+
+def _local_date(at: datetime | str, zone: ZoneInfo) -> date:
+    """The date in ``zone`` of an instant the ledger holds (SQLite gives it back without its zone: UTC)."""
+    if not isinstance(at, datetime):
+        at = datetime.fromisoformat(str(at))
+    return at.replace(tzinfo=at.tzinfo or UTC).astimezone(zone).date()
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def default_range(ledger: Ledger, today: date, days: int = 1, campaign: str | None = None) -> tuple[date, date]:

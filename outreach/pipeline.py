@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -291,6 +291,28 @@ def apply_approval(ref: RunRef, response: dict[str, Any] | None, settings: Setti
         load_agencies(settings.agencies_file),
     )
     return {**ref, "approvals": counts}
+
+
+def plan_requests_waiting(settings: Settings | None = None) -> list[dict[str, Any]]:
+    """The open requests for another repayment plan, each taken for this run, with its form."""
+    from outreach.plan_requests import take_requests
+
+    settings = settings or Settings.from_env()
+    campaigns = {c.id: c for c in loadable_campaigns(settings.campaigns_dir)}
+    return take_requests(ledger_for(settings), campaigns)
+
+
+def record_plan_answers(
+    requests: list[dict[str, Any]], responses: list[dict[str, Any] | None], settings: Settings | None = None
+) -> dict[str, int]:
+    """Apply each person's answer (in the order of ``requests``); the count of each outcome."""
+    from outreach.plan_requests import record_answer
+
+    ledger = ledger_for(settings or Settings.from_env())
+    outcomes = Counter(
+        record_answer(ledger, request, response) for request, response in zip(requests, responses, strict=True)
+    )
+    return dict(outcomes)
 
 
 def dispatch_due(

@@ -53,7 +53,8 @@ IDENTITY = {
     "OUTREACH_BUSINESS_NAME": "the creditor's name every message gives",
     "OUTREACH_CALLBACK_NUMBER": "the number debtors are asked to call",
     "OUTREACH_POSTAL_ADDRESS": "the postal address every email must carry",
-    "OUTREACH_PAY_URL": "where the pay link in each message leads",
+    "OUTREACH_PAY_URL": "the self-service page (public URL ending /r/) the link in each message leads to",
+    "OUTREACH_BANK_PAYMENT_URL": "the bank's payment page the self-service page's Pay now hands off to",
 }
 # Credentials kept in Airflow's connections are checked when each dispatch starts, where they are read.
 CREDENTIALS_IN_AIRFLOW = "airflow-connections"
@@ -118,9 +119,10 @@ def deployment_problems(
             for name, purpose in IDENTITY.items()
             if not (env.get(name) or "").strip()
         ]
-        pay_url = (env.get("OUTREACH_PAY_URL") or "").strip()
-        if pay_url and (urlsplit(pay_url).scheme != "https" or not _public_host(urlsplit(pay_url).hostname or "")):
-            problems.append(Problem("OUTREACH_PAY_URL", f"{pay_url!r} must be a public https URL"))
+        for name in ("OUTREACH_PAY_URL", "OUTREACH_BANK_PAYMENT_URL"):
+            url = (env.get(name) or "").strip()
+            if url and (urlsplit(url).scheme != "https" or not _public_host(urlsplit(url).hostname or "")):
+                problems.append(Problem(name, f"{url!r} must be a public https URL"))
     if real_providers(env):
         in_airflow = env.get("OUTREACH_CREDENTIALS") == CREDENTIALS_IN_AIRFLOW and not credentials_read
         problems += _missing(env, ["OUTREACH_SENDGRID_WEBHOOK_PUBLIC_KEY"] if in_airflow else PROVIDER_SECRETS)

@@ -71,5 +71,6 @@ PRODUCTION_SETTINGS = {
     "OUTREACH_BUSINESS_NAME": "Northwind Bank",
     "OUTREACH_CALLBACK_NUMBER": "+1 800 201 4455",
     "OUTREACH_POSTAL_ADDRESS": "1 Harbor Plaza, Boston, MA 02110",
-    "OUTREACH_PAY_URL": "https://pay.northwind-bank.com/a/",
+    "OUTREACH_PAY_URL": "https://my.northwind-bank.com/r/",
+    "OUTREACH_BANK_PAYMENT_URL": "https://pay.northwind-bank.com/pay",
 }

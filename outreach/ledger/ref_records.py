@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, insert, select, update
@@ -68,6 +68,25 @@ class RefRecords:
                 .mappings()
                 .first()
             )
+        return dict(row) if row else None
+
+    def sent_text_ref(self, business_date: date, account_id: str | None = None) -> dict[str, Any] | None:
+        """The ref of a text that went on a date (to the account, when named): a link to try the page with."""
+        query = (
+            select(message_refs.c.ref, message_refs.c.account_id, planned_steps.c.stage)
+            .join(planned_steps, planned_steps.c.step_key == message_refs.c.step_key)
+            .where(
+                message_refs.c.business_date == business_date,
+                planned_steps.c.channel == "sms",
+                planned_steps.c.status == "sent",
+            )
+            .order_by(message_refs.c.account_id)
+            .limit(1)
+        )
+        if account_id is not None:
+            query = query.where(message_refs.c.account_id == account_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
         return dict(row) if row else None
 
     def step_keys_for(self, steps: Sequence[str]) -> dict[str, str]:

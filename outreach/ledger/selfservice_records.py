@@ -209,6 +209,66 @@ class SelfServiceRecords:
             return earlier, False
         return action, True
 
+    # -- plan requests answered by a person ------------------------------------------------------
+
+    def take_plan_requests(self, limit: int) -> list[dict[str, Any]]:
+        """Open requests for another repayment plan, oldest first, each taken by this caller only.
+
+        A request taken waits for a person's answer (``awaiting_approval``); two runs that look at
+        once never ask about the same request twice.
+        """
+        query = (
+            select(selfservice_actions, handoffs.c.id.label("handoff_id"))
+            .join(
+                handoffs,
+                handoffs.c.step_key
+                == selfservice_actions.c.account_id + "|self-service|" + selfservice_actions.c.reference,
+            )
+            .where(selfservice_actions.c.action == "plan_request", handoffs.c.status == "open")
+            .order_by(selfservice_actions.c.id)
+            .limit(limit)
+        )
+        taken = []
+        with self.engine.begin() as conn:
+            for row in conn.execute(query).mappings().all():
+                claimed = conn.execute(
+                    update(handoffs)
+                    .where(handoffs.c.id == row["handoff_id"], handoffs.c.status == "open")
+                    .values(status="awaiting_approval")
+                )
+                if claimed.rowcount == 1:
+                    taken.append(dict(row))
+        return taken
+
+    def settle_plan_request(
+        self,
+        handoff_id: int,
+        status: str,
+        decided_by: str | None,
+        at: datetime,
+        note: str,
+        promise: dict[str, Any] | None = None,
+        hold_reason: str | None = None,
+    ) -> None:
+        """A person's answer: the handoff's new status and note, and the plan they set up, if any."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(handoffs)
+                .where(handoffs.c.id == handoff_id)
+                .values(status=status, decided_by=decided_by, decided_at=at if decided_by else None, decision_note=note)
+            )
+            if promise is not None:
+                conn.execute(
+                    update(promises)
+                    .where(and_(promises.c.account_id == promise["account_id"], promises.c.status == "open"))
+                    .values(status="cancelled", resolved_on=at.date(), note="replaced by a newer promise")
+                )
+                conn.execute(insert(promises).values(**promise))
+                if hold_reason:
+                    hold_pending_steps(
+                        conn, promise["account_id"], hold_reason, at, "plan-request", decided_by or "ops"
+                    )
+
     # -- the account as last pulled --------------------------------------------------------------
 
     def latest_account(self, account_id: str) -> dict[str, Any] | None:

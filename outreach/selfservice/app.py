@@ -28,6 +28,7 @@ from outreach.dispatcher import channels_for
 from outreach.ledger import Ledger
 from outreach.links import LinkKeys
 from outreach.messages import Sender, format_amount
+from outreach.preflight import refuse_unsafe
 from outreach.selfservice import access, actions
 from outreach.selfservice.access import SESSION_COOKIE, Link, LinkClosed
 from outreach.selfservice.words import WORDS, words_for
@@ -54,6 +55,8 @@ DEFAULT_PAYMENT_PAGE = "https://pay.example.com/pay"
 
 def create_app(settings: Settings | None = None, now: Callable[[], datetime] | None = None) -> FastAPI:
     settings = settings or Settings.from_env()
+    # A production page without its link key would accept links keyed with a development one.
+    refuse_unsafe(os.environ)
     clock = now or (lambda: datetime.now(UTC))
     ledger = Ledger.from_url(settings.ledger_url)
     ledger.create_schema()

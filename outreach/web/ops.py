@@ -78,6 +78,11 @@ def ops_router(require_user: Callable[..., Any], paused_dags: Callable[[], set[s
     def attention(start: date | None = None, end: date | None = None, campaign: str | None = None) -> dict[str, Any]:
         return _read(ops_view.attention, *_range(start, end, campaign=campaign), campaign)
 
+    @api.get("/self-service")
+    def self_service(start: date | None = None, end: date | None = None, campaign: str | None = None) -> dict[str, Any]:
+        first, last = _range(start, end, campaign=campaign)
+        return _read(ops_view.self_service_funnel, first, last, campaign, Settings.from_env().timezone)
+
     @api.get("/arms")
     def arms(campaign: str | None = None) -> dict[str, Any]:
         ids = [c.id for c in loadable_campaigns(Settings.from_env().campaigns_dir) if campaign in (None, c.id)]

@@ -59,7 +59,7 @@ def test_every_dag_has_tags_an_owner_and_retries(dagbag):
         assert dag.tags, f"{dag_id} has no tags"
         for task in dag.tasks:
             assert task.owner not in ("", "airflow"), f"{dag_id}.{task.task_id} has no owner"
-            if task.task_id != "approve_placements":  # a person answers once; it is not retried
+            if task.task_id not in ("approve_placements", "answer_plan_request"):  # a person answers once
                 assert task.retries >= 1, f"{dag_id}.{task.task_id} is never retried"
 
 
@@ -87,6 +87,21 @@ def test_placements_wait_for_a_person_in_required_actions(dagbag):
     assert required == {"reason"}
     assert dag.get_task("record_approval").trigger_rule == "all_done"
     assert "approve_placements" in dag.get_task("placements_waiting").downstream_task_ids
+
+
+def test_each_plan_request_gets_a_required_action_form_of_its_own(dagbag):
+    from airflow.providers.standard.operators.hitl import HITLOperator
+
+    dag = dagbag.dags["self_service_requests"]
+    answer = dag.get_task("answer_plan_request")
+    assert answer.operator_class is HITLOperator or issubclass(answer.operator_class, HITLOperator)
+    assert answer.partial_kwargs["options"] == ["Set up this plan", "Decline", "Decide later"]
+    assert answer.partial_kwargs["defaults"] == ["Decide later"], "no answer in time never sets up a plan"
+    params = answer.params
+    required = {name for name in params if "null" not in params.get_param(name).schema["type"]}
+    assert required == {"reason"}
+    assert dag.get_task("record_answers").trigger_rule == "all_done"
+    assert dag.max_active_runs > 1 and not dag.catchup
 
 
 def test_manual_escalation_is_trigger_only_with_a_typed_form_that_defaults_to_a_dry_run(dagbag):

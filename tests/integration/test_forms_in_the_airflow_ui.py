@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -290,3 +290,67 @@ def test_an_account_lookup_shows_its_hand_off_and_every_decision_on_its_timeline
     assert f"kept back by {USER}" in decisions and "hardship call went unanswered" in decisions
     page.locator("#timeline").scroll_into_view_if_needed()
     screenshot(page, "account-lookup.png")
+
+
+def test_a_debtors_plan_request_is_answered_in_its_own_required_action(stack, page):
+    """A request for another plan, made on the self-service page, becomes a form of its own in Required
+    Actions; the person sets up a plan there and the ledger holds it, with the ladder paused."""
+    from playwright.sync_api import expect
+
+    from outreach.campaigns import load_campaign
+    from outreach.selfservice import actions
+    from outreach.selfservice.access import Link
+
+    api, env, ledger, password = stack
+    account = ledger.latest_account(BY_ID)
+    link = Link("ui-plan-request", f"{BY_ID}|ui", BY_ID, "m2_plus", WALKED[-1], account)
+    campaign = load_campaign(Path(env["OUTREACH_CAMPAIGNS_DIR"]) / "m2_plus.yaml")
+    asked = actions.ask_for_plan(
+        ledger, link, campaign, "ui-plan-request", "six months, please", WALKED[-1], datetime.now(UTC)
+    )
+    token = httpx.post(f"{api}/auth/token", json={"username": USER, "password": password}, timeout=30).json()
+
+    def triggered() -> bool:
+        response = httpx.post(
+            f"{api}/api/v2/dags/self_service_requests/dagRuns",
+            json={"logical_date": None},
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+            timeout=60,
+        )
+        return response.status_code == 200
+
+    wait_until(triggered, "the self_service_requests DAG to be parsed", 120, every=3)
+
+    def waiting_form() -> dict | None:
+        details = api_get(stack, "/api/v2/dags/self_service_requests/dagRuns/~/hitlDetails")["hitl_details"]
+        return next((d for d in details if asked.reference in d["subject"] and not d["response_received"]), None)
+
+    form = wait_until(waiting_form, "the plan request's Required Action", 240, every=2)
+    run_id, index = form["task_instance"]["dag_run_id"], form["task_instance"]["map_index"]
+    time.sleep(HUMAN_PAUSE_SECONDS)
+    page.goto(
+        f"{api}/dags/self_service_requests/runs/{run_id}/tasks/answer_plan_request/mapped/{index}/required_actions"
+    )
+    page.wait_for_selector("#element_reason", timeout=60_000)
+    answer = page.get_by_role("button", name="Set up this plan")
+    expect(answer).to_be_disabled(timeout=60_000)
+    shown = page.inner_text("body")
+    assert "six months, please" in shown and BY_ID in shown
+    first_due = (WALKED[-1] + timedelta(days=10)).isoformat()
+    filled = {"reason": "agreed: six instalments", "instalments": "6", "first_due": first_due}
+    for name, value in filled.items():
+        # Airflow names each field element_<param>; number fields get a generated id.
+        page.fill(f"[name=element_{name}]", value)
+    expect(answer).to_be_enabled(timeout=30_000)
+    for name, value in filled.items():
+        expect(page.locator(f"[name=element_{name}]")).to_have_value(value)
+    screenshot(page, "plan-request-required-action.png")
+    answer.click()
+    assert wait_until(lambda: finished(stack, "self_service_requests", run_id), "the requests run", 300) == "success"
+
+    promises = ledger.promises_of(BY_ID)
+    plan = promises[promises["status"] == "open"].iloc[-1]
+    assert plan["source"] == "agent" and plan["recorded_by"] == USER
+    assert [i["due_on"] for i in plan["instalments"]][:1] == [first_due] and len(plan["instalments"]) == 6
+    handoff = ledger.handoffs(kind=["agent_queue"]).query("account_id == @BY_ID and stage == 'self-service'")
+    assert handoff["status"].tolist() == ["done"] and USER in handoff["decision_note"].iloc[0]

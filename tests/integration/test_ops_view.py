@@ -11,16 +11,16 @@ import signal
 import subprocess
 import time
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import func, select
 
-from outreach import pipeline
+from outreach import ops_view, pipeline
 from outreach.ledger import Ledger
-from outreach.ledger.schema import attempts, planned_steps, quarantined_rows
+from outreach.ledger.schema import attempts, ladder_states, planned_steps, quarantined_rows
 from outreach.sample import write_sample
 from outreach.settings import Settings
 from tests.airflow_env import AIRFLOW, PROJECT, airflow_environment
@@ -123,7 +123,7 @@ def ledger_totals(ledger: Ledger, campaign: str) -> dict[str, int]:
     return {"planned": planned, "held": held, "expired": expired, "sent": sent}
 
 
-ENDPOINTS = ["campaigns", "funnel", "daily", "attention", "arms", "accounts/AC00000001", "funnel.csv"]
+ENDPOINTS = ["campaigns", "funnel", "daily", "attention", "arms", "self-service", "accounts/AC00000001", "funnel.csv"]
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
@@ -229,7 +229,117 @@ def test_a_ten_year_range_answers_from_the_rollups_and_a_longer_or_backwards_one
     assert backwards.status_code == 400 and "before start" in backwards.text
 
 
-def test_a_person_logs_into_airflow_and_the_page_shows_the_ledgers_numbers(server, token, seeded):
+def sent_links(ledger: Ledger, variant: str, stage: str) -> dict[str, list[str]]:
+    """The m1_self_service messages of ``stage`` sent to accounts on ``variant``: step keys by account."""
+    query = (
+        select(planned_steps.c.account_id, planned_steps.c.step_key)
+        .join(attempts, attempts.c.step_key == planned_steps.c.step_key)
+        .join(
+            ladder_states,
+            (ladder_states.c.account_id == planned_steps.c.account_id)
+            & (ladder_states.c.campaign == planned_steps.c.campaign),
+        )
+        .where(
+            planned_steps.c.campaign == "m1_self_service",
+            planned_steps.c.stage == stage,
+            ladder_states.c.variant == variant,
+            attempts.c.status.not_in(["claimed", "failed"]),
+        )
+        .order_by(planned_steps.c.account_id, planned_steps.c.step_key)
+    )
+    links: dict[str, list[str]] = {}
+    with ledger.engine.connect() as conn:
+        for account_id, step_key in conn.execute(query):
+            links.setdefault(account_id, []).append(step_key)
+    return links
+
+
+def at(day: date, hour: int, days_later: int = 0) -> datetime:
+    return datetime.combine(day + timedelta(days=days_later), datetime.min.time(), UTC).replace(hour=hour)
+
+
+@pytest.fixture(scope="module")
+def self_service_events(seeded) -> dict[tuple[str, str, str], dict]:
+    """Debtors opening the links of sent messages on both arms, as the self-service page records them; the
+    rows the funnel should show for the seeded days (business days in New York)."""
+    _, ledger = seeded
+    first, last = DAYS[0], DAYS[-1]
+    email = sent_links(ledger, "email_first", "reminder-email")
+    sms = sent_links(ledger, "sms_first", "reminder-sms")
+    twice = next(a for a, keys in email.items() if len(keys) >= 2)
+    once = [a for a in email if a != twice][:2]
+    texted = list(sms)[:4]
+
+    def funnel(account_id: str, step_key: str, *steps: tuple[str, datetime]) -> None:
+        for outcome, when in steps:
+            assert ledger.add_funnel_event(f"{outcome}:{step_key}", account_id, step_key, outcome, when)
+
+    def paid(account_id: str, on: date) -> None:
+        assert ledger.add_payment(account_id, on, 5_000, "USD", "test", f"ssf-{account_id}-{on}")
+
+    # email_first: two links opened by one account count once; it promised and paid the same day.
+    funnel(twice, email[twice][0], ("opened", at(last, 14)))
+    funnel(twice, email[twice][1], ("opened", at(last, 15)), ("verified", at(last, 15)), ("promise", at(last, 16)))
+    paid(twice, last)
+    # Paid two days before opening the link: not a self-service payment.
+    funnel(once[0], email[once[0]][0], ("opened", at(last, 14)), ("verified", at(last, 14)))
+    paid(once[0], first)
+    # Opened the day after the range: not in it.
+    funnel(once[1], email[once[1]][0], ("opened", at(last, 15, days_later=1)))
+    # sms_first: a dispute the day after the range still counts for a link opened in it.
+    funnel(texted[0], sms[texted[0]][0], ("opened", at(last, 13)), ("verified", at(last, 13)))
+    funnel(texted[0], sms[texted[0]][0], ("dispute", at(last, 13, days_later=1)))
+    # Went on to the bank's page and paid the next day.
+    funnel(texted[1], sms[texted[1]][0], ("opened", at(last, 17)), ("verified", at(last, 17)), ("pay", at(last, 17)))
+    paid(texted[1], last + timedelta(days=1))
+    # Opened at 02:00 UTC, 21:00 the evening before in New York, and paid that New York day: paid.
+    funnel(texted[2], sms[texted[2]][0], ("opened", at(last, 2)))
+    paid(texted[2], last - timedelta(days=1))
+    # Opened before the range began (the evening of the day before, in New York): not in it.
+    funnel(texted[3], sms[texted[3]][0], ("opened", at(first, 3)))
+    none = dict.fromkeys(ops_view.SELF_SERVICE_ACTIONS, 0)
+    return {
+        ("m1_self_service", "reminder-email", "email_first"): {
+            "opened": 2,
+            "verified": 2,
+            "acted": 1,
+            "to_payment_page": 0,
+            "paid": 1,
+            "actions": none | {"promise": 1},
+        },
+        ("m1_self_service", "reminder-sms", "sms_first"): {
+            "opened": 3,
+            "verified": 2,
+            "acted": 1,
+            "to_payment_page": 1,
+            "paid": 2,
+            "actions": none | {"dispute": 1},
+        },
+    }
+
+
+def test_the_self_service_funnel_counts_accounts_per_arm_from_the_day_they_opened_a_link(
+    server, token, seeded, self_service_events
+):
+    settings, ledger = seeded
+    found = ops_view.self_service_funnel(ledger, DAYS[0], DAYS[-1], "m1_self_service", settings.timezone)
+    rows = {
+        (r["campaign"], r["stage"], r["arm"]): {k: v for k, v in r.items() if k not in ("campaign", "stage", "arm")}
+        for r in found["rows"]
+    }
+    assert rows == self_service_events
+    assert set(found["definitions"]) >= {"opened", "verified", "acted", "paid"}
+    response = api(server, token, "self-service", start=DAYS[0], end=DAYS[-1], campaign="m1_self_service")
+    assert response.status_code == 200, response.text
+    assert response.json() == found
+    assert api(server, token, "self-service", start=DAYS[0], end=DAYS[-1], campaign="m2_plus").json()["rows"] == []
+    # In UTC days the link opened at 02:00 UTC is on the last day, after its payment the day before: not paid.
+    utc = ops_view.self_service_funnel(ledger, DAYS[-1], DAYS[-1], "m1_self_service")
+    sms = next(r for r in utc["rows"] if r["arm"] == "sms_first")
+    assert (sms["opened"], sms["paid"]) == (3, 1)
+
+
+def test_a_person_logs_into_airflow_and_the_page_shows_the_ledgers_numbers(server, token, seeded, self_service_events):
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), f"Debian's chromium is not at {CHROMIUM}: `make browser` installs it"
@@ -256,6 +366,14 @@ def test_a_person_logs_into_airflow_and_the_page_shows_the_ledgers_numbers(serve
         page.fill("#account", funnel_account(seeded[1]))
         page.click("#lookup button")
         page.wait_for_selector("#timeline table", timeout=30_000)
+        # The self-service funnel per arm, as the ledger counts it.
+        page.goto(f"{url}/outreach/ops?start={DAYS[0]}&end={DAYS[-1]}&campaign=m1_self_service")
+        page.wait_for_selector("#selfservice td[data-field=opened]", timeout=60_000)
+        rows = page.eval_on_selector_all(
+            "#selfservice tbody tr", "rows => rows.map((r) => [...r.cells].map((c) => c.textContent))"
+        )
+        assert ["m1_self_service", "reminder-sms", "sms_first", "3", "2", "1", "2"] in rows
+        assert "Paid: of those, accounts with a payment" in page.inner_text("#selfservice-definition")
         browser.close()
 
 

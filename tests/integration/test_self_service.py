@@ -4,18 +4,26 @@ each action changes in the ledger (a promise, a plan, a dispute hold, work for a
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import time
 from datetime import UTC, date, datetime, timedelta
 
+import httpx
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from outreach.explain import explain
 from outreach.ledger.schema import handoffs
 from outreach.links import LinkKeys
 from outreach.policy.facts import account_facts
 from outreach.selfservice.app import create_app
+from tests.airflow_env import OUTREACH, PROJECT
 from tests.days import dispatched_sample_day
+from tests.servers import free_port
 
 DAY = date(2026, 11, 20)
 NOON = datetime(2026, 11, 20, 17, 0, tzinfo=UTC)
@@ -146,6 +154,9 @@ def test_a_promise_is_one_promise_however_often_it_is_sent_and_pauses_at_once(pa
     steps = ledger.steps(DAY)
     mine = steps[steps["account_id"] == text["account_id"]]
     assert (mine["status"] != "pending").all(), "nothing more goes today"
+    timeline = explain(ledger, text["account_id"])
+    assert f"self-service page: promised to pay ({reference})" in timeline
+    assert "self-service page: verified with the texted code" in timeline
 
     too_late = client.post(
         f"/r/{text['ref']}/promise",
@@ -201,3 +212,85 @@ def test_pay_now_hands_off_to_the_bank_with_a_signed_reference(page, ledger):
     location = response.headers["location"]
     assert location.startswith("https://bank.test/pay?reference=") and "signature=" in location
     assert text["account_id"] not in location
+
+
+def test_the_compose_service_command_serves_the_page_on_postgresql(postgres_ledger, tmp_path):
+    """The self-service service as compose runs it (its own command), outside a container."""
+    service = yaml.safe_load((PROJECT / "docker-compose.yml").read_text())["services"]["self-service"]
+    port = str(free_port())
+    command = [OUTREACH, *service["command"]]
+    command = [{"0.0.0.0": "127.0.0.1", "8091": port}.get(part, part) for part in command]
+    env = {
+        **os.environ,
+        "OUTREACH_LEDGER_URL": postgres_ledger.engine.url.render_as_string(hide_password=False),
+        "OUTREACH_HOME": str(tmp_path / "home"),
+    }
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None and time.monotonic() < deadline, server.stdout.read() if server.poll() else ""
+            time.sleep(0.3)
+        forged = httpx.get(f"http://127.0.0.1:{port}/r/AAAAAAAAAAAAAAAA", timeout=10)
+        assert forged.status_code == 404 and "This link is no longer valid" in forged.text
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_a_plan_request_is_asked_once_and_a_persons_answer_sets_up_the_plan(page, ledger):
+    from outreach.campaigns import load_campaign
+    from outreach.plan_requests import DECLINE, SET_UP, record_answer, take_requests
+    from outreach.settings import SHIPPED_CAMPAIGNS
+
+    client, settings, _ = page
+    campaigns = {path.stem: load_campaign(path) for path in SHIPPED_CAMPAIGNS.glob("*.yaml")}
+    text = a_text(ledger)
+    verified(client, settings, text["ref"])
+    key = form_key(client.get(f"/r/{text['ref']}/account").text, f"/r/{text['ref']}/plan-request")
+    asked = client.post(f"/r/{text['ref']}/plan-request", data={"request_key": key, "text": "I can pay $100 a month"})
+    assert asked.status_code == 200
+    reference = re.search(r"SS-[A-Z0-9]{8}", asked.text).group(0)
+
+    forms = take_requests(ledger, campaigns)
+    assert [form["reference"] for form in forms] == [reference]
+    assert "I can pay $100 a month" in forms[0]["body"] and text["account_id"] in forms[0]["body"]
+    assert take_requests(ledger, campaigns) == [], "a request being answered is not asked again"
+
+    person = {"name": "ops.lead"}
+    assert record_answer(ledger, forms[0], None) == "waiting", "unanswered: it waits for the next run"
+    again = take_requests(ledger, campaigns)
+    assert [form["reference"] for form in again] == [reference]
+    declined = {
+        "chosen_options": [DECLINE],
+        "params_input": {"reason": "income not verified"},
+        "responded_by_user": person,
+    }
+    assert record_answer(ledger, again[0], declined) == "declined"
+    handoff = ledger.handoffs(kind=["agent_queue"]).set_index("id").loc[again[0]["handoff_id"]]
+    assert handoff["status"] == "open" and "declined by ops.lead: income not verified" in handoff["decision_note"]
+
+    # Back in the queue for a call; the agent asks for it again and it is answered with a plan.
+    ledger.decide_handoffs([{"id": again[0]["handoff_id"], "status": "open", "note": "called back"}])
+    third = take_requests(ledger, campaigns)
+    answer = {
+        "chosen_options": [SET_UP],
+        "params_input": {
+            "reason": "agreed on the phone",
+            "instalments": 12,
+            "first_due": "2026-12-01",
+            "every_days": 30,
+        },
+        "responded_by_user": person,
+    }
+    assert record_answer(ledger, third[0], answer) == "set_up"
+    promises = ledger.promises_of(text["account_id"])
+    plan = promises[promises["status"] == "open"].iloc[0]
+    assert plan["source"] == "agent" and plan["recorded_by"] == "ops.lead" and len(plan["instalments"]) == 12
+    assert plan["instalments"][0]["due_on"] == "2026-12-01"
+    assert ledger.handoffs(kind=["agent_queue"]).set_index("id").loc[third[0]["handoff_id"], "status"] == "done"

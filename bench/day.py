@@ -111,7 +111,11 @@ def run_stage(*args: str) -> dict:
     result = subprocess.run([sys.executable, __file__, "--stage", *args], capture_output=True, text=True, check=False)
     if result.returncode != 0:
         sys.exit(f"stage {args[0]} failed:\n{result.stderr[-3000:]}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    # A long run shows each stage as it ends, on stderr; the table comes at the end.
+    done = f"{args[0]} {args[-1]}: {figures['wall']:.1f} s wall, {figures['peak_mb']:,.0f} MB"
+    print(done, file=sys.stderr, flush=True)
+    return figures
 
 
 def main() -> None:

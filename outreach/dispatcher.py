@@ -36,6 +36,42 @@ HISTORY_WINDOW = timedelta(days=8)
 PROVIDER_BLOCK_CODES = {"21610", "21614"}
 
 
+# Pending steps decided and sent per round: the accounts of one round are all a dispatch holds.
+STEPS_PER_ROUND = 20_000
+
+
+class AccountsOnDay(Mapping[str, Mapping[str, Any]]):
+    """The accounts of a business day, read from the ledger a round of steps at a time.
+
+    A dispatch reads only the accounts whose steps it is sending, and lets them go after each
+    round: its memory follows the round, not the book (a million accounts held as rows would take
+    gigabytes). A lookup of an account not read yet reads it.
+    """
+
+    def __init__(self, ledger: Ledger, business_date: Any):
+        self.ledger, self.business_date = ledger, business_date
+        self._rows: dict[str, Mapping[str, Any]] = {}
+
+    def read(self, account_ids: Any) -> None:
+        missing = [a for a in dict.fromkeys(account_ids) if a not in self._rows]
+        if missing:
+            self._rows.update(self.ledger.accounts_on(self.business_date, missing))
+
+    def forget(self) -> None:
+        self._rows.clear()
+
+    def __getitem__(self, account_id: str) -> Mapping[str, Any]:
+        if account_id not in self._rows:
+            self.read([account_id])
+        return self._rows[account_id]
+
+    def __iter__(self):
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 @dataclass
 class DispatchSummary:
     due: int = 0
@@ -82,16 +118,15 @@ def dispatch(
     steps = ledger.steps(day.date, statuses=["pending"], campaign=campaign, run_id=run_id if only_this_run else None)
     if steps.empty:
         return summary
-    # Reactions on a day no source was read (a weekend) use the newest snapshot; a caller that holds
-    # it already (for the hand-off channels) passes it rather than a second copy of the book.
+    # Reactions on a day no source was read (a weekend) use the newest snapshot; a caller that reads
+    # accounts already (for the hand-off channels) passes its reader rather than a second one.
     if accounts is None:
-        accounts = ledger.latest_snapshot(day.date).set_index("account_id", drop=False).to_dict("index")
+        accounts = AccountsOnDay(ledger, day.date)
     histories_by_contact = ContactHistories(ledger.contact_events(now - HISTORY_WINDOW))
     active_suppressions = ActiveSuppressions(ledger.active_suppressions(now))
 
     status_updates: list[dict[str, Any]] = []
     audit: list[dict[str, Any]] = []
-    due: list[dict[str, Any]] = []
 
     def note(step: Mapping[str, Any], status: str, reason: str, rules_ids: str, window_start: Any = None) -> None:
         status_updates.append(
@@ -111,102 +146,122 @@ def dispatch(
             }
         )
 
-    for step in steps.to_dict("records"):
-        if step["window_start"] is not None and now < step["window_start"]:
-            summary.waiting += 1
-            continue
-        account = accounts[step["account_id"]]
-        request = contact_request(
-            account,
-            step["channel"],
-            step["template"],
-            step["contact_address"],
-            now,
-            histories_by_contact.for_contact(step["account_id"], step["contact_address"]),
-            active_suppressions.for_contact(step["account_id"], step["contact_address"]),
-        )
-        decision = decide(request, rules)
-        rule_ids = ",".join(decision.rules)
-        if decision.decision == "send":
-            due.append({**step, "recording_days": recording_retention_days(request, rules)})
-        elif decision.decision == "defer" and decision.not_before and decision.not_before < day.end:
-            note(step, "pending", f"waiting: {decision.reason_text()}", rule_ids, window_start=decision.not_before)
-            summary.waiting += 1
-        elif decision.decision == "defer":
-            note(step, "expired", f"not possible today: {decision.reason_text()}", rule_ids)
-            summary.expired += 1
-        else:
-            note(step, "held", decision.reason_text(), rule_ids)
-            summary.held_at_send += 1
-
-    summary.due = len(due)
-    for start in range(0, len(due), batch_size):
-        batch = due[start : start + batch_size]
-        won = ledger.claim(batch, run_id, lease)
-        summary.claimed_elsewhere += len(batch) - len(won)
-        with ClaimLease(ledger, won, lease):
-            results, segments = _send_batch(
-                [s for s in batch if s["step_key"] in won], accounts, channels, renderer, max_sms_segments, ledger, day
+    def decide_round(round_steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        due: list[dict[str, Any]] = []
+        for step in round_steps:
+            if step["window_start"] is not None and now < step["window_start"]:
+                summary.waiting += 1
+                continue
+            account = accounts[step["account_id"]]
+            request = contact_request(
+                account,
+                step["channel"],
+                step["template"],
+                step["contact_address"],
+                now,
+                histories_by_contact.for_contact(step["account_id"], step["contact_address"]),
+                active_suppressions.for_contact(step["account_id"], step["contact_address"]),
             )
-        # Recorded once the renewals stopped (the lease still runs): the two never lock the same rows at once.
-        ledger.complete_attempts([{**r.__dict__, "segments": segments.get(r.step_key)} for r in results])
-        step_of = {step["step_key"]: step for step in batch}
-        retry_at = now + retry_after
-        for result in results:
-            step = step_of[result.step_key]
-            if result.permanent and result.error_code in PROVIDER_BLOCK_CODES:
-                ledger.add_suppression(
-                    account_id=step["account_id"],
-                    channel="sms",
-                    address=step["contact_address"],
-                    reason="provider_block",
-                    source="provider",
-                    note=f"Twilio {result.error_code}",
-                    effective_at=now,
-                )
-            if result.status == "sent":
-                summary.sent += 1
-                summary.by_channel[step["channel"]] += 1
-            elif result.status == "unknown":
-                summary.unknown += 1
+            decision = decide(request, rules)
+            rule_ids = ",".join(decision.rules)
+            if decision.decision == "send":
+                due.append({**step, "recording_days": recording_retention_days(request, rules)})
+            elif decision.decision == "defer" and decision.not_before and decision.not_before < day.end:
+                note(step, "pending", f"waiting: {decision.reason_text()}", rule_ids, window_start=decision.not_before)
+                summary.waiting += 1
+            elif decision.decision == "defer":
+                note(step, "expired", f"not possible today: {decision.reason_text()}", rule_ids)
+                summary.expired += 1
             else:
-                summary.failed_by_code[f"{step['channel']} {result.error_code or 'unknown'}"] += 1
-                if not result.permanent:
-                    summary.requeued += 1
-                    continue
-                summary.failed += 1
-            status_updates.append({"step_key": result.step_key, "status": result.status, "status_reason": result.error})
-        requeued = [r for r in results if r.status == "failed" and not r.permanent]
-        if requeued:
-            # The provider did not take these (429, 5xx, unreachable): no one was contacted, so the
-            # claim is given back and the step waits for a later wave, or tomorrow's plan.
-            ledger.release_claims([r.step_key for r in requeued])
-            for result in requeued:
-                if retry_at < day.end:
-                    note(
-                        step_of[result.step_key],
-                        "pending",
-                        f"waiting: the provider did not take it ({result.error}); tried again from "
-                        f"{retry_at:%H:%M} UTC",
-                        "",
-                        window_start=retry_at,
+                note(step, "held", decision.reason_text(), rule_ids)
+                summary.held_at_send += 1
+        return due
+
+    def send_round(due: list[dict[str, Any]]) -> None:
+        summary.due += len(due)
+        for start in range(0, len(due), batch_size):
+            batch = due[start : start + batch_size]
+            won = ledger.claim(batch, run_id, lease)
+            summary.claimed_elsewhere += len(batch) - len(won)
+            with ClaimLease(ledger, won, lease):
+                results, segments = _send_batch(
+                    [s for s in batch if s["step_key"] in won],
+                    accounts,
+                    channels,
+                    renderer,
+                    max_sms_segments,
+                    ledger,
+                    day,
+                )
+            # Recorded once the renewals stopped (the lease still runs): the two never lock the same rows at once.
+            ledger.complete_attempts([{**r.__dict__, "segments": segments.get(r.step_key)} for r in results])
+            step_of = {step["step_key"]: step for step in batch}
+            retry_at = now + retry_after
+            for result in results:
+                step = step_of[result.step_key]
+                if result.permanent and result.error_code in PROVIDER_BLOCK_CODES:
+                    ledger.add_suppression(
+                        account_id=step["account_id"],
+                        channel="sms",
+                        address=step["contact_address"],
+                        reason="provider_block",
+                        source="provider",
+                        note=f"Twilio {result.error_code}",
+                        effective_at=now,
                     )
+                if result.status == "sent":
+                    summary.sent += 1
+                    summary.by_channel[step["channel"]] += 1
+                elif result.status == "unknown":
+                    summary.unknown += 1
                 else:
-                    note(
-                        step_of[result.step_key],
-                        "expired",
-                        f"not possible today: the provider did not take it ({result.error}) and the day "
-                        "ends before it can be tried again; planned again on the next business day",
-                        "",
-                    )
-        log.info(
-            "dispatched a batch of %d: %d sent, %d failed, %d to try again later, %d with an unknown outcome",
-            len(batch),
-            sum(r.status == "sent" for r in results),
-            sum(r.status == "failed" and r.permanent for r in results),
-            len(requeued),
-            sum(r.status == "unknown" for r in results),
-        )
+                    summary.failed_by_code[f"{step['channel']} {result.error_code or 'unknown'}"] += 1
+                    if not result.permanent:
+                        summary.requeued += 1
+                        continue
+                    summary.failed += 1
+                status_updates.append(
+                    {"step_key": result.step_key, "status": result.status, "status_reason": result.error}
+                )
+            requeued = [r for r in results if r.status == "failed" and not r.permanent]
+            if requeued:
+                # The provider did not take these (429, 5xx, unreachable): no one was contacted, so the
+                # claim is given back and the step waits for a later wave, or tomorrow's plan.
+                ledger.release_claims([r.step_key for r in requeued])
+                for result in requeued:
+                    if retry_at < day.end:
+                        note(
+                            step_of[result.step_key],
+                            "pending",
+                            f"waiting: the provider did not take it ({result.error}); tried again from "
+                            f"{retry_at:%H:%M} UTC",
+                            "",
+                            window_start=retry_at,
+                        )
+                    else:
+                        note(
+                            step_of[result.step_key],
+                            "expired",
+                            f"not possible today: the provider did not take it ({result.error}) and the day "
+                            "ends before it can be tried again; planned again on the next business day",
+                            "",
+                        )
+            log.info(
+                "dispatched a batch of %d: %d sent, %d failed, %d to try again later, %d with an unknown outcome",
+                len(batch),
+                sum(r.status == "sent" for r in results),
+                sum(r.status == "failed" and r.permanent for r in results),
+                len(requeued),
+                sum(r.status == "unknown" for r in results),
+            )
+
+    for start in range(0, len(steps), STEPS_PER_ROUND):
+        round_steps = steps.iloc[start : start + STEPS_PER_ROUND].to_dict("records")
+        if isinstance(accounts, AccountsOnDay):
+            accounts.read(step["account_id"] for step in round_steps)
+        send_round(decide_round(round_steps))
+        if isinstance(accounts, AccountsOnDay):
+            accounts.forget()
 
     ledger.set_step_status(status_updates)
     ledger.record_decisions(audit)

@@ -30,7 +30,7 @@ from outreach.agencies import load_agencies
 from outreach.buckets import segment_table
 from outreach.campaigns import Campaign, load_campaign, loadable_campaigns
 from outreach.channels.reassigned_numbers import ReassignedNumbers
-from outreach.dispatcher import channels_for, dispatch
+from outreach.dispatcher import AccountsOnDay, channels_for, dispatch
 from outreach.escalation_report import build_escalation_report, format_escalation
 from outreach.escalation_request import EscalationError, EscalationRequest, parse_request
 from outreach.handoffs import HandoffChannel
@@ -338,7 +338,8 @@ def dispatch_due(
         # The campaign's sender identities take the place of the deployment's defaults.
         credentials = {**(credentials if credentials is not None else os.environ), **campaign.senders.environment()}
     channels = channels_for(kind, settings.outbox_dir, day.date, credentials)
-    accounts = ledger.latest_snapshot(day.date).set_index("account_id", drop=False).to_dict("index")
+    # Read a round of steps' accounts at a time, by the dispatcher and the hand-off channels alike.
+    accounts = AccountsOnDay(ledger, day.date)
     for name in ("agent_queue", "letter"):
         channels[name] = HandoffChannel(name, ledger, settings.handoffs_dir, ref["run_id"], accounts)
     ledger.sync_step_status(day.date)

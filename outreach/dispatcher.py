@@ -122,7 +122,6 @@ def dispatch(
     # accounts already (for the hand-off channels) passes its reader rather than a second one.
     if accounts is None:
         accounts = AccountsOnDay(ledger, day.date)
-    histories_by_contact = ContactHistories(ledger.contact_events(now - HISTORY_WINDOW))
     active_suppressions = ActiveSuppressions(ledger.active_suppressions(now))
 
     status_updates: list[dict[str, Any]] = []
@@ -148,6 +147,14 @@ def dispatch(
 
     def decide_round(round_steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
         due: list[dict[str, Any]] = []
+        # The contacts of this round's accounts and numbers only: a round never reads the whole book's.
+        histories_by_contact = ContactHistories(
+            ledger.contact_events_about(
+                now - HISTORY_WINDOW,
+                (step["account_id"] for step in round_steps),
+                (step["contact_address"] for step in round_steps),
+            )
+        )
         for step in round_steps:
             if step["window_start"] is not None and now < step["window_start"]:
                 summary.waiting += 1

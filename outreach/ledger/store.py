@@ -60,6 +60,13 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+def _as_contact_events(frame: pd.DataFrame) -> pd.DataFrame:
+    # An attempt's own status says whether it reached the provider, not how the call went.
+    frame["outcome"] = frame["outcome"].where(~frame["outcome"].isin(["claimed", "sent"]), "unknown")
+    frame["at"] = pd.to_datetime(frame["at"], utc=True)
+    return _none_for_missing(frame)
+
+
 def _none_for_missing(frame: pd.DataFrame) -> pd.DataFrame:
     """Missing values as None, not NaN: callers test them for truth ("no stated timezone")."""
     return frame.astype(object).where(frame.notna(), None)
@@ -406,6 +413,43 @@ class Ledger(
 
     def contact_events(self, since: datetime, account_ids: Iterable[str] | None = None) -> pd.DataFrame:
         """Outbound attempts and recorded events since a time, in the policy engine's shape."""
+        outbound, recorded = self._contact_event_queries(since)
+        if account_ids is not None:
+            ids = list(account_ids)
+            outbound = outbound.where(attempts.c.account_id.in_(ids))
+            recorded = recorded.where(events.c.account_id.in_(ids))
+        with self.engine.connect() as conn:
+            frame = pd.concat([pd.read_sql(outbound, conn), pd.read_sql(recorded, conn)], ignore_index=True)
+        return _as_contact_events(frame)
+
+    def contact_events_about(
+        self, since: datetime, account_ids: Iterable[str], addresses: Iterable[str]
+    ) -> pd.DataFrame:
+        """``contact_events`` for some accounts, plus the Reassigned Numbers Database's answers about their
+        numbers whichever account they were asked for: what ``planner.ContactHistories`` finds for them,
+        read without the rest of the book."""
+        ids = list(dict.fromkeys(account_ids))
+        numbers = sorted({a for a in addresses if isinstance(a, str) and a})
+        outbound, recorded = self._contact_event_queries(since)
+        checks = recorded.where(events.c.kind == "number_check")
+        frames = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), ACCOUNTS_PER_QUERY):
+                chunk = ids[start : start + ACCOUNTS_PER_QUERY]
+                frames.append(pd.read_sql(outbound.where(attempts.c.account_id.in_(chunk)), conn))
+                frames.append(pd.read_sql(recorded.where(events.c.account_id.in_(chunk)), conn))
+            for start in range(0, len(numbers), ACCOUNTS_PER_QUERY):
+                found = pd.read_sql(
+                    checks.where(events.c.address.in_(numbers[start : start + ACCOUNTS_PER_QUERY])), conn
+                )
+                # The accounts' own answers were read with them already.
+                frames.append(found[~found["account_id"].isin(ids)])
+        if not frames:
+            outbound_columns = [column.name for column in outbound.selected_columns]
+            return _as_contact_events(pd.DataFrame(columns=outbound_columns))
+        return _as_contact_events(pd.concat(frames, ignore_index=True))
+
+    def _contact_event_queries(self, since: datetime) -> tuple[Any, Any]:
         outbound = (
             select(
                 attempts.c.account_id,
@@ -434,16 +478,7 @@ class Ledger(
             (events.c.occurred_at >= since)
             | (events.c.kind.in_(LONG_MEMORY_KINDS) & (events.c.occurred_at >= since - LONG_MEMORY)),
         )
-        if account_ids is not None:
-            ids = list(account_ids)
-            outbound = outbound.where(attempts.c.account_id.in_(ids))
-            recorded = recorded.where(events.c.account_id.in_(ids))
-        with self.engine.connect() as conn:
-            frame = pd.concat([pd.read_sql(outbound, conn), pd.read_sql(recorded, conn)], ignore_index=True)
-        # An attempt's own status says whether it reached the provider, not how the call went.
-        frame["outcome"] = frame["outcome"].where(~frame["outcome"].isin(["claimed", "sent"]), "unknown")
-        frame["at"] = pd.to_datetime(frame["at"], utc=True)
-        return _none_for_missing(frame)
+        return outbound, recorded
 
     def unreacted_events(self, limit: int = 5000) -> list[dict[str, Any]]:
         """Events the events DAG has not reacted to yet, oldest first."""

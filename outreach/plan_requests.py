@@ -80,6 +80,7 @@ def take_requests(ledger: Ledger, campaigns: Mapping[str, Campaign]) -> list[dic
 
 def record_answer(ledger: Ledger, request: Mapping[str, Any], response: Mapping[str, Any] | None) -> str:
     """Apply a person's answer to one request; what happened: ``set_up``, ``declined`` or ``waiting``."""
+    from outreach.ledger.ladder_records import instalments_to_json
     from outreach.messages import format_amount
     from outreach.repayment_plans import instalment_schedule
 
@@ -121,9 +122,8 @@ def record_answer(ledger: Ledger, request: Mapping[str, Any], response: Mapping[
         "source": AGENT,
         "recorded_by": who,
         "recorded_at": at,
-        "status": "open",
         "note": f"plan request {reference}: {reason}",
-        "instalments": [{"due_on": i.due_on.isoformat(), "amount_minor": i.amount_minor} for i in schedule],
+        "instalments": instalments_to_json(schedule),
     }
     first = schedule[0]
     plan = f"{count} instalments, the first of {format_amount(first.amount_minor, currency)} due {first.due_on}"

@@ -33,6 +33,16 @@ def instalments_to_json(instalments: Sequence[Instalment] | None) -> list[dict[s
     return [{"due_on": i.due_on.isoformat(), "amount_minor": int(i.amount_minor)} for i in instalments]
 
 
+def insert_promise(conn: Any, promise: dict[str, Any]) -> int:
+    """Record an open promise in the caller's transaction, replacing the account's earlier open one."""
+    conn.execute(
+        update(promises)
+        .where(and_(promises.c.account_id == promise["account_id"], promises.c.status == "open"))
+        .values(status="cancelled", resolved_on=promise["recorded_at"].date(), note="replaced by a newer promise")
+    )
+    return int(conn.execute(insert(promises).values(**promise, status="open")).inserted_primary_key[0])
+
+
 def instalments_from_json(value: Any) -> tuple[Instalment, ...]:
     if not value:
         return ()
@@ -239,28 +249,19 @@ class LadderRecords:
                     f"a plan's amount is its instalments' total {sum(i.amount_minor for i in instalments)}, "
                     f"not {amount_minor}"
                 )
-        now = recorded_at or datetime.now(UTC)
+        promise = {
+            "account_id": account_id,
+            "promised_on": promised_on,
+            "amount_minor": amount_minor,
+            "currency": currency,
+            "source": source,
+            "recorded_by": recorded_by,
+            "recorded_at": recorded_at or datetime.now(UTC),
+            "note": note,
+            "instalments": instalments_to_json(instalments),
+        }
         with self.engine.begin() as conn:
-            conn.execute(
-                update(promises)
-                .where(and_(promises.c.account_id == account_id, promises.c.status == "open"))
-                .values(status="cancelled", resolved_on=now.date(), note="replaced by a newer promise")
-            )
-            result = conn.execute(
-                insert(promises).values(
-                    account_id=account_id,
-                    promised_on=promised_on,
-                    amount_minor=amount_minor,
-                    currency=currency,
-                    source=source,
-                    recorded_by=recorded_by,
-                    recorded_at=now,
-                    status="open",
-                    note=note,
-                    instalments=instalments_to_json(instalments),
-                )
-            )
-            return int(result.inserted_primary_key[0])
+            return insert_promise(conn, promise)
 
     def settle_promises(self, updates: Sequence[dict[str, Any]]) -> None:
         if not updates:

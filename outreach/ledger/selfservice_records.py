@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from outreach.ledger.ladder_records import insert_promise
 from outreach.ledger.schema import (
     account_snapshots,
     contact_preferences,
@@ -22,7 +23,6 @@ from outreach.ledger.schema import (
     events,
     handoffs,
     planned_steps,
-    promises,
     selfservice_actions,
     selfservice_codes,
     suppressions,
@@ -179,12 +179,7 @@ class SelfServiceRecords:
             with self.engine.begin() as conn:
                 conn.execute(insert(selfservice_actions).values(**action))
                 if effects.promise is not None:
-                    conn.execute(
-                        update(promises)
-                        .where(and_(promises.c.account_id == action["account_id"], promises.c.status == "open"))
-                        .values(status="cancelled", resolved_on=at.date(), note="replaced by a newer promise")
-                    )
-                    conn.execute(insert(promises).values(**effects.promise))
+                    insert_promise(conn, effects.promise)
                 if effects.suppressions:
                     conn.execute(insert(suppressions), effects.suppressions)
                 if effects.handoff is not None:
@@ -258,12 +253,7 @@ class SelfServiceRecords:
                 .values(status=status, decided_by=decided_by, decided_at=at if decided_by else None, decision_note=note)
             )
             if promise is not None:
-                conn.execute(
-                    update(promises)
-                    .where(and_(promises.c.account_id == promise["account_id"], promises.c.status == "open"))
-                    .values(status="cancelled", resolved_on=at.date(), note="replaced by a newer promise")
-                )
-                conn.execute(insert(promises).values(**promise))
+                insert_promise(conn, promise)
                 if hold_reason:
                     hold_pending_steps(
                         conn, promise["account_id"], hold_reason, at, "plan-request", decided_by or "ops"
@@ -272,19 +262,13 @@ class SelfServiceRecords:
     # -- the account as last pulled --------------------------------------------------------------
 
     def latest_account(self, account_id: str) -> dict[str, Any] | None:
-        """The account's row of the newest snapshot that has it, with the preferences it chose."""
-        query = (
-            select(account_snapshots)
-            .where(account_snapshots.c.account_id == account_id)
-            .order_by(account_snapshots.c.business_date.desc())
-            .limit(1)
-        )
+        """The account's row of the newest snapshot that has it, with the facts ``snapshot`` adds."""
+        query = select(func.max(account_snapshots.c.business_date)).where(account_snapshots.c.account_id == account_id)
         with self.engine.connect() as conn:
-            frame = pd.read_sql(query, conn)
-        if frame.empty:
+            latest = conn.execute(query).scalar()
+        if latest is None:
             return None
-        row = self.with_contact_preferences(frame.astype(object).where(frame.notna(), None)).iloc[0]
-        return {key: (None if value is pd.NA else value) for key, value in row.items()}
+        return self.accounts_on(latest, [account_id]).get(account_id)  # type: ignore[attr-defined]
 
     # -- contact preferences -----------------------------------------------------------------
 

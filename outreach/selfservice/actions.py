@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 from outreach.accounts.schema import CURRENCY_EXPONENT, LOCALES
 from outreach.campaigns import Campaign
 from outreach.ledger import Ledger
+from outreach.ledger.ladder_records import instalments_to_json
 from outreach.ledger.selfservice_records import SELF_SERVICE, ActionEffects
 from outreach.messages import format_amount
 from outreach.repayment_plans import instalment_schedule, offered_plans
@@ -137,7 +138,6 @@ def _promise_row(link: Link, amount_minor: int, currency: str, on: date, referen
         "source": SELF_SERVICE,
         "recorded_by": "debtor (self-service page)",
         "recorded_at": now,
-        "status": "open",
         "note": f"self-service {reference}",
     }
 
@@ -194,7 +194,7 @@ def choose_plan(
     )
     reference = _reference()
     row = _promise_row(link, balance, currency, schedule[-1].due_on, reference, now)
-    row["instalments"] = [{"due_on": i.due_on.isoformat(), "amount_minor": i.amount_minor} for i in schedule]
+    row["instalments"] = instalments_to_json(schedule)
     first = schedule[0]
     effects = ActionEffects(
         promise=row,
@@ -256,19 +256,24 @@ def request(
     effects = ActionEffects(handoff=_for_a_person(link, campaign, kind, reference, said, due, today, now))
     if kind == "dispute":
         effects.suppressions = [
-            {
-                "account_id": link.account_id,
-                "channel": None,
-                "address": None,
-                "reason": "dispute",
-                "source": SELF_SERVICE,
-                "effective_at": now,
-                "recorded_at": now,
-                "note": f"disputed on the self-service page ({reference}): {said}",
-            }
+            _hold(link, "dispute", None, None, now, f"disputed on the self-service page ({reference}): {said}")
         ]
         effects.hold_reason = f"debt disputed on the self-service page ({reference}): collection stops until verified"
     return _record(ledger, link, key, kind, {"text": said}, effects, now, due, reference)
+
+
+def _hold(link: Link, reason: str, channel: str | None, address: str | None, now: datetime, note: str) -> dict:
+    """A suppression the debtor asked for, effective at once."""
+    return {
+        "account_id": link.account_id,
+        "channel": channel,
+        "address": address,
+        "reason": reason,
+        "source": SELF_SERVICE,
+        "effective_at": now,
+        "recorded_at": now,
+        "note": note,
+    }
 
 
 def _clock(text: str, field: str) -> time:
@@ -305,18 +310,7 @@ def preferences(
     holds = []
 
     def hold(reason: str, channel: str, address: str | None) -> None:
-        holds.append(
-            {
-                "account_id": link.account_id,
-                "channel": channel,
-                "address": address,
-                "reason": reason,
-                "source": SELF_SERVICE,
-                "effective_at": now,
-                "recorded_at": now,
-                "note": note,
-            }
-        )
+        holds.append(_hold(link, reason, channel, address, now, note))
 
     mobile, email = link.account.get("mobile_phone"), link.account.get("email")
     if "sms" in stop and mobile:

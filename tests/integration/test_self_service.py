@@ -294,3 +294,16 @@ def test_a_plan_request_is_asked_once_and_a_persons_answer_sets_up_the_plan(page
     assert plan["source"] == "agent" and plan["recorded_by"] == "ops.lead" and len(plan["instalments"]) == 12
     assert plan["instalments"][0]["due_on"] == "2026-12-01"
     assert ledger.handoffs(kind=["agent_queue"]).set_index("id").loc[third[0]["handoff_id"], "status"] == "done"
+
+
+def test_a_production_page_refuses_to_start_without_its_secrets(sqlite_ledger, settings_for, tmp_path, monkeypatch):
+    """Without the link key a production page would trust links keyed with a development one: it refuses."""
+    from outreach.preflight import UnsafeDeployment
+
+    for name in ("OUTREACH_LINK_SECRET", "OUTREACH_PAYMENTS_SECRET", "OUTREACH_PAY_URL", "OUTREACH_BANK_PAYMENT_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OUTREACH_ENVIRONMENT", "production")
+    with pytest.raises(UnsafeDeployment) as refused:
+        create_app(settings_for(sqlite_ledger, tmp_path / "accounts.csv"))
+    for setting in ("OUTREACH_LINK_SECRET", "OUTREACH_PAY_URL", "OUTREACH_BANK_PAYMENT_URL"):
+        assert setting in str(refused.value)

@@ -1,6 +1,6 @@
 """Whole-day benchmark: every stage of a business day at N accounts, each in its own process.
 
-    .venv/bin/python bench/day.py --accounts 100000 [--days 2] [--ledger-url postgresql://...]
+    .venv/bin/python bench/day.py --accounts 100000 [--days 2] [--shards N] [--ledger-url postgresql://...]
 
 Generates a book of N delinquent accounts and runs, for each day, the stages a campaign DAG
 runs, each stage in a fresh process as an Airflow task would be (so its peak memory is its own):
@@ -8,7 +8,8 @@ pull + segment, plan of each campaign, dispatch of each campaign's due steps at 
 log channel, and the run report. Day 2 is the next business day's sample book (the same account
 ids, their facts drawn again), planned against day 1's positions and contacts. Prints per stage:
 wall and CPU seconds, peak RSS and CPU microseconds per account, then the floor (the snapshot
-read and a vectorised "which stage today" over it) and each plan's ratio to it.
+read and a vectorised "which stage today" over it) and each plan's ratio to it. With ``--shards N``
+each campaign is planned and dispatched shard by shard, as N workers would each do their own.
 """
 
 from __future__ import annotations
@@ -125,6 +126,9 @@ def main() -> None:
     parser.add_argument(
         "--ledger-url", help="the ledger (default: a fresh SQLite file); a PostgreSQL database is emptied"
     )
+    parser.add_argument(
+        "--shards", type=int, default=1, help="plan and dispatch each campaign in this many shards of the book"
+    )
     parser.add_argument("--stage", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -160,11 +164,15 @@ def main() -> None:
             rows.append((f"day {offset + 1} pull + segment", pulled))
             ref = json.dumps(pulled["ref"])
             rows.append((f"day {offset + 1} floor", run_stage("floor", *common, ref, "")))
+            shards = [{**pulled["ref"], "shard": [index, args.shards]} for index in range(args.shards)]
             for campaign in CAMPAIGNS:
-                planned = run_stage("plan", *common, ref, campaign)
-                rows.append((f"day {offset + 1} plan {campaign}", planned))
-                sent = run_stage("dispatch", *common, json.dumps(planned["ref"]), "")
-                rows.append((f"day {offset + 1} dispatch {campaign} (log)", sent))
+                for shard_ref in shards:
+                    # One shard after the other: on N workers they would run side by side.
+                    label = f" shard {shard_ref['shard'][0] + 1}/{args.shards}" if args.shards > 1 else ""
+                    planned = run_stage("plan", *common, json.dumps(shard_ref), campaign)
+                    rows.append((f"day {offset + 1} plan {campaign}{label}", planned))
+                    sent = run_stage("dispatch", *common, json.dumps(planned["ref"]), "")
+                    rows.append((f"day {offset + 1} dispatch {campaign} (log){label}", sent))
             rows.append((f"day {offset + 1} report", run_stage("report", *common, json.dumps(sent["ref"]), "")))
 
     print(
@@ -178,9 +186,20 @@ def main() -> None:
         print(f"{name:<40} {wall:>8.1f} {cpu:>8.1f} {peak:>8,.0f} {per_account:>12,.0f}")
     floors = {name.split(" floor")[0]: figures["wall"] for name, figures in rows if name.endswith("floor")}
     for name, figures in rows:
-        if " plan " in name:
+        if " plan " in name and " shard " not in name:
             floor = floors[name.split(" plan")[0]]
             print(f"{name}: {figures['wall'] / floor:,.0f}x the floor ({floor:.2f} s)")
+
+    if args.shards > 1:
+        # N workers take a campaign's shards side by side: its plan takes as long as its slowest shard.
+        slowest: dict[str, float] = {}
+        for name, figures in rows:
+            if " shard " in name:
+                stage = name.split(" shard ")[0]
+                slowest[stage] = max(slowest.get(stage, 0.0), figures["wall"])
+        for stage, wall in slowest.items():
+            floor = floors[stage.split(" plan")[0].split(" dispatch")[0]]
+            print(f"{stage} on {args.shards} workers: {wall:.1f} s (slowest shard), {wall / floor:,.0f}x the floor")
 
 
 if __name__ == "__main__":

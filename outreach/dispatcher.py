@@ -14,7 +14,7 @@ import os
 import threading
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from outreach.planner import ActiveSuppressions, BusinessDay, ContactHistories, 
 from outreach.policy import RuleSet, decide
 from outreach.policy.engine import recording_retention_days
 from outreach.preflight import refuse_unsafe
+from outreach.shards import Shard
 
 log = logging.getLogger(__name__)
 # Calls and texts from a week back are all the caps look at; a little more is harmless.
@@ -111,11 +112,15 @@ def dispatch(
     lease: timedelta = timedelta(minutes=2),
     retry_after: timedelta = timedelta(minutes=30),
     accounts: Mapping[str, Mapping[str, Any]] | None = None,
+    shard: Shard | None = None,
 ) -> DispatchSummary:
-    """Send the day's pending steps whose window is open (only ``run_id``'s own with ``only_this_run``)."""
+    """Send the day's pending steps whose window is open (only ``run_id``'s own with ``only_this_run``; only
+    one shard's of the book with ``shard``)."""
     now = now or datetime.now(UTC)
     summary = DispatchSummary()
-    steps = ledger.steps(day.date, statuses=["pending"], campaign=campaign, run_id=run_id if only_this_run else None)
+    steps = ledger.steps(
+        day.date, statuses=["pending"], campaign=campaign, run_id=run_id if only_this_run else None, shard=shard
+    )
     if steps.empty:
         return summary
     # Reactions on a day no source was read (a weekend) use the newest snapshot; a caller that reads
@@ -383,11 +388,17 @@ class ClaimLease:
 
 
 def channels_for(
-    kind: str, outbox_dir: Path, business_date: Any, provider_env: Mapping[str, str] | None = None
+    kind: str,
+    outbox_dir: Path,
+    business_date: Any,
+    provider_env: Mapping[str, str] | None = None,
+    rate_share: float = 1.0,
 ) -> dict[str, Channel]:
     """The channel set of a deployment: ``log`` (record only), ``sandbox`` or ``providers``.
 
     Hand-offs to people (agent queue, letters) are recorded by the log channel in every set.
+    ``rate_share``: the part of each provider's configured send rate these channels may use (a
+    shard of the book sending beside the others takes its share, so together they keep the rate).
     """
     from outreach.channels import LogChannel
 
@@ -413,6 +424,13 @@ def channels_for(
         # Real providers: the same refusals as at start-up, on the credentials and senders in use now.
         refuse_unsafe(env, credentials_read=True)
     settings = ProviderSettings.from_env(env)
+    if rate_share != 1.0:
+        settings = replace(
+            settings,
+            sms_per_second=settings.sms_per_second * rate_share,
+            calls_per_second=settings.calls_per_second * rate_share,
+            mail_requests_per_second=settings.mail_requests_per_second * rate_share,
+        )
     channels.update(
         sms=TwilioSmsChannel(settings), voice=TwilioVoiceChannel(settings), email=SendGridEmailChannel(settings)
     )

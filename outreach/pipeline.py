@@ -39,7 +39,7 @@ from outreach.ledger import Ledger
 from outreach.masking import mask_row
 from outreach.messages import renderer_for
 from outreach.number_checks import check_reassigned_numbers
-from outreach.planner import BusinessDay, plan_day
+from outreach.planner import CONTACT_FIELDS, BusinessDay, plan_day
 from outreach.policy import RuleSet, load_rules
 from outreach.policy.configuration import check_deployment
 from outreach.reconcile import reconcile_unconfirmed
@@ -47,6 +47,7 @@ from outreach.report import build_report, format_report
 from outreach.rollups import write_rollup
 from outreach.saved_segments import load_segments
 from outreach.settings import Settings
+from outreach.shards import Shard, all_shards
 from outreach.template_checks import require_clean_templates
 from outreach.waves import (
     DispatchStopped,
@@ -200,7 +201,8 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
     rules = rules_for(settings)
     ledger = ledger_for(settings)
     day = business_day(date.fromisoformat(ref["business_date"]), campaign.timezone)
-    snapshot = ledger.snapshot(day.date)
+    shard = Shard.of(ref)
+    snapshot = shard.rows(ledger.snapshot(day.date))
     checker = ReassignedNumbers.from_env()
     if checker is not None:
         check_reassigned_numbers(ledger, snapshot, day.date, checker, datetime.now(UTC))
@@ -208,7 +210,13 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
     histories = ledger.histories(campaign.id, day.date - timedelta(days=HISTORY_DAYS), day.date)
     add_reported_payments(histories, snapshot, day.date)
     # The plan is made as of the start of the business day: what happened before it counts.
-    events = ledger.contact_events(day.start - timedelta(days=8))
+    since = day.start - timedelta(days=8)
+    if shard.whole:
+        events = ledger.contact_events(since)
+    else:
+        # A shard's accounts' history, and what the database answered about their numbers for anyone.
+        addresses = pd.concat([snapshot[f] for f in CONTACT_FIELDS if f in snapshot]).dropna()
+        events = ledger.contact_events_about(since, snapshot["account_id"], addresses)
     # ... and so do the number checks just made for it.
     if not events.empty:
         events = events[(events["at"] < day.start) | (events["kind"] == "number_check")]
@@ -226,15 +234,16 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
         rules,
     )
     ledger.update_run(ref["run_id"], campaign=campaign.id)
-    ledger.save_plan(day.date, result.steps, result.audit, campaign=campaign.id)
+    ledger.save_plan(day.date, result.steps, result.audit, campaign=campaign.id, shard=shard)
     ledger.save_positions(result.positions)
     ledger.add_handoffs(result.handoffs)
     ledger.settle_promises(result.promises)
     decided = pd.Series([s["decision"] for s in result.steps if s["step_key"] not in already])
     counts = {str(k): int(v) for k, v in decided.value_counts().items()}
     log.info(
-        "%s: planned %d steps (%s), %d placement(s) for approval, %d ladder move(s); %d already dispatched today",
+        "%s (%s): planned %d steps (%s), %d placement(s) for approval, %d ladder move(s); %d already dispatched today",
         campaign.id,
+        shard,
         len(result.steps),
         counts,
         len(result.handoffs),
@@ -247,6 +256,30 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
         "planned": len(result.steps),
         "decisions": counts,
         "approvals_requested": len(result.handoffs),
+    }
+
+
+def shard_refs(ref: RunRef, settings: Settings | None = None) -> list[RunRef]:
+    """The day's reference once per shard of the book (``OUTREACH_SHARDS``): each is planned and dispatched
+    by a task of its own."""
+    settings = settings or Settings.from_env()
+    return [{**ref, "shard": shard.as_ref()} for shard in all_shards(settings.shards)]
+
+
+def day_planned(refs: list[RunRef]) -> RunRef:
+    """The campaign's day once every shard is planned: their counts added up, for approvals and the report."""
+    if not refs:
+        raise ValueError("no shard of the day was planned")
+    decisions: Counter[str] = Counter()
+    for ref in refs:
+        decisions.update(ref["decisions"])
+    merged = {key: value for key, value in refs[0].items() if key != "shard"}
+    return {
+        **merged,
+        "planned": sum(ref["planned"] for ref in refs),
+        "decisions": dict(decisions),
+        "approvals_requested": sum(ref["approvals_requested"] for ref in refs),
+        "shards": len(refs),
     }
 
 
@@ -337,7 +370,9 @@ def dispatch_due(
     if campaign is not None:
         # The campaign's sender identities take the place of the deployment's defaults.
         credentials = {**(credentials if credentials is not None else os.environ), **campaign.senders.environment()}
-    channels = channels_for(kind, settings.outbox_dir, day.date, credentials)
+    shard = Shard.of(ref)
+    # The shards of a day send side by side: each keeps to its share of the providers' rates.
+    channels = channels_for(kind, settings.outbox_dir, day.date, credentials, rate_share=1 / shard.count)
     # Read a round of steps' accounts at a time, by the dispatcher and the hand-off channels alike.
     accounts = AccountsOnDay(ledger, day.date)
     for name in ("agent_queue", "letter"):
@@ -367,6 +402,7 @@ def dispatch_due(
         lease=timedelta(seconds=settings.claim_lease),
         retry_after=timedelta(minutes=settings.transient_retry_minutes),
         accounts=accounts,
+        shard=shard,
     )
     log.info("dispatch: %s", summary.as_dict())
     return {**ref, "dispatch": summary.as_dict()}
@@ -403,7 +439,7 @@ def next_wave(ref: RunRef, settings: Settings | None = None) -> WaveCue:
     The ledger, not the task's memory, says where the day stands: a task retried or a
     worker killed between waves carries on from the last wave recorded.
     """
-    waves = ledger_for(settings or Settings.from_env()).waves(run_id=ref["run_id"])
+    waves = ledger_for(settings or Settings.from_env()).waves(run_id=ref["run_id"], shard=Shard.of(ref))
     if waves.empty:
         return WaveCue(1, None, None)
     last = waves[waves["wave"] == waves["wave"].max()]
@@ -433,6 +469,7 @@ def dispatch_wave(
     """
     settings = settings or Settings.from_env()
     ledger = ledger_for(settings)
+    shard = Shard.of(ref)
     now = now.astimezone(UTC)
     following: list[datetime] = []
     recorded = []
@@ -445,7 +482,7 @@ def dispatch_wave(
         if now >= day.end:
             reason = day_over_reason(scope, day.end, now, due_at)
             summary["expired"] = ledger.expire_unsent(
-                day.date, scope.campaign, scope.run_id, reason, now, ref["run_id"]
+                day.date, scope.campaign, scope.run_id, reason, now, ref["run_id"], shard
             )
         else:
             summary = dispatch_due(scope_ref, settings, channel_set=channel_set, now=now, provider_env=provider_env)[
@@ -455,10 +492,10 @@ def dispatch_wave(
             # Sends the provider did not take for now wait for a later wave, but they count to the alarm.
             tried_and_failed = summary["failed"] + summary.get("requeued", 0)
             stopped = alarm.reason(summary["sent"], tried_and_failed, summary.get("failed_by_code", {}))
-            next_at, waiting = ledger.next_window_opening(day.date, now, day.end, scope.campaign, scope.run_id)
+            next_at, waiting = ledger.next_window_opening(day.date, now, day.end, scope.campaign, scope.run_id, shard)
             if next_at is None:
                 summary["expired"] += ledger.expire_unsent(
-                    day.date, scope.campaign, scope.run_id, closing_reason(scope, day.end), now, ref["run_id"]
+                    day.date, scope.campaign, scope.run_id, closing_reason(scope, day.end), now, ref["run_id"], shard
                 )
         row = {
             "run_id": ref["run_id"],
@@ -476,6 +513,8 @@ def dispatch_wave(
             "next_wave_at": next_at,
             "note": late_note(scope, now, due_at),
             "stopped": stopped,
+            "shard": None if shard.whole else shard.index,
+            "shards": None if shard.whole else shard.count,
         }
         ledger.record_wave(row)
         recorded.append(row)

@@ -248,6 +248,8 @@ def format_report(report: dict[str, Any]) -> str:
         lines += ["", "The day's waves (each sends what is due as the debtors' contact windows open):"]
         for wave in report["waves"]:
             upcoming = f"next at {wave['next_wave_at'][11:16]} UTC" if wave["next_wave_at"] else "the day is done"
+            if wave.get("shards"):
+                upcoming += f"  (shard {int(wave['shard']) + 1} of {int(wave['shards'])})"
             lines.append(
                 f"  {wave['at'][:16].replace('T', ' ')} UTC  sent {wave['sent']:>6,}  failed {wave['failed']:>4,}"
                 f"  held {wave['held']:>4,}  expired {wave['expired']:>4,}  waiting {wave['waiting']:>6,}  {upcoming}"

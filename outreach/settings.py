@@ -18,6 +18,8 @@ SHIPPED_CAMPAIGNS = Path(__file__).resolve().parents[1] / "campaigns"
 # The saved segments for manual escalation; OUTREACH_SEGMENTS_FILE points elsewhere.
 SHIPPED_SEGMENTS = Path(__file__).resolve().parents[1] / "segments.yaml"
 SHIPPED_AGENCIES = Path(__file__).resolve().parents[1] / "agencies.yaml"
+# More shards than workers only adds tasks: 64 covers any pool of workers a day needs.
+MAX_SHARDS = 64
 
 
 class SettingsError(ValueError):
@@ -48,6 +50,9 @@ class Settings:
     # A wave whose sends fail above this share (of at least ``failure_alarm_min_sends``) stops the day.
     max_failure_share: float = 0.25
     failure_alarm_min_sends: int = 20
+    # Account shards a campaign's day is planned and dispatched in, each a task of its own
+    # (``outreach.shards``): more than one spreads the day over the executor's workers.
+    shards: int = 1
 
     @property
     def sms_provider(self) -> str:
@@ -92,6 +97,11 @@ class Settings:
         max_failure_share = _number(env, "OUTREACH_MAX_FAILURE_SHARE", 0.25)
         if not 0 < max_failure_share <= 1:
             raise SettingsError(f"OUTREACH_MAX_FAILURE_SHARE={max_failure_share} must be above 0 and at most 1")
+        shards = _number(env, "OUTREACH_SHARDS", 1)
+        if shards != int(shards) or not 1 <= shards <= MAX_SHARDS:
+            raise SettingsError(
+                f"OUTREACH_SHARDS={env.get('OUTREACH_SHARDS')!r} must be a whole number from 1 to {MAX_SHARDS}"
+            )
         return cls(
             home=home,
             ledger_url=env.get("OUTREACH_LEDGER_URL") or f"sqlite:///{home / 'ledger.db'}",
@@ -110,6 +120,7 @@ class Settings:
             max_sms_segments=int(env.get("OUTREACH_SMS_MAX_SEGMENTS") or 3),
             max_failure_share=max_failure_share,
             failure_alarm_min_sends=int(_number(env, "OUTREACH_FAILURE_ALARM_MIN_SENDS", 20)),
+            shards=int(shards),
         )
 
 

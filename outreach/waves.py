@@ -111,6 +111,8 @@ def format_waves(waves: pd.DataFrame, timezone: str) -> list[str]:
     zone = ZoneInfo(timezone)
     for wave in waves.itertuples():
         upcoming = f"{wave.next_wave_at:%H:%M} UTC" if pd.notna(wave.next_wave_at) else "-"
+        if pd.notna(getattr(wave, "shards", None)):
+            upcoming += f"  (shard {int(wave.shard) + 1} of {int(wave.shards)})"
         lines.append(
             f"  {wave.at:%Y-%m-%d %H:%M} {wave.at.astimezone(zone):%H:%M %Z}".ljust(31)
             + f" {wave.sent:>7,} {wave.failed:>7,} {wave.held:>6,} {wave.expired:>8,} {wave.waiting:>8,}  {upcoming}"

@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from outreach import pipeline
 from outreach.settings import Settings
 from tests.factories import raw_account, write_csv
@@ -114,3 +116,16 @@ def dispatch_in_a_process(
         **env,
     }
     return subprocess.Popen([sys.executable, "-c", script], env=environment)
+
+
+def drive_waves(ref: dict, settings: Settings, started_at: datetime) -> None:
+    """The day's waves as the dispatch task runs them: one now, then each at its instant, until the day is done."""
+    now = started_at
+    for _ in range(48):
+        cue = pipeline.next_wave(ref, settings)
+        at = max(now, cue.due_at or now)
+        result = pipeline.dispatch_wave(ref, at, wave=cue.number, due_at=cue.due_at, settings=settings)
+        if result["next_wave_at"] is None:
+            return
+        now = datetime.fromisoformat(result["next_wave_at"])
+    pytest.fail("the day never ended")

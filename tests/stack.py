@@ -147,29 +147,56 @@ def _parsed(engine, dag_id: str) -> bool:
         return bool(conn.execute(text("SELECT count(*) FROM dag WHERE dag_id = :d"), {"d": dag_id}).scalar())
 
 
+def celery_worker(env: dict[str, str], logs: Path, number: int) -> tuple[str, list[str], dict[str, str]]:
+    """The ``number``-th Celery worker: a name of its own, which it gives the tasks it runs as their
+    hostname (``tests.worker_identity``), its own log server port and pid file."""
+    name = f"worker-{number}"
+    worker_env = {
+        **env,
+        "OUTREACH_TEST_WORKER_NAME": name,
+        "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.worker_identity.hostname",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT), env.get("PYTHONPATH")])),
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
+        "AIRFLOW__CELERY__WORKER_LOG_SERVER_PORT": str(free_port()),
+    }
+    command = ["celery", "worker", "--celery-hostname", f"{name}@%h", "--pid", str(logs / f"{name}.pid")]
+    return name, command, worker_env
+
+
 @contextmanager
-def running_airflow(env: dict[str, str], logs: Path, dag_id: str, migrated: bool = False) -> Iterator[str]:
+def running_airflow(
+    env: dict[str, str], logs: Path, dag_id: str, migrated: bool = False, celery_workers: int = 1
+) -> Iterator[str]:
     """Airflow's services up on ``env`` with ``dag_id`` parsed and unpaused; yields the API server's URL.
 
     ``migrated``: Airflow's database is a copy of ``migrated_airflow_template`` (schema and pool).
+    ``celery_workers``: how many Celery workers to start, under the CeleryExecutor.
     """
     if not migrated:
         run(["airflow", "db", "migrate"], env)
         run(["airflow", "pools", "set", "outreach_providers", "4", "Provider sends"], env)
     run(["outreach", "init"], env)
     logs.mkdir(parents=True, exist_ok=True)
-    commands = [["api-server", "--port", env["AIRFLOW__API__PORT"]], ["scheduler"], ["dag-processor"], ["triggerer"]]
+    services = [
+        (command[0], command, env)
+        for command in (
+            ["api-server", "--port", env["AIRFLOW__API__PORT"]],
+            ["scheduler"],
+            ["dag-processor"],
+            ["triggerer"],
+        )
+    ]
     if env.get("AIRFLOW__CORE__EXECUTOR") == "CeleryExecutor":
-        commands.append(["celery", "worker"])
+        services += [celery_worker(env, logs, number) for number in range(1, celery_workers + 1)]
     processes = [
         subprocess.Popen(
             [str(BIN / "airflow"), *command],
-            env=env,
-            stdout=(logs / f"{command[0]}.log").open("w"),
+            env=service_env,
+            stdout=(logs / f"{name}.log").open("w"),
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        for command in commands
+        for name, command, service_env in services
     ]
     airflow_db = create_engine(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     try:

@@ -1,5 +1,9 @@
 """One Airflow DAG per campaign file: pull -> segment -> plan -> approve placements -> dispatch -> report.
 
+The plan and the dispatch are mapped over the shards of the book (``outreach.shards``): one of each
+by default, and with ``OUTREACH_SHARDS=N`` N of each, which a Celery or Kubernetes executor runs on
+N workers at once.
+
 The dispatch task follows the day's contact windows: it sends what is due, waits on the
 triggerer until the next window opens, and goes on until the business day is done
 (``outreach_dags.waves``). The DAG keeps the campaign's timezone, so the UI shows its
@@ -87,10 +91,25 @@ def campaign_dag(campaign_id: str):
             return pipeline.segment(ref)
 
         @task
-        def plan(ref: dict) -> dict:
+        def shards(ref: dict) -> list[dict]:
             from outreach import pipeline
 
+            return pipeline.shard_refs(ref)
+
+        # One plan and one dispatch per shard of the book (OUTREACH_SHARDS): the executor runs them on any worker.
+        @task(map_index_template="{{ shard_label }}")
+        def plan(ref: dict) -> dict:
+            from outreach import pipeline
+            from outreach.shards import Shard
+
+            get_current_context()["shard_label"] = str(Shard.of(ref))
             return pipeline.plan(ref, campaign.id)
+
+        @task
+        def day_planned(refs: list[dict]) -> dict:
+            from outreach import pipeline
+
+            return pipeline.day_planned(list(refs))
 
         # The report is written whatever the dispatch did: a stopped dispatch is in it, and fails it too,
         # so the run ends red (Airflow judges a run by its last tasks).
@@ -99,7 +118,7 @@ def campaign_dag(campaign_id: str):
             from outreach import pipeline
             from outreach.waves import DispatchStopped
 
-            ref = get_current_context()["ti"].xcom_pull(task_ids="plan")
+            ref = get_current_context()["ti"].xcom_pull(task_ids="day_planned")
             if not ref:
                 raise AirflowFailException("no report: the run failed before its plan was made (see the red task)")
             try:
@@ -107,8 +126,11 @@ def campaign_dag(campaign_id: str):
             except DispatchStopped as exc:
                 raise AirflowFailException(str(exc)) from exc
 
-        planned = plan(segment(pull()))
-        dispatch = DispatchWavesOperator(task_id="dispatch", ref=planned, pool="outreach_providers")
+        shard_plans = plan.expand(ref=shards(segment(pull())))
+        planned = day_planned(shard_plans)
+        dispatch = DispatchWavesOperator.partial(
+            task_id="dispatch", pool="outreach_providers", map_index_template="{{ shard_label }}"
+        ).expand(ref=shard_plans)
         reported = report()
         [planned, dispatch] >> reported
         if not has_placements:

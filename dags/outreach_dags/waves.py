@@ -47,7 +47,11 @@ class DispatchWavesOperator(BaseOperator):
 
         from outreach import pipeline
         from outreach.preflight import UnsafeDeployment
+        from outreach.shards import Shard
         from outreach.waves import DispatchStopped
+
+        # The mapped task's name in the UI ("shard 1 of 2"), when it is mapped over shards.
+        context["shard_label"] = str(Shard.of(self.ref))
 
         while True:
             # Where the day stands comes from the ledger: a retry or a resumed wave carries on from the last one.

@@ -10,6 +10,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, insert, select, update
 
 from outreach.ledger.schema import attempts, decisions, escalated_accounts, escalations, planned_steps
+from outreach.ledger.step_shards import with_account_hash
 
 
 class EscalationRecords:
@@ -57,7 +58,7 @@ class EscalationRecords:
             existing = set(
                 conn.execute(select(planned_steps.c.step_key).where(planned_steps.c.step_key.in_(keys))).scalars()
             )
-            fresh = [s for s in steps if s["step_key"] not in existing]
+            fresh = with_account_hash([s for s in steps if s["step_key"] not in existing])
             if fresh:
                 conn.execute(insert(planned_steps), fresh)
             if audit:

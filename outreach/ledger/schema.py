@@ -116,6 +116,9 @@ planned_steps = Table(
     Column("status", String(12), nullable=False),
     Column("status_reason", Text),
     Column("planned_at", DateTime(timezone=True), nullable=False),
+    # CRC-32 of the account id (``outreach.shards``): a shard's steps are those where it is the shard's index
+    # modulo the number of shards.
+    Column("account_hash", BigInteger),
     Index("ix_planned_steps_date_status", "business_date", "status"),
     Index("ix_planned_steps_account", "account_id", "business_date"),
     Index("ix_planned_steps_contact", "contact_address", "business_date"),
@@ -381,6 +384,9 @@ dispatch_waves = Table(
     Column("note", Text),
     # Why this wave stopped the day (its sends failed past the alarm), for the report and the red task.
     Column("stopped", Text),
+    # The shard of the book the wave sent for (0-based, of ``shards``); empty for the whole book.
+    Column("shard", Integer),
+    Column("shards", Integer),
     Index("ix_dispatch_waves_date_campaign", "business_date", "campaign"),
 )
 

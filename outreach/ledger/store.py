@@ -33,7 +33,9 @@ from outreach.ledger.schema import (
     suppressions,
 )
 from outreach.ledger.selfservice_records import SelfServiceRecords
+from outreach.ledger.step_shards import in_shard, with_account_hash
 from outreach.ledger.wave_records import WaveRecords
+from outreach.shards import Shard
 
 CHUNK = 5000
 
@@ -598,15 +600,19 @@ class Ledger(
         steps: Sequence[dict[str, Any]],
         audit: Sequence[dict[str, Any]],
         campaign: str | None = None,
+        shard: Shard | None = None,
     ) -> None:
-        """Replace the not-yet-dispatched plan of a business date (of one campaign) and append its audit rows."""
+        """Replace the not-yet-dispatched plan of a business date (of one campaign, of one shard of the
+        book) and append its audit rows."""
         dispatched = self.dispatched_step_keys(business_date)
-        fresh = [s for s in steps if s["step_key"] not in dispatched]
+        fresh = with_account_hash([s for s in steps if s["step_key"] not in dispatched])
         with self.engine.begin() as conn:
             stale = select(attempts.c.step_key)
             scope = and_(planned_steps.c.business_date == business_date, planned_steps.c.step_key.not_in(stale))
             if campaign is not None:
                 scope = and_(scope, planned_steps.c.campaign == campaign)
+            if shard is not None and not shard.whole:
+                scope = and_(scope, in_shard(shard))
             conn.execute(delete(planned_steps).where(scope))
             for chunk in _chunks(fresh):
                 conn.execute(insert(planned_steps), list(chunk))
@@ -619,10 +625,13 @@ class Ledger(
         statuses: Sequence[str] | None = None,
         campaign: str | None = None,
         run_id: str | None = None,
+        shard: Shard | None = None,
     ) -> pd.DataFrame:
         query = select(planned_steps).where(planned_steps.c.business_date == business_date)
         if campaign is not None:
             query = query.where(planned_steps.c.campaign == campaign)
+        if shard is not None and not shard.whole:
+            query = query.where(in_shard(shard))
         if run_id is not None:
             query = query.where(planned_steps.c.run_id == run_id)
         if statuses is not None:

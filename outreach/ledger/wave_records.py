@@ -9,10 +9,12 @@ import pandas as pd
 from sqlalchemy import Engine, and_, exists, func, insert, select, update
 
 from outreach.ledger.schema import attempts, decisions, dispatch_waves, planned_steps
+from outreach.ledger.step_shards import in_shard
+from outreach.shards import Shard
 
 
-def _unsent_scope(business_date: date, campaign: str | None, run_id: str | None):
-    """Pending steps of a day (one campaign's, one run's) that no dispatcher has claimed."""
+def _unsent_scope(business_date: date, campaign: str | None, run_id: str | None, shard: Shard | None = None):
+    """Pending steps of a day (one campaign's, one run's, one shard's) that no dispatcher has claimed."""
     scope = and_(
         planned_steps.c.business_date == business_date,
         planned_steps.c.status == "pending",
@@ -22,6 +24,8 @@ def _unsent_scope(business_date: date, campaign: str | None, run_id: str | None)
         scope = and_(scope, planned_steps.c.campaign == campaign)
     if run_id is not None:
         scope = and_(scope, planned_steps.c.run_id == run_id)
+    if shard is not None and not shard.whole:
+        scope = and_(scope, in_shard(shard))
     return scope
 
 
@@ -29,10 +33,16 @@ class WaveRecords:
     engine: Engine
 
     def next_window_opening(
-        self, business_date: date, after: datetime, before: datetime, campaign: str | None, run_id: str | None = None
+        self,
+        business_date: date,
+        after: datetime,
+        before: datetime,
+        campaign: str | None,
+        run_id: str | None = None,
+        shard: Shard | None = None,
     ) -> tuple[datetime | None, int]:
         """When the next waiting step's window opens (after ``after``, before ``before``), and how many wait."""
-        scope = _unsent_scope(business_date, campaign, run_id)
+        scope = _unsent_scope(business_date, campaign, run_id, shard)
         later = and_(scope, planned_steps.c.window_start > after, planned_steps.c.window_start < before)
         with self.engine.connect() as conn:
             first, waiting = conn.execute(
@@ -53,9 +63,10 @@ class WaveRecords:
         reason: str,
         decided_at: datetime,
         decided_by_run: str,
+        shard: Shard | None = None,
     ) -> int:
         """Expire every step of the scope still waiting to go, each with ``reason`` on its record and in the audit."""
-        scope = _unsent_scope(business_date, campaign, run_id)
+        scope = _unsent_scope(business_date, campaign, run_id, shard)
         with self.engine.begin() as conn:
             rows = conn.execute(select(planned_steps.c.step_key, planned_steps.c.account_id).where(scope)).all()
             if not rows:
@@ -93,9 +104,20 @@ class WaveRecords:
             conn.execute(insert(dispatch_waves).values(**row))
 
     def waves(
-        self, business_date: date | None = None, campaign: str | None = None, run_id: str | None = None
+        self,
+        business_date: date | None = None,
+        campaign: str | None = None,
+        run_id: str | None = None,
+        shard: Shard | None = None,
     ) -> pd.DataFrame:
+        """Waves recorded, oldest first; with ``shard``, only that shard's (the whole book's for one of one)."""
         query = select(dispatch_waves)
+        if shard is not None:
+            query = query.where(
+                dispatch_waves.c.shard.is_(None)
+                if shard.whole
+                else and_(dispatch_waves.c.shard == shard.index, dispatch_waves.c.shards == shard.count)
+            )
         if business_date is not None:
             query = query.where(dispatch_waves.c.business_date == business_date)
         if campaign is not None:

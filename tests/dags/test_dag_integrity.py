@@ -44,7 +44,9 @@ def test_each_days_dispatch_waits_for_the_windows_on_the_triggerer(dagbag):
 
     for dag_id in ("campaign_m1_self_service", "campaign_m2_plus", "outreach_events"):
         dispatch = dagbag.dags[dag_id].get_task("dispatch")
-        assert isinstance(dispatch, DispatchWavesOperator), dag_id
+        # A campaign's dispatch is mapped over the shards of the book: one task per shard.
+        operator = getattr(dispatch, "operator_class", type(dispatch))
+        assert issubclass(operator, DispatchWavesOperator), dag_id
         assert dispatch.pool == "outreach_providers"
 
 
@@ -70,7 +72,21 @@ def test_each_campaign_runs_on_its_own_schedule_and_timezone_without_catchup(dag
     assert m2.timetable.expression == "0 10 * * 1-6"
     for dag in (m1, m2):
         assert dag.catchup is False and dag.max_active_runs == 1
-    assert [t.task_id for t in m1.topological_sort()] == ["pull", "segment", "plan", "dispatch", "report"]
+    order = [t.task_id for t in m1.topological_sort()]
+    assert order[:4] == ["pull", "segment", "shards", "plan"] and order[-1] == "report"
+    assert set(order[4:6]) == {"day_planned", "dispatch"}
+
+
+def test_a_campaigns_plan_and_dispatch_are_one_task_per_shard_of_the_book(dagbag):
+    from airflow.sdk.definitions.mappedoperator import MappedOperator
+
+    for dag_id in ("campaign_m1_self_service", "campaign_m2_plus"):
+        dag = dagbag.dags[dag_id]
+        for task_id in ("plan", "dispatch"):
+            task = dag.get_task(task_id)
+            assert isinstance(task, MappedOperator), f"{dag_id}.{task_id} is not mapped over shards"
+            assert task.upstream_task_ids >= ({"shards"} if task_id == "plan" else {"plan"})
+        assert dag.get_task("day_planned").upstream_task_ids == {"plan"}
 
 
 def test_placements_wait_for_a_person_in_required_actions(dagbag):

@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, text
 from outreach.ledger import Ledger
 from outreach.ledger.migrate import LedgerSchemaError, current_revision, head_revision
 from outreach.ledger.schema import metadata
+from outreach.shards import account_hash
 
 
 def test_the_migrated_schema_is_exactly_the_code_schema(ledger):
@@ -72,5 +73,8 @@ def test_a_ledger_of_every_earlier_version_upgrades_without_losing_rows(ledger):
     assert current_revision(engine) == revisions[-1]
     with engine.connect() as conn:
         assert conn.execute(text("SELECT status, segments FROM attempts WHERE step_key = 'k1'")).one() == ("sent", None)
+        # A step planned before the book was sharded is found in its account's shard.
+        hashed = conn.execute(text("SELECT account_hash FROM planned_steps WHERE step_key = 'k1'")).scalar()
+        assert hashed == account_hash("AC1")
         assert conn.execute(text("SELECT count(*) FROM pipeline_runs")).scalar() == 1
     assert ledger.run("r1")["source"] == "accounts.csv"

@@ -32,8 +32,6 @@ ADDRESS_FIELDS: dict[str, tuple[str, ...]] = {
     "letter": (),
     "agent_queue": (),
 }
-# Every field of an account that holds a contact point.
-CONTACT_FIELDS = tuple(dict.fromkeys(name for names in ADDRESS_FIELDS.values() for name in names))
 
 
 @dataclass(frozen=True)

@@ -202,12 +202,12 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
     ledger = ledger_for(settings)
     day = business_day(date.fromisoformat(ref["business_date"]), campaign.timezone)
     shard = Shard.of(ref)
-    snapshot = shard.rows(ledger.snapshot(day.date))
+    snapshot = ledger.snapshot(day.date, shard=shard)
     checker = ReassignedNumbers.from_env()
     if checker is not None:
         check_reassigned_numbers(ledger, snapshot, day.date, checker, datetime.now(UTC))
     already = ledger.dispatched_step_keys(day.date)
-    histories = ledger.histories(campaign.id, day.date - timedelta(days=HISTORY_DAYS), day.date)
+    histories = ledger.histories(campaign.id, day.date - timedelta(days=HISTORY_DAYS), day.date, shard)
     add_reported_payments(histories, snapshot, day.date)
     # The plan is made as of the start of the business day: what happened before it counts.
     events = ledger.contact_events(day.start - timedelta(days=8))
@@ -222,7 +222,7 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
     result = plan_day(
         snapshot,
         campaign,
-        ledger.positions(),
+        ledger.positions(shard=shard),
         histories,
         events,
         suppressions,

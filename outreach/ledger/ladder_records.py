@@ -12,7 +12,9 @@ from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, up
 
 from outreach.ladder import Handoff, History, Position, Promise, StepOutcome
 from outreach.ledger.schema import attempts, events, handoffs, ladder_states, payments, planned_steps, promises
+from outreach.ledger.step_shards import in_shard
 from outreach.repayment_plans import Instalment
+from outreach.shards import Shard
 
 # Inbound contact that counts as the debtor responding.
 RESPONSE_KINDS = ("inbound", "conversation", "keypress", "reply")
@@ -63,14 +65,19 @@ class LadderRecords:
 
     # -- positions ---------------------------------------------------------------------
 
-    def positions(self, account_ids: Iterable[str] | None = None) -> dict[str, Position]:
+    def positions(self, account_ids: Iterable[str] | None = None, shard: Shard | None = None) -> dict[str, Position]:
+        """Each account's ladder position (of the named accounts, of one shard of the book)."""
         query = select(ladder_states)
         if account_ids is not None:
             query = query.where(ladder_states.c.account_id.in_(list(account_ids)))
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         fields = Position.__dataclass_fields__
-        return {row["account_id"]: Position(**{k: row[k] for k in fields}) for row in rows}
+        return {
+            row["account_id"]: Position(**{k: row[k] for k in fields})
+            for row in rows
+            if shard is None or shard.holds(row["account_id"])
+        }
 
     def save_positions(self, moved: Sequence[Position]) -> None:
         if not moved:
@@ -99,8 +106,9 @@ class LadderRecords:
 
     # -- what happened ----------------------------------------------------------------------
 
-    def histories(self, campaign: str, since: date, until: date) -> dict[str, History]:
-        """Each account's ladder history for ``campaign`` from ``since`` up to and including ``until``."""
+    def histories(self, campaign: str, since: date, until: date, shard: Shard | None = None) -> dict[str, History]:
+        """Each account's ladder history for ``campaign`` from ``since`` up to and including ``until``
+        (of one shard of the book's accounts, with ``shard``)."""
         result: dict[str, History] = defaultdict(History)
         steps = (
             select(
@@ -124,6 +132,9 @@ class LadderRecords:
                 )
             )
         )
+        if shard is not None and not shard.whole:
+            # A year of steps is most of what a history reads: the database keeps the shard's own.
+            steps = steps.where(in_shard(shard))
         with self.engine.connect() as conn:
             by_account: dict[str, list[StepOutcome]] = defaultdict(list)
             for row in conn.execute(steps).mappings():
@@ -220,6 +231,8 @@ class LadderRecords:
 
             for account_id, items in open_promises.items():
                 result[account_id].promises = items
+        if shard is not None and not shard.whole:
+            return {account_id: history for account_id, history in result.items() if shard.holds(account_id)}
         return dict(result)
 
     # -- promises and payments -------------------------------------------------------------

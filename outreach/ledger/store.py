@@ -317,12 +317,15 @@ class Ledger(
         frame = self.with_contact_preferences(self.with_collector_facts(frame))
         return frame.set_index("account_id", drop=False).to_dict("index")
 
-    def snapshot(self, business_date: date, buckets_only: bool = False) -> pd.DataFrame:
+    def snapshot(self, business_date: date, buckets_only: bool = False, shard: Shard | None = None) -> pd.DataFrame:
+        """The day's accounts (of one shard of the book, with ``shard``) with the facts the ledger adds."""
         query = select(account_snapshots).where(account_snapshots.c.business_date == business_date)
         if buckets_only:
             query = query.where(account_snapshots.c.bucket != "current")
         with self.engine.connect() as conn:
             frame = pd.read_sql(query, conn)
+        if shard is not None:
+            frame = shard.rows(frame)
         return self.with_contact_preferences(self.with_collector_facts(_none_for_missing(frame)))
 
     def latest_buckets_before(self, business_date: date) -> pa.Table:

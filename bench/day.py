@@ -5,8 +5,9 @@
 Generates a book of N delinquent accounts and runs, for each day, the stages a campaign DAG
 runs, each stage in a fresh process as an Airflow task would be (so its peak memory is its own):
 pull + segment, plan of each campaign, dispatch of each campaign's due steps at noon with the
-log channel, and the run report. Day 2 is the next business day's sample book (the same account
-ids, their facts drawn again), planned against day 1's positions and contacts. Prints per stage:
+log channel, and the run report. Day 2 is the next business day's export of the same book with
+3% of its rows changed (``--changed``): payments, new numbers, new emails; it is planned against
+day 1's positions and contacts. Prints per stage:
 wall and CPU seconds, peak RSS and CPU microseconds per account, then the floor (the snapshot
 read and a vectorised "which stage today" over it) and each plan's ratio to it. With ``--shards N``
 each campaign is planned and dispatched shard by shard, as N workers would each do their own.
@@ -28,6 +29,29 @@ from pathlib import Path
 
 FIRST_DAY = date(2026, 11, 19)
 CAMPAIGNS = ("m1_self_service", "m2_plus")
+
+
+def next_day_book(previous: Path, path: Path, day: date, share: float) -> int:
+    """The next business day's export of the same book with ``share`` of its rows changed, as a day
+    changes a real book: a payment reported, a new mobile number, a new email (a third each). The
+    other rows are the same text; their accounts are a day further past due. Returns the rows changed."""
+    import numpy as np
+    import pandas as pd
+
+    book = pd.read_parquet(previous)
+    rng = np.random.default_rng([11, day.toordinal()])
+    changed = rng.random(len(book)) < share
+    kind = rng.integers(0, 3, len(book))
+    paid = changed & (kind == 0)
+    book.loc[paid, "last_payment_date"] = (day - timedelta(days=1)).isoformat()
+    book.loc[paid, "last_payment_amount"] = "25.00"
+    moved = changed & (kind == 1) & (book["mobile_phone"] != "")
+    digits = pd.Series(rng.integers(0, 10_000, len(book))).astype(str).str.zfill(4)
+    book.loc[moved, "mobile_phone"] = book.loc[moved, "mobile_phone"].str[:-4] + digits[moved]
+    emailed = changed & (kind == 2) & (book["email"] != "")
+    book.loc[emailed, "email"] = "new." + book.loc[emailed, "email"]
+    book.to_parquet(path, index=False)
+    return int(paid.sum() + moved.sum() + emailed.sum())
 
 
 def settings_for(ledger_url: str, home: Path, book: Path):
@@ -127,6 +151,9 @@ def main() -> None:
         "--ledger-url", help="the ledger (default: a fresh SQLite file); a PostgreSQL database is emptied"
     )
     parser.add_argument(
+        "--changed", type=float, default=0.03, help="share of the book's rows that change from day 1 to day 2"
+    )
+    parser.add_argument(
         "--shards", type=int, default=1, help="plan and dispatch each campaign in this many shards of the book"
     )
     parser.add_argument("--stage", nargs="*", help=argparse.SUPPRESS)
@@ -158,7 +185,11 @@ def main() -> None:
         for offset in range(args.days):
             day = FIRST_DAY + timedelta(days=offset)
             book = work / f"book-{day}.parquet"
-            write_sample_parquet(book, day, args.accounts)
+            if offset == 0:
+                write_sample_parquet(book, day, args.accounts)
+            else:
+                changed = next_day_book(work / f"book-{day - timedelta(days=1)}.parquet", book, day, args.changed)
+                print(f"day {offset + 1}: {changed:,} of {args.accounts:,} rows changed", file=sys.stderr, flush=True)
             common = (ledger_url, str(home), str(book))
             pulled = run_stage("pull", *common, "{}", day.isoformat())
             rows.append((f"day {offset + 1} pull + segment", pulled))

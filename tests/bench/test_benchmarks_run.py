@@ -1,5 +1,6 @@
 """The ingest benchmark keeps working; its figures are read by people, not asserted here."""
 
+import re
 import subprocess
 import sys
 
@@ -43,15 +44,18 @@ def test_the_ops_view_benchmark_runs_at_a_small_size():
     assert "rollup rows (365 days)" in result.stdout and "funnel  over a quarter" in result.stdout
 
 
-def test_the_whole_day_benchmark_runs_at_a_small_size():
+def test_the_whole_day_benchmark_runs_two_days_in_shards_at_a_small_size():
     result = subprocess.run(
-        [sys.executable, str(PROJECT / "bench" / "day.py"), "--accounts", "300"],
+        [sys.executable, str(PROJECT / "bench" / "day.py"), "--accounts", "300", "--days", "2", "--shards", "2"],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=400,
         cwd=PROJECT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    for stage in ("pull + segment", "plan m1_self_service", "dispatch m2_plus (log)", "report"):
-        assert f"day 1 {stage}" in result.stdout
-    assert "x the floor" in result.stdout
+    for day in (1, 2):
+        for stage in ("pull + segment", "plan m1_self_service shard 2/2", "dispatch m2_plus (log) shard 1/2", "report"):
+            assert f"day {day} {stage}" in result.stdout
+    assert "day 2 plan m2_plus on 2 workers" in result.stdout and "x the floor" in result.stdout
+    changed = re.search(r"day 2: (\d+) of 300 rows changed", result.stderr)
+    assert changed and 0 < int(changed.group(1)) < 30, "about 3% of the book changes on day 2"

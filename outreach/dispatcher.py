@@ -21,10 +21,11 @@ from typing import Any
 
 from outreach.channels import Channel, OutboundMessage, SendResult
 from outreach.channels.segments import segment_count
+from outreach.decision_classes import contact_request
 from outreach.ledger import Ledger
 from outreach.ledger.ref_records import content_digest
 from outreach.messages import Renderer
-from outreach.planner import ActiveSuppressions, BusinessDay, ContactHistories, contact_request
+from outreach.planner import ActiveSuppressions, BusinessDay, ContactHistories
 from outreach.policy import RuleSet, decide
 from outreach.policy.engine import recording_retention_days
 from outreach.preflight import refuse_unsafe

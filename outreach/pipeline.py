@@ -239,7 +239,8 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
     decided = pd.Series([s["decision"] for s in result.steps if s["step_key"] not in already])
     counts = {str(k): int(v) for k, v in decided.value_counts().items()}
     log.info(
-        "%s (%s): planned %d steps (%s), %d placement(s) for approval, %d ladder move(s); %d already dispatched today",
+        "%s (%s): planned %d steps (%s), %d placement(s) for approval, %d ladder move(s); %d already dispatched "
+        "today; policy decisions %s",
         campaign.id,
         shard,
         len(result.steps),
@@ -247,6 +248,7 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
         len(result.handoffs),
         len(result.positions),
         len(already),
+        result.decided,
     )
     return {
         **ref,
@@ -254,6 +256,7 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
         "planned": len(result.steps),
         "decisions": counts,
         "approvals_requested": len(result.handoffs),
+        "policy_decisions": result.decided,
     }
 
 
@@ -269,14 +272,18 @@ def day_planned(refs: list[RunRef]) -> RunRef:
     if not refs:
         raise ValueError("no shard of the day was planned")
     decisions: Counter[str] = Counter()
+    asked: Counter[str] = Counter()
     for ref in refs:
         decisions.update(ref["decisions"])
+        asked.update(ref.get("policy_decisions") or {})
     merged = {key: value for key, value in refs[0].items() if key != "shard"}
     return {
         **merged,
         "planned": sum(ref["planned"] for ref in refs),
         "decisions": dict(decisions),
         "approvals_requested": sum(ref["approvals_requested"] for ref in refs),
+        # Shards decide apart: a class met in two shards is counted in each.
+        "policy_decisions": dict(asked),
         "shards": len(refs),
     }
 
@@ -555,6 +562,8 @@ def report(ref: RunRef, settings: Settings | None = None) -> RunRef:
     ledger = ledger_for(settings)
     ledger.update_run(ref["run_id"], finished_at=datetime.now(UTC))
     data = build_report(ledger, ref["run_id"], ref.get("campaign"))
+    if ref.get("policy_decisions"):
+        data["policy_decisions"] = ref["policy_decisions"]
     settings.reports_dir.mkdir(parents=True, exist_ok=True)
     name = f"{ref['business_date']}-{ref['campaign']}" if ref.get("campaign") else ref["business_date"]
     text_path = settings.reports_dir / f"{name}.txt"

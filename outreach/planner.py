@@ -18,11 +18,9 @@ import pandas as pd
 
 from outreach.buckets import CURRENT
 from outreach.campaigns import Campaign, Stage
+from outreach.decision_classes import DecisionClasses, contact_request
 from outreach.ladder import History, Move, Position, is_account_hold, move
-from outreach.policy import ContactRequest, Decision, RuleSet, decide
-from outreach.policy import facts as policy_facts
-from outreach.policy.senders import configured_sms_sender
-from outreach.template_checks import OPT_OUT_CONFIRMATIONS, VALIDATION_NOTICES, traits_for
+from outreach.policy import Decision, RuleSet, decide
 
 ADDRESS_FIELDS: dict[str, tuple[str, ...]] = {
     "sms": ("mobile_phone",),
@@ -51,6 +49,8 @@ class Plan:
     promises: list[dict[str, Any]] = field(default_factory=list)
     # Each account's new position, by account: a later move of the same account replaces the earlier one.
     moves: dict[str, Position] = field(default_factory=dict)
+    # How the policy decisions were made: shared by a class of steps, or asked one by one.
+    decided: dict[str, int] = field(default_factory=dict)
 
     @property
     def positions(self) -> list[Position]:
@@ -115,41 +115,6 @@ class ActiveSuppressions(ByAccountAndAddress):
         super().__init__(frame, frame["address"].notna() if not frame.empty else None)
 
 
-def purpose_of(template: str) -> str:
-    if template in OPT_OUT_CONFIRMATIONS:
-        return "opt_out_confirmation"
-    return "validation_notice" if template in VALIDATION_NOTICES else "collection"
-
-
-def contact_request(
-    account: dict[str, Any],
-    channel: str,
-    template: str,
-    address: str | None,
-    at: datetime,
-    events: list[dict[str, Any]],
-    suppressions: list[dict[str, Any]],
-) -> ContactRequest:
-    """The policy question for one step of one account."""
-    facts = policy_facts.account_facts(account)
-    direct = policy_facts.direct_call_consents(events)
-    if direct:
-        facts = facts.model_copy(update={"consents": facts.consents + direct})
-    return ContactRequest(
-        account=facts,
-        channel=channel,
-        address=address,
-        delivery_mode="live_agent" if channel == "agent_queue" else "automated",
-        sender_type=configured_sms_sender() if channel == "sms" else None,
-        at=at,
-        template=traits_for(channel, template, account.get("locale") or "en"),
-        purpose=purpose_of(template),
-        history=policy_facts.contact_events(events),
-        number_checks=policy_facts.number_checks(events),
-        suppressions=policy_facts.suppressions(suppressions),
-    )
-
-
 def step_status(decision: Decision, day: BusinessDay) -> tuple[str, datetime | None, str | None]:
     """(status, window start, reason it is not going) for a decision made on a business day."""
     if decision.decision == "send":
@@ -176,14 +141,17 @@ def plan_day(
     run_id: str,
     planned_at: datetime,
     rules: RuleSet | None = None,
+    share_decisions: bool = True,
 ) -> Plan:
     """Steps, hand-off requests and ladder moves on ``day`` for the accounts ``campaign`` serves.
 
     ``positions``: each account's ladder position before today; ``histories``: what
     happened to it (``outreach.ladder.History``); ``events``: contact events in the
-    policy engine's shape; ``suppressions``: active ones.
+    policy engine's shape; ``suppressions``: active ones. ``share_decisions=False`` asks the
+    policy engine about every step on its own (``outreach.decision_classes``).
     """
     plan = Plan()
+    decisions = DecisionClasses(rules, share=share_decisions)
     histories_by_contact = ContactHistories(events)
     active_suppressions = ActiveSuppressions(suppressions)
 
@@ -229,7 +197,7 @@ def plan_day(
         for stage, channel, is_fallback in moved.execute:
             key = step_key(account_id, campaign.id, stage.id, channel, day.date)
             address = choose_address(account, channel) if channel in ADDRESS_FIELDS else None
-            request = contact_request(
+            decision = decisions.decide(
                 account,
                 # A placement is a written hand-off: the holds that stop a letter stop it too.
                 "letter" if stage.needs_approval else channel,
@@ -239,13 +207,12 @@ def plan_day(
                 histories_by_contact.for_contact(account_id, address),
                 active_suppressions.for_contact(account_id, address),
             )
-            decision = decide(request, rules)
             if stage.needs_approval:
                 why = plan_placement(plan, campaign, account, stage, decision, key, day, run_id, planned_at, moved)
                 audit(account_id, "block" if decision.decision == "block" else "request", why, decision.rules, key)
                 continue
             plan.steps.append(
-                step_row(account, campaign, stage, channel, request.address, decision, key, day, run_id, planned_at)
+                step_row(account, campaign, stage, channel, address, decision, key, day, run_id, planned_at)
             )
             if decision.decision == "block" and is_account_hold(decision.rules):
                 on_hold = True
@@ -271,22 +238,19 @@ def plan_day(
             # Every channel of the stage is ruled out for good: its fallback goes today.
             channel = stage.fallback
             address = choose_address(account, channel)
-            row, decision = planned_step(
+            key = step_key(account_id, campaign.id, stage.id, channel, day.date)
+            decision = decisions.decide(
                 account,
-                campaign,
-                stage,
                 channel,
+                stage.template or "",
                 address,
                 day.start,
                 histories_by_contact.for_contact(account_id, address),
                 active_suppressions.for_contact(account_id, address),
-                day,
-                run_id,
-                planned_at,
-                rules,
             )
-            plan.steps.append(row)
-            key = row["step_key"]
+            plan.steps.append(
+                step_row(account, campaign, stage, channel, address, decision, key, day, run_id, planned_at)
+            )
             audit(account_id, "fallback", f"{stage.id}: {', '.join(blocked)} blocked; falling back to {channel}")
             audit(
                 account_id,
@@ -297,6 +261,7 @@ def plan_day(
             )
             updated = replace(position, fallback_used=True)
             plan.move_to(updated)
+    plan.decided = decisions.counts()
     return plan
 
 

@@ -244,6 +244,7 @@ def format_report(report: dict[str, Any]) -> str:
         f"Not possible today (window closed, cap reached, day to avoid): {report['expired']:,}",
     ]
     lines += format_accounting(report)
+    lines += format_policy_questions(report)
     if report.get("waves"):
         lines += ["", "The day's waves (each sends what is due as the debtors' contact windows open):"]
         for wave in report["waves"]:
@@ -273,6 +274,17 @@ def format_accounting(report: dict[str, Any]) -> list[str]:
     parts = [f"{statuses.pop(name, 0):,} {'waiting' if name == 'pending' else name}" for name in named]
     parts += [f"{count:,} {name}" for name, count in sorted(statuses.items())]
     return ["", f"Planned steps: {planned:,} = " + " + ".join(parts)]
+
+
+def format_policy_questions(report: dict[str, Any]) -> list[str]:
+    """How the plan's policy decisions were made: once for a class of alike steps, or one by one."""
+    asked = report.get("policy_decisions")
+    if not asked:
+        return []
+    return [
+        f"  policy decisions: {asked['by_class']:,} shared by {asked['classes']:,} class(es) of alike steps, "
+        f"{asked['one_by_one']:,} asked one by one (a contact, reply, number check or suppression on file)"
+    ]
 
 
 def format_ladder(report: dict[str, Any]) -> list[str]:

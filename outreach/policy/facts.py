@@ -21,6 +21,22 @@ from outreach.policy.model import (
 PHONE_TYPES = {"mobile_phone": "mobile", "home_phone": "landline", "work_phone": "work"}
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVENT_KINDS = frozenset(get_args(EventKind))
+# The columns ``account_facts`` reads besides the account's identity, its addresses and its postal
+# code: with the city the postal code names and the zones the numbers place it in, all the rules can
+# tell of an account (``outreach.decision_classes``). A column read below must be named here.
+SHARED_FACT_COLUMNS = (
+    "country",
+    "region",
+    "collector_type",
+    "stated_timezone",
+    "flags",
+    "consent_sms",
+    "consent_voice",
+    "consent_email",
+    "initial_communication_at",
+    "validation_notice_at",
+    "inconvenient_times",
+)
 
 
 def account_facts(row: Mapping[str, Any]) -> AccountFacts:

@@ -146,7 +146,7 @@ def test_an_opt_out_recorded_or_contacted_after_its_deadline_is_in_the_report(le
 
 
 def test_a_call_me_reply_is_the_consumers_direct_consent_the_planner_reads(ledger):
-    from outreach.planner import contact_request
+    from outreach.decision_classes import contact_request
     from outreach.policy import decide
 
     number = "+12125550142"

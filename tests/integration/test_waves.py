@@ -87,6 +87,8 @@ def test_every_debtor_is_contacted_inside_their_own_hours_and_nothing_is_left_pe
     text = Path(report["report_path"]).read_text(encoding="utf-8")
     assert "Planned steps: 3 = 0 held + 3 sent + 0 failed + 0 waiting + 0 expired" in text
     assert "2026-11-21 00:00 UTC  sent      1" in text
+    # Debtors in three zones: no two steps are alike, and nothing was on file for any of them.
+    assert "policy decisions: 3 shared by 3 class(es) of alike steps, 0 asked one by one" in text
 
 
 def test_each_wave_asks_the_policy_again(settings):

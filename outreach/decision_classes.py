@@ -97,7 +97,7 @@ class DecisionClasses:
 
     rules: RuleSet | None
     share: bool = True
-    decisions: dict[tuple[Hashable, ...], Decision] = field(default_factory=dict)
+    answers: dict[tuple[Hashable, ...], tuple[Decision, ContactRequest]] = field(default_factory=dict)
     # Steps answered from their class, and steps asked on their own because something is on file.
     by_class: int = 0
     one_by_one: int = 0
@@ -115,9 +115,24 @@ class DecisionClasses:
         """The engine's decision on one step of ``account``: asked on its own when the ledger holds a
         contact, reply, number check or suppression for it (``events``, ``suppressions``), otherwise
         once for its class."""
+        return self.answer(account, channel, template, address, at, events, suppressions)[0]
+
+    def answer(
+        self,
+        account: Mapping[str, Any],
+        channel: str,
+        template: str,
+        address: str | None,
+        at: datetime,
+        events: list[dict[str, Any]],
+        suppressions: list[dict[str, Any]],
+    ) -> tuple[Decision, ContactRequest]:
+        """``decide``, with the question the engine was asked: the step's own, or its class's (which
+        the rules read alike, so also for what they require of the call, such as its recording)."""
         if events or suppressions or not self.share:
             self.one_by_one += 1
-            return decide(contact_request(account, channel, template, address, at, events, suppressions), self.rules)
+            request = contact_request(account, channel, template, address, at, events, suppressions)
+            return decide(request, self.rules), request
         key = (
             channel,
             template,
@@ -127,12 +142,12 @@ class DecisionClasses:
             # Which contact points the account has, so also whether ``address`` is one.
             account_class(account),
         )
-        decision = self.decisions.get(key)
-        if decision is None:
+        answered = self.answers.get(key)
+        if answered is None:
             request = contact_request(account, channel, template, address, at, events, suppressions)
-            decision = self.decisions[key] = decide(request, self.rules)
+            answered = self.answers[key] = (decide(request, self.rules), request)
         self.by_class += 1
-        return decision
+        return answered
 
     def counts(self) -> dict[str, int]:
-        return {"by_class": self.by_class, "classes": len(self.decisions), "one_by_one": self.one_by_one}
+        return {"by_class": self.by_class, "classes": len(self.answers), "one_by_one": self.one_by_one}

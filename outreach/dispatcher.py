@@ -21,12 +21,12 @@ from typing import Any
 
 from outreach.channels import Channel, OutboundMessage, SendResult
 from outreach.channels.segments import segment_count
-from outreach.decision_classes import contact_request
+from outreach.decision_classes import DecisionClasses
 from outreach.ledger import Ledger
 from outreach.ledger.ref_records import content_digest
 from outreach.messages import Renderer
 from outreach.planner import ActiveSuppressions, BusinessDay, ContactHistories
-from outreach.policy import RuleSet, decide
+from outreach.policy import RuleSet
 from outreach.policy.engine import recording_retention_days
 from outreach.preflight import refuse_unsafe
 from outreach.shards import Shard
@@ -129,6 +129,8 @@ def dispatch(
     if accounts is None:
         accounts = AccountsOnDay(ledger, day.date)
     active_suppressions = ActiveSuppressions(ledger.active_suppressions(now))
+    # Asked again at the send instant, once per class of alike steps (``outreach.decision_classes``).
+    decisions = DecisionClasses(rules)
 
     status_updates: list[dict[str, Any]] = []
     audit: list[dict[str, Any]] = []
@@ -165,9 +167,8 @@ def dispatch(
             if step["window_start"] is not None and now < step["window_start"]:
                 summary.waiting += 1
                 continue
-            account = accounts[step["account_id"]]
-            request = contact_request(
-                account,
+            decision, request = decisions.answer(
+                accounts[step["account_id"]],
                 step["channel"],
                 step["template"],
                 step["contact_address"],
@@ -175,7 +176,6 @@ def dispatch(
                 histories_by_contact.for_contact(step["account_id"], step["contact_address"]),
                 active_suppressions.for_contact(step["account_id"], step["contact_address"]),
             )
-            decision = decide(request, rules)
             rule_ids = ",".join(decision.rules)
             if decision.decision == "send":
                 due.append({**step, "recording_days": recording_retention_days(request, rules)})

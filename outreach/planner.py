@@ -10,6 +10,7 @@ is planned to go without a SEND (now or later today) from the engine.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
@@ -71,6 +72,15 @@ def choose_address(account: dict[str, Any], channel: str) -> str | None:
         if account.get(name):
             return str(account[name])
     return None
+
+
+# Rows made Python dicts at a time: a million accounts as dicts at once would take gigabytes.
+ROWS_AT_A_TIME = 20_000
+
+
+def rows_of(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    for start in range(0, len(frame), ROWS_AT_A_TIME):
+        yield from frame.iloc[start : start + ROWS_AT_A_TIME].to_dict("records")
 
 
 def group_records(frame: pd.DataFrame, key: str = "account_id") -> dict[str, list[dict[str, Any]]]:
@@ -170,7 +180,7 @@ def plan_day(
             }
         )
 
-    for account in snapshot.to_dict("records"):
+    for account in rows_of(snapshot):
         account_id = account["account_id"]
         position = positions.get(account_id)
         ours = campaign.serves(account["bucket"])

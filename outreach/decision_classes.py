@@ -19,6 +19,7 @@ from typing import Any
 
 from outreach.policy import ContactRequest, Decision, RuleSet, decide
 from outreach.policy import facts as policy_facts
+from outreach.policy.engine import recording_retention_days
 from outreach.policy.facts import PHONE_TYPES, SHARED_FACT_COLUMNS
 from outreach.policy.senders import configured_sms_sender
 from outreach.policy.zones import candidate_zones, city_for
@@ -92,12 +93,21 @@ def account_class(account: Mapping[str, Any]) -> tuple[Hashable, ...]:
 
 
 @dataclass
+class ClassAnswer:
+    decision: Decision
+    # The question asked for the class: one member's.
+    request: ContactRequest
+    recording_days: int | None = None
+    recording_known: bool = False
+
+
+@dataclass
 class DecisionClasses:
     """The day's policy decisions, asked once per class of steps (``share=False``: every step on its own)."""
 
     rules: RuleSet | None
     share: bool = True
-    answers: dict[tuple[Hashable, ...], tuple[Decision, ContactRequest]] = field(default_factory=dict)
+    answers: dict[tuple[Hashable, ...], ClassAnswer] = field(default_factory=dict)
     # Steps answered from their class, and steps asked on their own because something is on file.
     by_class: int = 0
     one_by_one: int = 0
@@ -126,13 +136,16 @@ class DecisionClasses:
         at: datetime,
         events: list[dict[str, Any]],
         suppressions: list[dict[str, Any]],
-    ) -> tuple[Decision, ContactRequest]:
-        """``decide``, with the question the engine was asked: the step's own, or its class's (which
-        the rules read alike, so also for what they require of the call, such as its recording)."""
+        recording: bool = False,
+    ) -> tuple[Decision, int | None]:
+        """``decide``, and with ``recording`` the days a recording of the call must be kept if it is
+        sent (None: no rule asks for one). A class's members share that too: the rules read them alike."""
         if events or suppressions or not self.share:
             self.one_by_one += 1
             request = contact_request(account, channel, template, address, at, events, suppressions)
-            return decide(request, self.rules), request
+            decision = decide(request, self.rules)
+            sent = recording and decision.decision == "send"
+            return decision, recording_retention_days(request, self.rules) if sent else None
         key = (
             channel,
             template,
@@ -145,9 +158,12 @@ class DecisionClasses:
         answered = self.answers.get(key)
         if answered is None:
             request = contact_request(account, channel, template, address, at, events, suppressions)
-            answered = self.answers[key] = (decide(request, self.rules), request)
+            answered = self.answers[key] = ClassAnswer(decide(request, self.rules), request)
         self.by_class += 1
-        return answered
+        if recording and answered.decision.decision == "send" and not answered.recording_known:
+            answered.recording_days = recording_retention_days(answered.request, self.rules)
+            answered.recording_known = True
+        return answered.decision, answered.recording_days
 
     def counts(self) -> dict[str, int]:
         return {"by_class": self.by_class, "classes": len(self.answers), "one_by_one": self.one_by_one}

@@ -27,7 +27,6 @@ from outreach.ledger.ref_records import content_digest
 from outreach.messages import Renderer
 from outreach.planner import ActiveSuppressions, BusinessDay, ContactHistories
 from outreach.policy import RuleSet
-from outreach.policy.engine import recording_retention_days
 from outreach.preflight import refuse_unsafe
 from outreach.shards import Shard
 
@@ -167,7 +166,7 @@ def dispatch(
             if step["window_start"] is not None and now < step["window_start"]:
                 summary.waiting += 1
                 continue
-            decision, request = decisions.answer(
+            decision, recording_days = decisions.answer(
                 accounts[step["account_id"]],
                 step["channel"],
                 step["template"],
@@ -175,10 +174,11 @@ def dispatch(
                 now,
                 histories_by_contact.for_contact(step["account_id"], step["contact_address"]),
                 active_suppressions.for_contact(step["account_id"], step["contact_address"]),
+                recording=True,
             )
             rule_ids = ",".join(decision.rules)
             if decision.decision == "send":
-                due.append({**step, "recording_days": recording_retention_days(request, rules)})
+                due.append({**step, "recording_days": recording_days})
             elif decision.decision == "defer" and decision.not_before and decision.not_before < day.end:
                 note(step, "pending", f"waiting: {decision.reason_text()}", rule_ids, window_start=decision.not_before)
                 summary.waiting += 1

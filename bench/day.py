@@ -165,9 +165,9 @@ def main() -> None:
         child(stage, ledger_url, Path(home), Path(book), ref_in, extra)
         return
 
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import create_engine
 
-    from outreach.ledger.schema import metadata
+    from outreach.ledger.schema import drop_ledger
     from outreach.sample import write_sample_parquet
 
     rows: list[tuple[str, dict]] = []
@@ -177,9 +177,7 @@ def main() -> None:
         if args.ledger_url:
             # The run starts from an empty ledger, as a deployment's first day does.
             engine = create_engine(ledger_url)
-            metadata.drop_all(engine)
-            with engine.begin() as conn:
-                conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            drop_ledger(engine)
             engine.dispose()
         home = work / "home"
         for offset in range(args.days):

@@ -71,8 +71,8 @@ def phase_reference(path: Path, rows: int, ledger_url: str) -> tuple[int, float]
     started = time.perf_counter()
     frame = pd.read_parquet(path)
     previous: dict[str, str] = {}
-    if inspect(engine).has_table("account_snapshots"):
-        query = text("SELECT account_id, bucket FROM account_snapshots WHERE business_date = :day")
+    if inspect(engine).has_table("account_days"):
+        query = text("SELECT account_id, bucket FROM account_days WHERE business_date = :day")
         previous = dict(pd.read_sql(query, engine, params={"day": PREVIOUS_DATE}).values)
     read_seconds = time.perf_counter() - started
     frame = frame.head(rows)

@@ -16,7 +16,7 @@ from outreach.ladder import FAILED_ATTEMPTS
 from outreach.ledger import Ledger
 from outreach.ledger.schema import (
     FUNNEL_COLUMNS,
-    account_snapshots,
+    account_days,
     attempts,
     events,
     ladder_states,
@@ -53,12 +53,12 @@ def rollup_day(ledger: Ledger, campaign: str, day: BusinessDay) -> tuple[pd.Data
         )
         # A payment may come on a day with no snapshot (a weekend): the newest one says the bucket.
         as_of = conn.execute(
-            select(func.max(account_snapshots.c.business_date)).where(account_snapshots.c.business_date <= day.date)
+            select(func.max(account_days.c.business_date)).where(account_days.c.business_date <= day.date)
         ).scalar()
         accounts = pd.read_sql(
-            select(account_snapshots.c.account_id, account_snapshots.c.bucket, ladder_states.c.variant)
-            .outerjoin(ladder_states, ladder_states.c.account_id == account_snapshots.c.account_id)
-            .where(account_snapshots.c.business_date == as_of),
+            select(account_days.c.account_id, account_days.c.bucket, ladder_states.c.variant)
+            .outerjoin(ladder_states, ladder_states.c.account_id == account_days.c.account_id)
+            .where(account_days.c.business_date == as_of),
             conn,
         )
         in_day = {"start": day.start, "end": day.end}

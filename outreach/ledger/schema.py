@@ -24,7 +24,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    inspect,
 )
+from sqlalchemy.engine import Engine
 
 metadata = MetaData()
 
@@ -43,12 +45,37 @@ pipeline_runs = Table(
     Column("campaign", String(64)),  # set when the run plans a campaign
 )
 
-account_snapshots = Table(
-    "account_snapshots",
+# The day's segmentation facts of each account, kept per business date: what the day decides on.
+account_days = Table(
+    "account_days",
     metadata,
     Column("business_date", Date, primary_key=True),
     Column("account_id", String(64), primary_key=True),
     Column("run_id", String(64), nullable=False),
+    Column("balance_due_minor", BigInteger, nullable=False),
+    Column("minimum_due_minor", BigInteger),
+    Column("oldest_unpaid_due_date", Date, nullable=False),
+    Column("last_payment_date", Date),
+    Column("last_payment_amount_minor", BigInteger),
+    Column("flags", String(200), nullable=False, default=""),
+    Column("source_line", Integer),
+    Column("dpd", Integer, nullable=False),
+    Column("bucket", String(16), nullable=False),
+    Column("previous_bucket", String(16)),
+    Column("roll", String(8)),  # forward | back | same | new, against the previous business date
+    Index("ix_account_days_account", "account_id", "business_date"),
+)
+
+# Each account's contact details and consents, once per version: a version holds from ``valid_from``
+# up to (not including) ``valid_to`` (null: still), and a new one starts only when they change.
+account_contacts = Table(
+    "account_contacts",
+    metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("valid_from", Date, primary_key=True),
+    Column("valid_to", Date),
+    # Of the columns below as the pull gave them: a day whose hash is unchanged writes nothing.
+    Column("contact_hash", BigInteger),
     Column("customer_id", String(64), nullable=False),
     Column("name", Text),
     Column("mobile_phone", String(20)),
@@ -61,24 +88,77 @@ account_snapshots = Table(
     Column("locale", String(8), nullable=False),
     Column("stated_timezone", String(64)),
     Column("currency", String(3), nullable=False),
-    Column("balance_due_minor", BigInteger, nullable=False),
-    Column("minimum_due_minor", BigInteger),
-    Column("oldest_unpaid_due_date", Date, nullable=False),
-    Column("last_payment_date", Date),
-    Column("last_payment_amount_minor", BigInteger),
     Column("consent_sms", Boolean, nullable=False),
     Column("consent_voice", Boolean, nullable=False),
     Column("consent_email", Boolean, nullable=False),
-    Column("flags", String(200), nullable=False, default=""),
     Column("product", String(64)),
     Column("collector_type", String(16), nullable=False),
-    Column("source_line", Integer),
-    Column("dpd", Integer, nullable=False),
-    Column("bucket", String(16), nullable=False),
-    Column("previous_bucket", String(16)),
-    Column("roll", String(8)),  # forward | back | same | new, against the previous business date
-    Index("ix_account_snapshots_account", "account_id", "business_date"),
 )
+
+# Views, created by the migrations: not tables the schema check or a reset should find.
+views = MetaData()
+
+# Each account as it stood on a business date: its day's facts with the contact version then in
+# effect (a view over the two tables above; written through ``Ledger.replace_snapshot``).
+SNAPSHOT_COLUMNS = (
+    "business_date",
+    "account_id",
+    "run_id",
+    "customer_id",
+    "name",
+    "mobile_phone",
+    "home_phone",
+    "work_phone",
+    "email",
+    "country",
+    "region",
+    "postal_code",
+    "locale",
+    "stated_timezone",
+    "currency",
+    "balance_due_minor",
+    "minimum_due_minor",
+    "oldest_unpaid_due_date",
+    "last_payment_date",
+    "last_payment_amount_minor",
+    "consent_sms",
+    "consent_voice",
+    "consent_email",
+    "flags",
+    "product",
+    "collector_type",
+    "source_line",
+    "dpd",
+    "bucket",
+    "previous_bucket",
+    "roll",
+)
+
+
+def _snapshot_column(name: str) -> Column:
+    source = account_days.c[name] if name in account_days.c else account_contacts.c[name]
+    return Column(name, source.type, primary_key=name in ("business_date", "account_id"), nullable=source.nullable)
+
+
+account_snapshots = Table("account_snapshots", views, *(_snapshot_column(name) for name in SNAPSHOT_COLUMNS))
+DAY_COLUMNS = tuple(column.name for column in account_days.columns)
+CONTACT_COLUMNS = tuple(
+    column.name for column in account_contacts.columns if column.name not in ("valid_from", "valid_to", "contact_hash")
+)
+
+
+def drop_ledger(engine: Engine) -> None:
+    """Empty a ledger of everything the migrations made (its views first: they depend on tables), of this
+    schema or an earlier one."""
+    found = inspect(engine)
+    with engine.begin() as conn:
+        if "account_snapshots" in found.get_view_names():
+            conn.exec_driver_sql("DROP VIEW account_snapshots")
+        elif "account_snapshots" in found.get_table_names():
+            conn.exec_driver_sql("DROP TABLE account_snapshots")
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    metadata.drop_all(engine)
+
 
 quarantined_rows = Table(
     "quarantined_rows",

@@ -17,12 +17,16 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from outreach.ledger.collector_records import CollectorRecords
+from outreach.ledger.contact_versions import write_versions
 from outreach.ledger.escalation_records import EscalationRecords
 from outreach.ledger.ladder_records import LadderRecords
 from outreach.ledger.number_check_records import NumberCheckRecords
 from outreach.ledger.ref_records import RefRecords
 from outreach.ledger.rollup_records import RollupRecords
 from outreach.ledger.schema import (
+    CONTACT_COLUMNS,
+    DAY_COLUMNS,
+    account_days,
     account_snapshots,
     attempts,
     decisions,
@@ -219,10 +223,10 @@ class Ledger(
 
     def replace_snapshot(self, business_date: date, segmented: pa.Table) -> int:
         """Make ``segmented`` the segmented book of ``business_date`` (a re-run replaces it), in one transaction."""
-        columns = [c.name for c in account_snapshots.columns]
         with self.engine.begin() as conn:
-            conn.execute(delete(account_snapshots).where(account_snapshots.c.business_date == business_date))
-            self._bulk_insert(conn, account_snapshots.name, segmented.select(columns))
+            conn.execute(delete(account_days).where(account_days.c.business_date == business_date))
+            self._bulk_insert(conn, account_days.name, segmented.select(list(DAY_COLUMNS)))
+            write_versions(conn, business_date, segmented.select(list(CONTACT_COLUMNS)), self._bulk_insert)
         return segmented.num_rows
 
     def _bulk_insert(self, conn: Any, table: str, rows: pa.Table) -> None:
@@ -248,7 +252,7 @@ class Ledger(
 
     def clear_snapshot(self, business_date: date) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(account_snapshots).where(account_snapshots.c.business_date == business_date))
+            conn.execute(delete(account_days).where(account_days.c.business_date == business_date))
 
     def account_with_mobile(self, number: str) -> str | None:
         """The account a text from ``number`` is about: the one last texted there, else the newest book's.
@@ -264,7 +268,7 @@ class Ledger(
             ).scalar()
             if texted is not None:
                 return texted
-            newest = conn.execute(select(func.max(account_snapshots.c.business_date))).scalar()
+            newest = conn.execute(select(func.max(account_days.c.business_date))).scalar()
             return conn.execute(
                 select(account_snapshots.c.account_id)
                 .where(and_(account_snapshots.c.business_date == newest, account_snapshots.c.mobile_phone == number))
@@ -273,9 +277,9 @@ class Ledger(
 
     def latest_business_date(self, on_or_before: date | None = None) -> date | None:
         """The newest business date whose accounts were pulled (up to ``on_or_before``), or None."""
-        query = select(func.max(account_snapshots.c.business_date))
+        query = select(func.max(account_days.c.business_date))
         if on_or_before is not None:
-            query = query.where(account_snapshots.c.business_date <= on_or_before)
+            query = query.where(account_days.c.business_date <= on_or_before)
         with self.engine.connect() as conn:
             latest = conn.execute(query).scalar()
         return _as_date(latest) if latest is not None else None
@@ -287,7 +291,7 @@ class Ledger(
         with self.engine.connect() as conn:
             for guess in dict.fromkeys((typed, typed.upper(), typed.lower())):
                 found = conn.execute(
-                    select(account_snapshots.c.account_id).where(account_snapshots.c.account_id == guess).limit(1)
+                    select(account_days.c.account_id).where(account_days.c.account_id == guess).limit(1)
                 ).scalar()
                 if found is not None:
                     return str(found)
@@ -332,9 +336,7 @@ class Ledger(
         """Each account's bucket (``account_id``, ``bucket``) on the most recent earlier business date."""
         with self.engine.connect() as conn:
             previous = conn.execute(
-                select(func.max(account_snapshots.c.business_date)).where(
-                    account_snapshots.c.business_date < business_date
-                )
+                select(func.max(account_days.c.business_date)).where(account_days.c.business_date < business_date)
             ).scalar()
             if previous is None:
                 return pa.table({"account_id": pa.array([], pa.string()), "bucket": pa.array([], pa.string())})
@@ -344,7 +346,7 @@ class Ledger(
                 # A million rows come back as one CSV stream in a fraction of the time row fetching takes.
                 buffer = io.BytesIO()
                 query = cursor.mogrify(
-                    "SELECT account_id, bucket FROM account_snapshots WHERE business_date = %s", (day,)
+                    "SELECT account_id, bucket FROM account_days WHERE business_date = %s", (day,)
                 ).decode()
                 cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
                 buffer.seek(0)
@@ -356,7 +358,7 @@ class Ledger(
                     ),
                 )
             cursor.execute(
-                "SELECT account_id, bucket FROM account_snapshots WHERE business_date = ?",
+                "SELECT account_id, bucket FROM account_days WHERE business_date = ?",
                 (day.isoformat(),),
             )
             rows = cursor.fetchall()

@@ -7,7 +7,7 @@ from sqlalchemy import create_engine, text
 
 from outreach.ledger import Ledger
 from outreach.ledger.migrate import LedgerSchemaError, current_revision, head_revision
-from outreach.ledger.schema import metadata
+from outreach.ledger.schema import drop_ledger, metadata
 from outreach.shards import account_hash
 
 
@@ -39,11 +39,7 @@ def test_a_ledger_of_every_earlier_version_upgrades_without_losing_rows(ledger):
     from outreach.ledger.migrate import _config
 
     engine = ledger.engine
-    with engine.begin() as conn:
-        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    from outreach.ledger.schema import metadata
-
-    metadata.drop_all(engine)
+    drop_ledger(engine)
     config = _config(engine)
     revisions = [r.revision for r in reversed(list(ScriptDirectory.from_config(config).walk_revisions()))]
     assert revisions[0] == "0001" and len(revisions) >= 3

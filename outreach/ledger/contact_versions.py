@@ -1,0 +1,162 @@
+"""Each account's contact details kept once per version, not once per day.
+
+A day's pull writes its segmentation facts to ``account_days`` and, for the accounts whose contact
+details changed (a hash of them differs from the version in effect that day), closes that version and
+opens a new one in ``account_contacts``. A normal day therefore writes a few percent of the book's
+contact details. Pulling a past day again keeps every other day as it read before: the version it
+replaces goes on from the account's next pulled day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import and_, delete, func, or_, select, update
+
+from outreach.ledger.schema import CONTACT_COLUMNS, account_contacts, account_days
+
+ROWS_PER_HASH_BATCH = 200_000
+ACCOUNTS_PER_STATEMENT = 5_000
+VERSION_COLUMNS = ("valid_from", "valid_to", "contact_hash")
+
+
+def contact_hashes(contacts: pa.Table) -> np.ndarray:
+    """A 64-bit hash of each row's contact details (stable across processes and days)."""
+    hashes = [
+        pd.util.hash_pandas_object(batch.to_pandas(), index=False).to_numpy()
+        for batch in contacts.select(list(CONTACT_COLUMNS[1:])).to_batches(max_chunksize=ROWS_PER_HASH_BATCH)
+    ]
+    return np.concatenate(hashes).view(np.int64) if hashes else np.array([], dtype=np.int64)
+
+
+def _chunks(values: list[Any]) -> list[list[Any]]:
+    return [values[start : start + ACCOUNTS_PER_STATEMENT] for start in range(0, len(values), ACCOUNTS_PER_STATEMENT)]
+
+
+def _in_effect(conn: Any, business_date: date) -> pd.DataFrame:
+    on_the_day = and_(
+        account_contacts.c.valid_from <= business_date,
+        or_(account_contacts.c.valid_to.is_(None), account_contacts.c.valid_to > business_date),
+    )
+    query = select(
+        account_contacts.c.account_id,
+        account_contacts.c.valid_from,
+        account_contacts.c.valid_to,
+        account_contacts.c.contact_hash,
+    ).where(on_the_day)
+    frame = pd.read_sql(query, conn, dtype={"contact_hash": "Int64"})
+    for column in ("valid_from", "valid_to"):
+        frame[column] = pd.to_datetime(frame[column]).dt.date
+    return frame
+
+
+def _first_after(conn: Any, column: Any, account_id: Any, business_date: date) -> dict[str, date]:
+    rows = conn.execute(select(account_id, func.min(column)).where(column > business_date).group_by(account_id))
+    return {account: pd.Timestamp(first).date() for account, first in rows}
+
+
+def write_versions(
+    conn: Any, business_date: date, contacts: pa.Table, bulk_insert: Callable[[Any, str, pa.Table], None]
+) -> int:
+    """Open a contact version for every account of ``contacts`` (``account_id`` and ``CONTACT_COLUMNS``)
+    whose details differ from the version in effect on ``business_date``; returns how many."""
+    hashes = contact_hashes(contacts)
+    today = pd.DataFrame({"account_id": contacts.column("account_id").to_pylist(), "hash": hashes})
+    known = today.merge(_in_effect(conn, business_date), on="account_id", how="left")
+    changed = known[known["contact_hash"].isna() | (known["contact_hash"] != known["hash"])].copy()
+    if changed.empty:
+        return 0
+    newest = conn.execute(select(func.max(account_days.c.business_date))).scalar()
+    past_day = newest is not None and pd.Timestamp(newest).date() > business_date
+    next_day = (
+        _first_after(conn, account_days.c.business_date, account_days.c.account_id, business_date) if past_day else {}
+    )
+    next_version = (
+        _first_after(conn, account_contacts.c.valid_from, account_contacts.c.account_id, business_date)
+        if past_day
+        else {}
+    )
+
+    had = changed["valid_from"].notna()
+    same_day = changed[had & (changed["valid_from"] == business_date)]
+    older = changed[had & (changed["valid_from"] != business_date)]
+    tails: list[dict[str, Any]] = []
+    if past_day:
+        # The days after this one that read the replaced version must still read it.
+        for row in changed[had].itertuples():
+            after = next_day.get(row.account_id)
+            if after is not None and (pd.isna(row.valid_to) or after < row.valid_to):
+                tails.append({"account_id": row.account_id, "from": row.valid_from, "tail_from": after})
+
+    def ends(rows: pd.DataFrame) -> list[date | None]:
+        result = []
+        for row in rows.itertuples():
+            end = None if pd.isna(row.valid_to) else row.valid_to
+            if pd.isna(row.valid_from):
+                end = next_version.get(row.account_id)
+            after = next_day.get(row.account_id)
+            if after is not None and (end is None or after < end):
+                end = after
+            result.append(end)
+        return result
+
+    # A pull of the newest day (the usual one) ends each new version where the replaced one ended.
+    new_valid_to = ends(changed) if past_day else [None if pd.isna(end) else end for end in changed["valid_to"]]
+    tail_rows = _read_tails(conn, tails)
+    for chunk in _chunks(list(same_day["account_id"])):
+        conn.execute(
+            delete(account_contacts).where(
+                and_(account_contacts.c.account_id.in_(chunk), account_contacts.c.valid_from == business_date)
+            )
+        )
+    for chunk in _chunks(list(older["account_id"])):
+        conn.execute(
+            update(account_contacts)
+            .where(
+                and_(
+                    account_contacts.c.account_id.in_(chunk),
+                    account_contacts.c.valid_from < business_date,
+                    or_(account_contacts.c.valid_to.is_(None), account_contacts.c.valid_to > business_date),
+                )
+            )
+            .values(valid_to=business_date)
+        )
+    position = {account: index for index, account in enumerate(today["account_id"])}
+    rows = contacts.take(pa.array([position[a] for a in changed["account_id"]], pa.int64()))
+    versions = rows.append_column("valid_from", pa.array([business_date] * len(changed), pa.date32()))
+    versions = versions.append_column("valid_to", pa.array(new_valid_to, pa.date32()))
+    versions = versions.append_column("contact_hash", pa.array(changed["hash"].to_numpy(), pa.int64()))
+    bulk_insert(conn, account_contacts.name, versions)
+    if tail_rows is not None:
+        bulk_insert(conn, account_contacts.name, tail_rows)
+    return len(changed)
+
+
+def _read_tails(conn: Any, tails: list[dict[str, Any]]) -> pa.Table | None:
+    """The replaced versions' details again, from each account's next pulled day to where they ended."""
+    if not tails:
+        return None
+    wanted = {(t["account_id"], t["from"]): t["tail_from"] for t in tails}
+    found = []
+    for chunk in _chunks(sorted({t["account_id"] for t in tails})):
+        frame = pd.read_sql(select(account_contacts).where(account_contacts.c.account_id.in_(chunk)), conn)
+        frame["valid_from"] = pd.to_datetime(frame["valid_from"]).dt.date
+        found.append(frame)
+    versions = pd.concat(found, ignore_index=True)
+    keys = list(zip(versions["account_id"], versions["valid_from"], strict=True))
+    versions = versions[[key in wanted for key in keys]].copy()
+    versions["valid_from"] = [wanted[key] for key in zip(versions["account_id"], versions["valid_from"], strict=True)]
+    versions["valid_to"] = pd.to_datetime(versions["valid_to"]).dt.date
+    columns = [c.name for c in account_contacts.columns]
+    table = pa.Table.from_pandas(versions[columns], preserve_index=False)
+    return table.cast(pa.schema([_arrow_field(c) for c in account_contacts.columns]))
+
+
+def _arrow_field(column: Any) -> pa.Field:
+    kinds = {"DATE": pa.date32(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}
+    return pa.field(column.name, kinds.get(str(column.type), pa.string()))

@@ -22,7 +22,6 @@ from outreach.ledger.schema import CONTACT_COLUMNS, account_contacts, account_da
 
 ROWS_PER_HASH_BATCH = 200_000
 ACCOUNTS_PER_STATEMENT = 5_000
-VERSION_COLUMNS = ("valid_from", "valid_to", "contact_hash")
 
 
 def contact_hashes(contacts: pa.Table) -> np.ndarray:
@@ -158,5 +157,5 @@ def _read_tails(conn: Any, tails: list[dict[str, Any]]) -> pa.Table | None:
 
 
 def _arrow_field(column: Any) -> pa.Field:
-    kinds = {"DATE": pa.date32(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_()}
+    kinds = {"DATE": pa.date32(), "BIGINT": pa.int64(), "INTEGER": pa.int64(), "BOOLEAN": pa.bool_()}
     return pa.field(column.name, kinds.get(str(column.type), pa.string()))

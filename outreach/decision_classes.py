@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from outreach.policy import ContactRequest, Decision, RuleSet, decide
+from outreach.policy import ContactRequest, Decision, RuleSet
+from outreach.policy import decide as engine_decides
 from outreach.policy import facts as policy_facts
 from outreach.policy.engine import recording_retention_days
 from outreach.policy.facts import PHONE_TYPES, SHARED_FACT_COLUMNS
@@ -121,29 +122,17 @@ class DecisionClasses:
         at: datetime,
         events: list[dict[str, Any]],
         suppressions: list[dict[str, Any]],
-    ) -> Decision:
-        """The engine's decision on one step of ``account``: asked on its own when the ledger holds a
-        contact, reply, number check or suppression for it (``events``, ``suppressions``), otherwise
-        once for its class."""
-        return self.answer(account, channel, template, address, at, events, suppressions)[0]
-
-    def answer(
-        self,
-        account: Mapping[str, Any],
-        channel: str,
-        template: str,
-        address: str | None,
-        at: datetime,
-        events: list[dict[str, Any]],
-        suppressions: list[dict[str, Any]],
         recording: bool = False,
     ) -> tuple[Decision, int | None]:
-        """``decide``, and with ``recording`` the days a recording of the call must be kept if it is
-        sent (None: no rule asks for one). A class's members share that too: the rules read them alike."""
+        """The engine's decision on one step of ``account``: asked on its own when the ledger holds a
+        contact, reply, number check or suppression for it (``events``, ``suppressions``), otherwise
+        once for its class. With ``recording``, also the days a recording of the call must be kept if
+        it is sent (None: no rule asks for one); a class's members share that too, as the rules read
+        them alike."""
         if events or suppressions or not self.share:
             self.one_by_one += 1
             request = contact_request(account, channel, template, address, at, events, suppressions)
-            decision = decide(request, self.rules)
+            decision = engine_decides(request, self.rules)
             sent = recording and decision.decision == "send"
             return decision, recording_retention_days(request, self.rules) if sent else None
         key = (
@@ -158,7 +147,7 @@ class DecisionClasses:
         answered = self.answers.get(key)
         if answered is None:
             request = contact_request(account, channel, template, address, at, events, suppressions)
-            answered = self.answers[key] = ClassAnswer(decide(request, self.rules), request)
+            answered = self.answers[key] = ClassAnswer(engine_decides(request, self.rules), request)
         self.by_class += 1
         if recording and answered.decision.decision == "send" and not answered.recording_known:
             answered.recording_days = recording_retention_days(answered.request, self.rules)

@@ -166,7 +166,7 @@ def dispatch(
             if step["window_start"] is not None and now < step["window_start"]:
                 summary.waiting += 1
                 continue
-            decision, recording_days = decisions.answer(
+            decision, recording_days = decisions.decide(
                 accounts[step["account_id"]],
                 step["channel"],
                 step["template"],

@@ -19,9 +19,9 @@ import pandas as pd
 
 from outreach.buckets import CURRENT
 from outreach.campaigns import Campaign, Stage
-from outreach.decision_classes import DecisionClasses, contact_request
+from outreach.decision_classes import DecisionClasses
 from outreach.ladder import History, Move, Position, is_account_hold, move
-from outreach.policy import Decision, RuleSet, decide
+from outreach.policy import Decision, RuleSet
 
 ADDRESS_FIELDS: dict[str, tuple[str, ...]] = {
     "sms": ("mobile_phone",),
@@ -207,7 +207,7 @@ def plan_day(
         for stage, channel, is_fallback in moved.execute:
             key = step_key(account_id, campaign.id, stage.id, channel, day.date)
             address = choose_address(account, channel) if channel in ADDRESS_FIELDS else None
-            decision = decisions.decide(
+            decision, _ = decisions.decide(
                 account,
                 # A placement is a written hand-off: the holds that stop a letter stop it too.
                 "letter" if stage.needs_approval else channel,
@@ -248,19 +248,22 @@ def plan_day(
             # Every channel of the stage is ruled out for good: its fallback goes today.
             channel = stage.fallback
             address = choose_address(account, channel)
-            key = step_key(account_id, campaign.id, stage.id, channel, day.date)
-            decision = decisions.decide(
+            row, decision = planned_step(
                 account,
+                campaign,
+                stage,
                 channel,
-                stage.template or "",
                 address,
                 day.start,
                 histories_by_contact.for_contact(account_id, address),
                 active_suppressions.for_contact(account_id, address),
+                day,
+                run_id,
+                planned_at,
+                decisions,
             )
-            plan.steps.append(
-                step_row(account, campaign, stage, channel, address, decision, key, day, run_id, planned_at)
-            )
+            plan.steps.append(row)
+            key = row["step_key"]
             audit(account_id, "fallback", f"{stage.id}: {', '.join(blocked)} blocked; falling back to {channel}")
             audit(
                 account_id,
@@ -297,12 +300,11 @@ def planned_step(
     day: BusinessDay,
     run_id: str,
     planned_at: datetime,
-    rules: RuleSet | None,
+    decisions: DecisionClasses,
 ) -> tuple[dict[str, Any], Decision]:
     """One step of a stage for one account, decided by the contact policy at ``at``: its row and the decision."""
     key = step_key(account["account_id"], campaign.id, stage.id, channel, day.date)
-    request = contact_request(account, channel, stage.template or "", address, at, events, suppressions)
-    decision = decide(request, rules)
+    decision, _ = decisions.decide(account, channel, stage.template or "", address, at, events, suppressions)
     return step_row(account, campaign, stage, channel, address, decision, key, day, run_id, planned_at), decision
 
 

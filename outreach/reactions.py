@@ -23,6 +23,7 @@ from typing import Any
 import pandas as pd
 
 from outreach.campaigns import Campaign, Stage
+from outreach.decision_classes import DecisionClasses
 from outreach.ladder import Position
 from outreach.planner import ActiveSuppressions, BusinessDay, ContactHistories, choose_address, planned_step
 from outreach.policy import RuleSet
@@ -91,7 +92,7 @@ def plan_reactions(new_events: list[dict[str, Any]], context: Context) -> Reacti
             day,
             context.run_id,
             context.now,
-            context.rules,
+            DecisionClasses(context.rules),
         )
         result.steps.append(row)
         return row

@@ -47,7 +47,7 @@ from outreach.report import build_report, format_report
 from outreach.rollups import write_rollup
 from outreach.saved_segments import load_segments
 from outreach.settings import Settings
-from outreach.shards import Shard, all_shards
+from outreach.shards import Shard, account_hash, all_shards
 from outreach.template_checks import require_clean_templates
 from outreach.waves import (
     DispatchStopped,
@@ -202,61 +202,79 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
     ledger = ledger_for(settings)
     day = business_day(date.fromisoformat(ref["business_date"]), campaign.timezone)
     shard = Shard.of(ref)
-    snapshot = ledger.snapshot(day.date, shard=shard)
+    rounds = shard.rounds(ledger.account_count(day.date, shard), settings.plan_round_accounts)
     checker = ReassignedNumbers.from_env()
     if checker is not None:
-        check_reassigned_numbers(ledger, snapshot, day.date, checker, datetime.now(UTC))
+        # Before any round is planned: each round reads the answers about every number it holds.
+        for part in rounds:
+            snapshot = ledger.snapshot(day.date, shard=part)
+            check_reassigned_numbers(ledger, snapshot, day.date, checker, datetime.now(UTC))
     already = ledger.dispatched_step_keys(day.date)
-    histories = ledger.histories(campaign.id, day.date - timedelta(days=HISTORY_DAYS), day.date, shard)
-    add_reported_payments(histories, snapshot, day.date)
-    # The plan is made as of the start of the business day: what happened before it counts.
+    # The plan is made as of the start of the business day: what happened before it counts, and so do
+    # the number checks just made for it. One read of the week (many reads by account take several
+    # times longer), each round keeping its accounts' events and the answers about numbers.
     events = ledger.contact_events(day.start - timedelta(days=8))
-    if not shard.whole and not events.empty:
-        # One read of the week (many reads by account take several times longer), kept for this shard's
-        # accounts, and the database's answers about numbers whoever they were asked for.
-        events = events[(events["kind"] == "number_check") | events["account_id"].map(shard.holds)]
-    # ... and so do the number checks just made for it.
     if not events.empty:
         events = events[(events["at"] < day.start) | (events["kind"] == "number_check")]
+    event_hashes = events["account_id"].map(account_hash, na_action="ignore") if not events.empty else None
     suppressions = ledger.active_suppressions(day.start)
-    result = plan_day(
-        snapshot,
-        campaign,
-        ledger.positions(shard=shard),
-        histories,
-        events,
-        suppressions,
-        day,
-        ref["run_id"],
-        datetime.now(UTC),
-        rules,
-    )
+    planned_at = datetime.now(UTC)
+    steps, approvals, moves = 0, 0, 0
+    counts: Counter[str] = Counter()
+    asked: Counter[str] = Counter()
+    for part in rounds:
+        snapshot = ledger.snapshot(day.date, shard=part)
+        histories = ledger.histories(campaign.id, day.date - timedelta(days=HISTORY_DAYS), day.date, part)
+        add_reported_payments(histories, snapshot, day.date)
+        of_round = events
+        if event_hashes is not None and not part.whole:
+            of_round = events[(events["kind"] == "number_check") | (event_hashes % part.count == part.index)]
+        result = plan_day(
+            snapshot,
+            campaign,
+            ledger.positions(shard=part),
+            histories,
+            of_round,
+            suppressions,
+            day,
+            ref["run_id"],
+            planned_at,
+            rules,
+        )
+        # Each round is saved whole before the next is read: a plan that stops part way is planned
+        # again from the start, and a round planned twice is the same round (the step keys match).
+        ledger.save_plan(day.date, result.steps, result.audit, campaign=campaign.id, shard=part)
+        ledger.save_positions(result.positions)
+        ledger.add_handoffs(result.handoffs)
+        ledger.settle_promises(result.promises)
+        steps += len(result.steps)
+        approvals += len(result.handoffs)
+        moves += len(result.moves)
+        counts.update(s["decision"] for s in result.steps if s["step_key"] not in already)
+        asked.update(result.decided)
+        del snapshot, histories, result
     ledger.update_run(ref["run_id"], campaign=campaign.id)
-    ledger.save_plan(day.date, result.steps, result.audit, campaign=campaign.id, shard=shard)
-    ledger.save_positions(result.positions)
-    ledger.add_handoffs(result.handoffs)
-    ledger.settle_promises(result.promises)
-    decided = pd.Series([s["decision"] for s in result.steps if s["step_key"] not in already])
-    counts = {str(k): int(v) for k, v in decided.value_counts().items()}
     log.info(
-        "%s (%s): planned %d steps (%s), %d placement(s) for approval, %d ladder move(s); %d already dispatched "
-        "today; policy decisions %s",
+        "%s (%s, in %d round(s)): planned %d steps (%s), %d placement(s) for approval, %d ladder move(s); "
+        "%d already dispatched today; policy decisions %s",
         campaign.id,
         shard,
-        len(result.steps),
-        counts,
-        len(result.handoffs),
-        len(result.positions),
+        len(rounds),
+        steps,
+        dict(counts),
+        approvals,
+        moves,
         len(already),
-        result.decided,
+        dict(asked),
     )
     return {
         **ref,
         "campaign": campaign.id,
-        "planned": len(result.steps),
-        "decisions": counts,
-        "approvals_requested": len(result.handoffs),
-        "policy_decisions": result.decided,
+        "planned": steps,
+        "decisions": dict(counts),
+        "approvals_requested": approvals,
+        "policy_decisions": dict(asked),
+        "rounds": len(rounds),
     }
 
 
@@ -285,6 +303,7 @@ def day_planned(refs: list[RunRef]) -> RunRef:
         # Shards decide apart: a class met in two shards is counted in each.
         "policy_decisions": dict(asked),
         "shards": len(refs),
+        "rounds": sum(ref.get("rounds", 1) for ref in refs),
     }
 
 

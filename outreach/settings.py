@@ -53,6 +53,9 @@ class Settings:
     # Account shards a campaign's day is planned and dispatched in, each a task of its own
     # (``outreach.shards``): more than one spreads the day over the executor's workers.
     shards: int = 1
+    # Accounts a plan holds at once: a shard larger than this is planned in rounds, each read, decided
+    # and saved before the next, so the plan's memory follows the round, not the book.
+    plan_round_accounts: int = 100_000
 
     @property
     def sms_provider(self) -> str:
@@ -121,6 +124,7 @@ class Settings:
             max_failure_share=max_failure_share,
             failure_alarm_min_sends=int(_number(env, "OUTREACH_FAILURE_ALARM_MIN_SENDS", 20)),
             shards=int(shards),
+            plan_round_accounts=int(_positive(env, "OUTREACH_PLAN_ROUND_ACCOUNTS", 100_000)),
         )
 
 

@@ -10,12 +10,11 @@ on each planned step (``account_hash``) so the database can pick a shard's steps
 
 from __future__ import annotations
 
+import math
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-import pandas as pd
 
 
 def account_hash(account_id: str) -> int:
@@ -46,14 +45,15 @@ class Shard:
     def holds(self, account_id: str) -> bool:
         return self.whole or account_hash(account_id) % self.count == self.index
 
-    def rows(self, frame: pd.DataFrame, column: str = "account_id") -> pd.DataFrame:
-        """The rows of ``frame`` whose account is in this shard."""
-        if self.whole or frame.empty:
-            return frame
-        return frame[[self.holds(a) for a in frame[column]]]
+    def rounds(self, accounts: int, per_round: int) -> list[Shard]:
+        """This shard cut into rounds of at most about ``per_round`` of its ``accounts`` each.
 
-    def accounts(self, account_ids: Iterable[str]) -> list[str]:
-        return [a for a in account_ids if self.holds(a)]
+        Round ``k`` of ``n`` is shard ``index + count * k`` of ``count * n``: an account's hash modulo
+        ``count * n`` is congruent to it modulo ``count``, so the rounds hold every account of this
+        shard exactly once, and a round is planned like any shard.
+        """
+        many = max(1, math.ceil(accounts / per_round))
+        return [Shard(self.index + self.count * k, self.count * many) for k in range(many)]
 
     def as_ref(self) -> list[int]:
         return [self.index, self.count]

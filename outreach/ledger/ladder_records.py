@@ -12,7 +12,7 @@ from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, up
 
 from outreach.ladder import Handoff, History, Position, Promise, StepOutcome
 from outreach.ledger.schema import attempts, events, handoffs, ladder_states, payments, planned_steps, promises
-from outreach.ledger.step_shards import in_shard
+from outreach.ledger.step_shards import in_shard, with_account_hash
 from outreach.repayment_plans import Instalment
 from outreach.shards import Shard
 
@@ -70,20 +70,18 @@ class LadderRecords:
         query = select(ladder_states)
         if account_ids is not None:
             query = query.where(ladder_states.c.account_id.in_(list(account_ids)))
+        if shard is not None and not shard.whole:
+            query = query.where(in_shard(shard, ladder_states))
         with self.engine.connect() as conn:
             rows = conn.execute(query).mappings().all()
         fields = Position.__dataclass_fields__
-        return {
-            row["account_id"]: Position(**{k: row[k] for k in fields})
-            for row in rows
-            if shard is None or shard.holds(row["account_id"])
-        }
+        return {row["account_id"]: Position(**{k: row[k] for k in fields}) for row in rows}
 
     def save_positions(self, moved: Sequence[Position]) -> None:
         if not moved:
             return
         now = datetime.now(UTC)
-        rows = [{**p.as_row(), "updated_at": now} for p in moved]
+        rows = with_account_hash([{**p.as_row(), "updated_at": now} for p in moved])
         with self.engine.begin() as conn:
             conn.execute(
                 delete(ladder_states).where(ladder_states.c.account_id.in_(bindparam("ids", expanding=True))),

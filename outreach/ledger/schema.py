@@ -63,6 +63,8 @@ account_days = Table(
     Column("bucket", String(16), nullable=False),
     Column("previous_bucket", String(16)),
     Column("roll", String(8)),  # forward | back | same | new, against the previous business date
+    # CRC-32 of the account id (``outreach.shards``): the database picks a shard's accounts, or a round's.
+    Column("account_hash", BigInteger),
     Index("ix_account_days_account", "account_id", "business_date"),
 )
 
@@ -314,6 +316,7 @@ ladder_states = Table(
     Column("status_reason", Text, nullable=False),
     Column("fallback_used", Boolean, nullable=False, default=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("account_hash", BigInteger),
     Index("ix_ladder_states_campaign", "campaign", "status"),
 )
 

@@ -37,7 +37,7 @@ from outreach.ledger.schema import (
     suppressions,
 )
 from outreach.ledger.selfservice_records import SelfServiceRecords
-from outreach.ledger.step_shards import in_shard, with_account_hash
+from outreach.ledger.step_shards import in_shard, table_with_account_hash, with_account_hash
 from outreach.ledger.wave_records import WaveRecords
 from outreach.shards import Shard
 
@@ -225,7 +225,8 @@ class Ledger(
         """Make ``segmented`` the segmented book of ``business_date`` (a re-run replaces it), in one transaction."""
         with self.engine.begin() as conn:
             conn.execute(delete(account_days).where(account_days.c.business_date == business_date))
-            self._bulk_insert(conn, account_days.name, segmented.select(list(DAY_COLUMNS)))
+            days = table_with_account_hash(segmented)
+            self._bulk_insert(conn, account_days.name, days.select(list(DAY_COLUMNS)))
             write_versions(conn, business_date, segmented.select(list(CONTACT_COLUMNS)), self._bulk_insert)
         return segmented.num_rows
 
@@ -326,11 +327,22 @@ class Ledger(
         query = select(account_snapshots).where(account_snapshots.c.business_date == business_date)
         if buckets_only:
             query = query.where(account_snapshots.c.bucket != "current")
+        if shard is not None and not shard.whole:
+            of_shard = select(account_days.c.account_id).where(
+                account_days.c.business_date == business_date, in_shard(shard, account_days)
+            )
+            query = query.where(account_snapshots.c.account_id.in_(of_shard))
         with self.engine.connect() as conn:
             frame = pd.read_sql(query, conn)
-        if shard is not None:
-            frame = shard.rows(frame)
         return self.with_contact_preferences(self.with_collector_facts(_none_for_missing(frame)))
+
+    def account_count(self, business_date: date, shard: Shard | None = None) -> int:
+        """How many accounts the day's book holds (of one shard of it, with ``shard``)."""
+        query = select(func.count()).select_from(account_days).where(account_days.c.business_date == business_date)
+        if shard is not None and not shard.whole:
+            query = query.where(in_shard(shard, account_days))
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
 
     def latest_buckets_before(self, business_date: date) -> pa.Table:
         """Each account's bucket (``account_id``, ``bucket``) on the most recent earlier business date."""

@@ -13,7 +13,8 @@ from sqlalchemy import func, insert, select
 
 from outreach.ledger import Ledger
 from outreach.ledger.migrate import _config
-from outreach.ledger.schema import account_contacts, account_snapshots
+from outreach.ledger.schema import account_contacts, account_days, account_snapshots
+from outreach.shards import account_hash
 
 DAY = date(2026, 11, 19)
 ARROW_TYPES = {"DATE": pa.date32(), "BIGINT": pa.int64(), "INTEGER": pa.int64(), "BOOLEAN": pa.bool_()}
@@ -168,6 +169,10 @@ def test_snapshots_of_an_earlier_ledger_move_into_versions_without_losing_a_day(
     as_read = {key(row): {k: _plain(v) for k, v in row.items()} for row in moved}
     assert as_read == {key(row): {k: _plain(v) for k, v in row.items()} for row in kept}
     assert versions(ledger) == 5
+    # Every day moved in is found in its account's shard and round.
+    with ledger.engine.connect() as conn:
+        hashes = conn.execute(select(account_days.c.account_id, account_days.c.account_hash)).all()
+    assert len(hashes) == len(kept) and all(hashed == account_hash(account) for account, hashed in hashes)
 
 
 def _plain(value):

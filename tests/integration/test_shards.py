@@ -1,6 +1,6 @@
-"""A day planned and dispatched in shards of the book is the same day as one pass over the whole book:
-the same steps with the same decisions and reasons, the same ladder moves, the same sends, on the
-first day and on the next (whose caps read the first day's contacts)."""
+"""A day planned and dispatched in shards of the book, each planned in rounds, is the same day as one
+pass over the whole book: the same steps with the same decisions and reasons, the same ladder moves,
+the same sends, on the first day and on the next (whose caps read the first day's contacts)."""
 
 from __future__ import annotations
 
@@ -35,6 +35,17 @@ def test_every_account_is_in_exactly_one_shard_and_always_the_same_one():
     assert Shard.of({}) == Shard() and Shard().whole and str(Shard(1, 4)) == "shard 2 of 4"
     with pytest.raises(ValueError):
         Shard(4, 4)
+
+
+def test_the_rounds_of_a_shard_hold_each_of_its_accounts_once():
+    accounts = [f"AC{n:08d}" for n in range(3000)]
+    shard = Shard(1, 4)
+    held = sum(shard.holds(a) for a in accounts)
+    rounds = shard.rounds(held, 200)
+    assert len(rounds) == -(-held // 200)
+    for account in accounts:
+        assert sum(part.holds(account) for part in rounds) == (1 if shard.holds(account) else 0)
+    assert shard.rounds(0, 200) == [shard] and Shard().rounds(5, 200) == [Shard()]
 
 
 def run_day(settings: Settings, day: date) -> dict[str, dict]:
@@ -80,12 +91,14 @@ def test_a_day_in_shards_is_the_day_of_one_pass_over_the_book(ledger, settings_f
     twin = Ledger.from_url(f"sqlite:///{tmp_path / 'one-pass.db'}")
     twin.create_schema()
     one_pass = replace(settings_for(twin, tmp_path / "one-pass.csv"), home=tmp_path / "one-pass")
-    sharded = replace(settings_for(ledger, tmp_path / "sharded.csv"), shards=SHARDS)
+    # Each shard of about 80 accounts is planned in rounds of at most about 30: a round is planned like a shard.
+    sharded = replace(settings_for(ledger, tmp_path / "sharded.csv"), shards=SHARDS, plan_round_accounts=30)
 
     for day in (FIRST_DAY, NEXT_DAY):
         whole = run_day(one_pass, day)
         in_shards = run_day(sharded, day)
         assert in_shards["m1_self_service"]["shards"] == SHARDS
+        assert whole["m1_self_service"]["rounds"] == 1 and in_shards["m1_self_service"]["rounds"] >= 2 * SHARDS
         for campaign_id in CAMPAIGNS:
             assert in_shards[campaign_id]["planned"] == whole[campaign_id]["planned"]
             assert in_shards[campaign_id]["decisions"] == whole[campaign_id]["decisions"]

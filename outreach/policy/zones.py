@@ -46,10 +46,55 @@ MAX_ZONES_PER_NUMBER = 2
 NYC_ZIP_PREFIXES = ("100", "101", "102", "103", "104", "110", "111", "112", "113", "114", "116")
 
 
-@lru_cache(maxsize=65536)
+# A number's zones are those of the longest prefix phonenumbers' time-zone table lists for it, and
+# whether it is valid at all depends on its leading digits and its length (as for the pull's
+# validation, ``outreach.accounts.phones``). So numbers alike in both share their zones, and a
+# book of a million numbers is looked up once per prefix, not once per number.
+VALIDITY_DIGITS = 7
+PREFIXES_KEPT = 1 << 20
+
+
+@lru_cache(maxsize=1)
+def _longest_zone_prefix() -> dict[str, int]:
+    """Digits of the longest prefix the time-zone table lists, by country calling code."""
+    from phonenumbers.tzdata import TIMEZONE_DATA
+
+    longest: dict[str, int] = {}
+    for prefix in TIMEZONE_DATA:
+        code = _calling_code(prefix)
+        if code is not None:
+            longest[code] = max(longest.get(code, 0), len(prefix))
+    return longest
+
+
+def _calling_code(digits: str) -> str | None:
+    for size in (1, 2, 3):
+        if digits[:size].isdigit() and int(digits[:size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE:
+            return digits[:size]
+    return None
+
+
+_zones_by_prefix: dict[tuple[str, int], tuple[str, ...]] = {}
+
+
 def zones_for_number(e164: str) -> tuple[str, ...]:
+    code = _calling_code(e164[1:]) if e164.startswith("+") and e164[1:].isdigit() else None
+    if code is None:
+        return zones_looked_up(e164)
+    digits = max(VALIDITY_DIGITS, _longest_zone_prefix().get(code, 0))
+    key = (e164[: 1 + digits], len(e164))
+    found = _zones_by_prefix.get(key)
+    if found is None:
+        if len(_zones_by_prefix) >= PREFIXES_KEPT:
+            _zones_by_prefix.clear()
+        found = _zones_by_prefix[key] = zones_looked_up(e164)
+    return found
+
+
+def zones_looked_up(number_text: str) -> tuple[str, ...]:
+    """The zones phonenumbers gives one number (too many say nothing of where the consumer is)."""
     try:
-        number = phonenumbers.parse(e164)
+        number = phonenumbers.parse(number_text)
     except phonenumbers.NumberParseException:
         return ()
     zones = tuple(z for z in phone_timezone.time_zones_for_number(number) if z != "Etc/Unknown")

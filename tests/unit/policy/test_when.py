@@ -1,12 +1,16 @@
 """Quiet hours in the consumer's local time, days to avoid, and times they asked us to avoid."""
 
+import random
 from datetime import time
 
+import phonenumbers
 import pytest
+from phonenumbers import PhoneNumberType
+from phonenumbers.tzdata import TIMEZONE_DATA
 
 from outreach.policy import decide
 from outreach.policy.model import InconvenientTime, Phone
-from outreach.policy.zones import US_FALLBACK_ZONES, candidate_zones
+from outreach.policy.zones import US_FALLBACK_ZONES, candidate_zones, zones_for_number, zones_looked_up
 from tests.unit.policy.builders import CN_MOBILE, LA_HOME, NY_MOBILE, account, ask, utc
 
 NY = account()
@@ -154,3 +158,30 @@ def test_calls_avoid_sundays_and_federal_holidays_texts_only_holidays():
 def test_holidays_never_widen_the_window():
     decision = decide(ask("voice", at="2026-12-25T03:00:00Z"))  # Christmas Eve 22:00 ET
     assert decision.not_before == utc("2026-12-26T13:00:00Z")  # not Christmas Day at all, then 08:00
+
+
+def test_numbers_alike_in_prefix_and_length_are_placed_as_phonenumbers_places_each_of_them():
+    """The zones of a number are looked up once per prefix; every number gets the zones its own
+    lookup gives, whichever number of its prefix was looked up first."""
+    rng = random.Random(20261204)
+    numbers = []
+    for region in ("US", "CA", "PR", "CN", "GB", "IE", "BR", "AU", "IT", "JP", "MX", "IN", "DE", "FR"):
+        for kind in (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            national = str(example.national_number)
+            for _ in range(300):
+                # The leading digits kept, the rest drawn: many prefixes, many numbers to each.
+                kept = rng.randint(1, len(national))
+                drawn = "".join(rng.choice("0123456789") for _ in range(len(national) - kept + rng.randint(-1, 1)))
+                numbers.append(f"+{example.country_code}{national[:kept]}{drawn}")
+    # And numbers under the longest prefixes the time-zone table lists, where a shorter cut would mix zones.
+    for prefix in (p for p in TIMEZONE_DATA if len(p) >= 8):
+        for length in (10, 11, 12):
+            for _ in range(2):
+                numbers.append("+" + prefix + "".join(rng.choice("0123456789") for _ in range(length - len(prefix))))
+    rng.shuffle(numbers)
+    placed = [zones_for_number(n) for n in numbers]
+    assert sum(1 for zones in placed if zones) > len(numbers) // 4, "the sample holds placeable numbers"
+    assert placed == [zones_looked_up(n) for n in numbers]

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from outreach.buckets import CURRENT
@@ -79,8 +80,29 @@ ROWS_AT_A_TIME = 20_000
 
 
 def rows_of(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    """The rows of ``frame`` as ``to_dict("records")`` gives them, at a fraction of its cost: a column
+    at a time rather than a value at a time."""
+    columns = list(frame.columns)
     for start in range(0, len(frame), ROWS_AT_A_TIME):
-        yield from frame.iloc[start : start + ROWS_AT_A_TIME].to_dict("records")
+        part = frame.iloc[start : start + ROWS_AT_A_TIME]
+        values = [_python_values(part.iloc[:, position]) for position in range(len(columns))]
+        for row in zip(*values, strict=True):
+            yield dict(zip(columns, row, strict=True))
+
+
+def _python_values(column: pd.Series) -> list[Any]:
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
+        return column.to_numpy().tolist()
+    # Numpy scalars and pandas' NA become Python values, as pandas makes them.
+    return [_native(v) if isinstance(v, np.generic) or v is pd.NA else v for v in column]
+
+
+def _native(value: Any) -> Any:
+    if value is pd.NA:
+        return None
+    if isinstance(value, np.datetime64 | np.timedelta64):
+        return pd.Timestamp(value) if isinstance(value, np.datetime64) else pd.Timedelta(value)
+    return value.item()
 
 
 def group_records(frame: pd.DataFrame, key: str = "account_id") -> dict[str, list[dict[str, Any]]]:
@@ -164,6 +186,8 @@ def plan_day(
     decisions = DecisionClasses(rules, share=share_decisions)
     histories_by_contact = ContactHistories(events)
     active_suppressions = ActiveSuppressions(suppressions)
+    # The bucket table is read once for the day, not once per account.
+    served = campaign.bucket_names
 
     def audit(account_id: str, decision: str, reason: str, rules: tuple[str, ...] = (), key: str | None = None) -> None:
         plan.audit.append(
@@ -183,7 +207,7 @@ def plan_day(
     for account in rows_of(snapshot):
         account_id = account["account_id"]
         position = positions.get(account_id)
-        ours = campaign.serves(account["bucket"])
+        ours = account["bucket"] in served
         if not ours and not (position is not None and position.campaign == campaign.id):
             continue
         if not ours and account["bucket"] != CURRENT and "paid_in_full" not in str(account.get("flags") or ""):

@@ -11,6 +11,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, update
 
 from outreach.ladder import Handoff, History, Position, Promise, StepOutcome
+from outreach.ledger.bulk import insert_rows
 from outreach.ledger.schema import attempts, events, handoffs, ladder_states, payments, planned_steps, promises
 from outreach.ledger.step_shards import in_shard, with_account_hash
 from outreach.repayment_plans import Instalment
@@ -87,7 +88,7 @@ class LadderRecords:
                 delete(ladder_states).where(ladder_states.c.account_id.in_(bindparam("ids", expanding=True))),
                 {"ids": [r["account_id"] for r in rows]},
             )
-            conn.execute(insert(ladder_states), rows)
+            insert_rows(conn, ladder_states, rows)
 
     def most_moved_account(self) -> str | None:
         """The account that reached the most ladder stages with a contact that went out: one to explain."""

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, and_, bindparam, case, create_engine, delete, eve
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from outreach.ledger.bulk import insert_rows, insert_table
 from outreach.ledger.collector_records import CollectorRecords
 from outreach.ledger.contact_versions import write_versions
 from outreach.ledger.escalation_records import EscalationRecords
@@ -76,18 +77,6 @@ def _as_contact_events(frame: pd.DataFrame) -> pd.DataFrame:
 def _none_for_missing(frame: pd.DataFrame) -> pd.DataFrame:
     """Missing values as None, not NaN: callers test them for truth ("no stated timezone")."""
     return frame.astype(object).where(frame.notna(), None)
-
-
-SQLITE_INSERT_BATCH = 50_000
-
-
-def _sqlite_plain(column: pa.Array) -> pa.Array:
-    """Dates as ISO text and booleans as 0/1, as SQLite keeps them: far cheaper to bind than date and bool objects."""
-    if pa.types.is_date(column.type):
-        return column.cast(pa.string())
-    if pa.types.is_boolean(column.type):
-        return column.cast(pa.int8())
-    return column
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -226,30 +215,9 @@ class Ledger(
         with self.engine.begin() as conn:
             conn.execute(delete(account_days).where(account_days.c.business_date == business_date))
             days = table_with_account_hash(segmented)
-            self._bulk_insert(conn, account_days.name, days.select(list(DAY_COLUMNS)))
-            write_versions(conn, business_date, segmented.select(list(CONTACT_COLUMNS)), self._bulk_insert)
+            insert_table(conn, account_days.name, days.select(list(DAY_COLUMNS)))
+            write_versions(conn, business_date, segmented.select(list(CONTACT_COLUMNS)), insert_table)
         return segmented.num_rows
-
-    def _bulk_insert(self, conn: Any, table: str, rows: pa.Table) -> None:
-        """The fastest insert each database offers: COPY on PostgreSQL, executemany of tuples elsewhere."""
-        if not rows.num_rows:
-            return
-        columns = ", ".join(rows.column_names)
-        cursor = conn.connection.driver_connection.cursor()
-        if self.dialect == "postgresql":
-            # Arrow's CSV quotes every string and leaves nulls unquoted and empty: exactly COPY's CSV NULL.
-            buffer = io.BytesIO()
-            pacsv.write_csv(
-                rows, buffer, write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed")
-            )
-            buffer.seek(0)
-            cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
-            return
-        placeholders = ", ".join("?" for _ in rows.column_names)
-        # In slices, so that a million rows never sit in memory as Python objects all at once.
-        for batch in rows.to_batches(max_chunksize=SQLITE_INSERT_BATCH):
-            values = [_sqlite_plain(column).to_pylist() for column in batch.columns]
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", zip(*values, strict=True))
 
     def clear_snapshot(self, business_date: date) -> None:
         with self.engine.begin() as conn:
@@ -631,10 +599,8 @@ class Ledger(
             if shard is not None and not shard.whole:
                 scope = and_(scope, in_shard(shard))
             conn.execute(delete(planned_steps).where(scope))
-            for chunk in _chunks(fresh):
-                conn.execute(insert(planned_steps), list(chunk))
-            for chunk in _chunks(list(audit)):
-                conn.execute(insert(decisions), list(chunk))
+            insert_rows(conn, planned_steps, fresh)
+            insert_rows(conn, decisions, list(audit))
 
     def steps(
         self,

@@ -21,18 +21,21 @@ CHANNEL_ORDER = ["sms", "email", "voice", "agent_queue"]
 def build_report(ledger: Ledger, run_id: str, campaign: str | None = None) -> dict[str, Any]:
     run = ledger.run(run_id)
     business_date: date = run["business_date"]
-    steps = ledger.steps(business_date, campaign=campaign)
-    attempts = ledger.attempts_for(business_date)
-    if campaign is not None and not attempts.empty:
-        attempts = attempts[attempts["campaign"] == campaign]
-    this_run = attempts[attempts["run_id"] == run_id] if not attempts.empty else attempts
-    earlier = attempts[attempts["run_id"] != run_id] if not attempts.empty else attempts
+    steps = ledger.step_counts(business_date, campaign)
+    attempts = ledger.attempt_counts(business_date, run_id, campaign)
+    this_run = attempts[attempts["this_run"]]
 
     held = steps[steps["status"] == "held"]
-    held_by_rule: Counter[str] = Counter((rule_ids or "unknown").split(",")[0] for rule_ids in held["rule_ids"])
+    held_by_rule: Counter[str] = Counter()
+    for rule_ids, count in zip(held["rule_ids"], held["count"], strict=True):
+        held_by_rule[(rule_ids or "unknown").split(",")[0]] += int(count)
 
-    def count_by(frame: Any, column: str) -> dict[str, int]:
-        return {str(k): int(v) for k, v in frame[column].value_counts().items()} if len(frame) else {}
+    def count_by(frame: pd.DataFrame, column: str) -> dict[str, int]:
+        totals = frame.groupby(column)["count"].sum().sort_values(ascending=False, kind="stable")
+        return {str(k): int(v) for k, v in totals.items() if v}
+
+    def total(frame: pd.DataFrame) -> int:
+        return int(frame["count"].sum())
 
     return {
         "run_id": run_id,
@@ -46,17 +49,15 @@ def build_report(ledger: Ledger, run_id: str, campaign: str | None = None) -> di
         "left_outreach": ledger.left_outreach_counts(business_date),
         "rolls": ledger.roll_counts(business_date),
         "planned_by_channel": count_by(steps, "channel"),
-        "sent_by_channel": count_by(this_run[this_run["status"] == "sent"], "channel") if len(this_run) else {},
-        "failed_by_channel": count_by(this_run[this_run["status"] == "failed"], "channel") if len(this_run) else {},
-        "already_sent_earlier": int(len(earlier)),
-        "sms_segments": int(this_run.loc[this_run["status"] != "failed", "segments"].fillna(0).sum())
-        if len(this_run)
-        else 0,
-        "outcome_unknown": int(attempts["status"].isin(["claimed", "unknown"]).sum()) if len(attempts) else 0,
-        "unknown_for_a_person": int((attempts["error_code"] == FOR_A_PERSON).sum()) if len(attempts) else 0,
+        "sent_by_channel": count_by(this_run[this_run["status"] == "sent"], "channel"),
+        "failed_by_channel": count_by(this_run[this_run["status"] == "failed"], "channel"),
+        "already_sent_earlier": total(attempts[~attempts["this_run"]]),
+        "sms_segments": int(this_run.loc[this_run["status"] != "failed", "segments"].sum()),
+        "outcome_unknown": total(attempts[attempts["status"].isin(["claimed", "unknown"])]),
+        "unknown_for_a_person": total(attempts[attempts["error_code"] == FOR_A_PERSON]),
         "held_by_rule": dict(held_by_rule.most_common()),
-        "waiting": int((steps["status"] == "pending").sum()),
-        "expired": int((steps["status"] == "expired").sum()),
+        "waiting": total(steps[steps["status"] == "pending"]),
+        "expired": total(steps[steps["status"] == "expired"]),
         "steps_by_status": count_by(steps, "status"),
         "waves": wave_rows(ledger, business_date, campaign),
         "late_opt_outs": late_opt_out_rows(ledger, business_date),

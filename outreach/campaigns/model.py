@@ -248,7 +248,11 @@ class Campaign(BaseModel):
         return {v.id: v.ladder or self.ladder for v in self.variants}
 
     def ladder_for(self, variant: str) -> tuple[Stage, ...]:
-        return self.ladders().get(variant, self.ladder)
+        """The variant's ladder (the campaign's own for no variant or one it no longer has)."""
+        for arm in self.variants:
+            if arm.id == variant:
+                return arm.ladder or self.ladder
+        return self.ladder
 
     def variant_for(self, account_id: str) -> str:
         """The account's arm, fixed by a hash of campaign and account so re-runs agree."""

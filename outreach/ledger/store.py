@@ -763,6 +763,42 @@ class Ledger(
             for chunk in _chunks(rows):
                 conn.execute(statement, list(chunk))
 
+    def step_counts(self, business_date: date, campaign: str | None = None) -> pd.DataFrame:
+        """The day's planned steps counted by channel, status and rules (``count``): what a report adds up,
+        without reading a million steps."""
+        query = select(
+            planned_steps.c.channel, planned_steps.c.status, planned_steps.c.rule_ids, func.count().label("count")
+        ).where(planned_steps.c.business_date == business_date)
+        if campaign is not None:
+            query = query.where(planned_steps.c.campaign == campaign)
+        query = query.group_by(planned_steps.c.channel, planned_steps.c.status, planned_steps.c.rule_ids)
+        with self.engine.connect() as conn:
+            return pd.read_sql(query, conn)
+
+    def attempt_counts(self, business_date: date, run_id: str, campaign: str | None = None) -> pd.DataFrame:
+        """The day's attempts counted by whether ``run_id`` made them (``this_run``), status, channel and
+        error code (``count``, and the SMS segments they took: ``segments``)."""
+        this_run = (attempts.c.run_id == run_id).label("this_run")
+        query = (
+            select(
+                this_run,
+                attempts.c.status,
+                attempts.c.channel,
+                attempts.c.error_code,
+                func.count().label("count"),
+                func.coalesce(func.sum(attempts.c.segments), 0).label("segments"),
+            )
+            .join(planned_steps, attempts.c.step_key == planned_steps.c.step_key)
+            .where(planned_steps.c.business_date == business_date)
+            .group_by(this_run, attempts.c.status, attempts.c.channel, attempts.c.error_code)
+        )
+        if campaign is not None:
+            query = query.where(planned_steps.c.campaign == campaign)
+        with self.engine.connect() as conn:
+            frame = pd.read_sql(query, conn)
+        frame["this_run"] = frame["this_run"].astype(bool)
+        return frame
+
     def attempts_for(self, business_date: date) -> pd.DataFrame:
         query = (
             select(attempts, planned_steps.c.stage, planned_steps.c.campaign)

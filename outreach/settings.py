@@ -124,8 +124,15 @@ class Settings:
             max_failure_share=max_failure_share,
             failure_alarm_min_sends=int(_number(env, "OUTREACH_FAILURE_ALARM_MIN_SENDS", 20)),
             shards=int(shards),
-            plan_round_accounts=int(_positive(env, "OUTREACH_PLAN_ROUND_ACCOUNTS", 100_000)),
+            plan_round_accounts=_whole(env, "OUTREACH_PLAN_ROUND_ACCOUNTS", 100_000),
         )
+
+
+def _whole(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _number(env, name, default)
+    if value != int(value) or value < 1:
+        raise SettingsError(f"{name}={env.get(name)!r} must be a whole number of at least 1")
+    return int(value)
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:

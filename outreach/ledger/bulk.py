@@ -46,13 +46,21 @@ def insert_rows(conn: Any, table: Table, rows: Sequence[dict[str, Any]]) -> None
     """``rows`` (dicts with the same keys, columns of ``table``) into ``table``."""
     if not rows:
         return
-    if conn.dialect.name != "postgresql":
-        for start in range(0, len(rows), ROWS_PER_STATEMENT):
-            conn.execute(insert(table), list(rows[start : start + ROWS_PER_STATEMENT]))
-        return
-    schema = pa.schema([(name, _arrow_type(table, name)) for name in rows[0]])
-    for start in range(0, len(rows), COPY_BATCH):
-        insert_table(conn, table.name, pa.Table.from_pylist(list(rows[start : start + COPY_BATCH]), schema=schema))
+    if conn.dialect.name == "postgresql":
+        schema = pa.schema([(name, _arrow_type(table, name)) for name in rows[0]])
+        try:
+            batches = [
+                pa.Table.from_pylist(list(rows[start : start + COPY_BATCH]), schema=schema)
+                for start in range(0, len(rows), COPY_BATCH)
+            ]
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            batches = None  # a value Arrow cannot type (an instant given as text): the database reads it
+        if batches is not None:
+            for batch in batches:
+                insert_table(conn, table.name, batch)
+            return
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        conn.execute(insert(table), list(rows[start : start + ROWS_PER_STATEMENT]))
 
 
 def _arrow_type(table: Table, name: str) -> pa.DataType:

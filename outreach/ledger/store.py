@@ -117,6 +117,11 @@ class Ledger(
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(url)
             event.listen(engine, "connect", _sqlite_pragmas)
+        elif parsed.get_driver_name() == "psycopg2":
+            # A day's bulk status changes (a million sends) go in pages of statements, not one round trip each.
+            engine = create_engine(
+                url, pool_pre_ping=True, executemany_mode="values_plus_batch", executemany_batch_page_size=500
+            )
         else:
             engine = create_engine(url, pool_pre_ping=True)
         return cls(engine)
@@ -812,8 +817,7 @@ class Ledger(
 
     def record_decisions(self, rows: Sequence[dict[str, Any]]) -> None:
         with self.engine.begin() as conn:
-            for chunk in _chunks(list(rows)):
-                conn.execute(insert(decisions), list(chunk))
+            insert_rows(conn, decisions, list(rows))
 
     def account_timeline(self, account_id: str) -> dict[str, pd.DataFrame]:
         """Everything the ledger knows about one account, oldest first."""

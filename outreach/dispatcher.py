@@ -22,6 +22,7 @@ from typing import Any
 from outreach.channels import Channel, OutboundMessage, SendResult
 from outreach.channels.segments import segment_count
 from outreach.decision_classes import DecisionClasses
+from outreach.frames import rows_of
 from outreach.ledger import Ledger
 from outreach.ledger.ref_records import content_digest
 from outreach.messages import Renderer
@@ -269,7 +270,7 @@ def dispatch(
             )
 
     for start in range(0, len(steps), STEPS_PER_ROUND):
-        round_steps = steps.iloc[start : start + STEPS_PER_ROUND].to_dict("records")
+        round_steps = list(rows_of(steps.iloc[start : start + STEPS_PER_ROUND]))
         if isinstance(accounts, AccountsOnDay):
             accounts.read(step["account_id"] for step in round_steps)
         send_round(decide_round(round_steps))

@@ -10,17 +10,16 @@ is planned to go without a SEND (now or later today) from the engine.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from outreach.buckets import CURRENT
 from outreach.campaigns import Campaign, Stage
 from outreach.decision_classes import DecisionClasses
+from outreach.frames import rows_of
 from outreach.ladder import History, Move, Position, is_account_hold, move
 from outreach.policy import Decision, RuleSet
 
@@ -75,40 +74,10 @@ def choose_address(account: dict[str, Any], channel: str) -> str | None:
     return None
 
 
-# Rows made Python dicts at a time: a million accounts as dicts at once would take gigabytes.
-ROWS_AT_A_TIME = 20_000
-
-
-def rows_of(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
-    """The rows of ``frame`` as ``to_dict("records")`` gives them, at a fraction of its cost: a column
-    at a time rather than a value at a time."""
-    columns = list(frame.columns)
-    for start in range(0, len(frame), ROWS_AT_A_TIME):
-        part = frame.iloc[start : start + ROWS_AT_A_TIME]
-        values = [_python_values(part.iloc[:, position]) for position in range(len(columns))]
-        for row in zip(*values, strict=True):
-            yield dict(zip(columns, row, strict=True))
-
-
-def _python_values(column: pd.Series) -> list[Any]:
-    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
-        return column.to_numpy().tolist()
-    # Numpy scalars and pandas' NA become Python values, as pandas makes them.
-    return [_native(v) if isinstance(v, np.generic) or v is pd.NA else v for v in column]
-
-
-def _native(value: Any) -> Any:
-    if value is pd.NA:
-        return None
-    if isinstance(value, np.datetime64 | np.timedelta64):
-        return pd.Timestamp(value) if isinstance(value, np.datetime64) else pd.Timedelta(value)
-    return value.item()
-
-
 def group_records(frame: pd.DataFrame, key: str = "account_id") -> dict[str, list[dict[str, Any]]]:
     grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     if not frame.empty:
-        for row in frame.to_dict("records"):
+        for row in rows_of(frame):
             grouped[row[key]].append(row)
     return grouped
 

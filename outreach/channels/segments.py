@@ -12,15 +12,17 @@ GSM7_BASIC = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENDED = set("^{}\\[~]|€\f")
+GSM7 = frozenset(GSM7_BASIC | GSM7_EXTENDED)
 
 
 def encoding(text: str) -> str:
-    return "GSM-7" if all(ch in GSM7_BASIC or ch in GSM7_EXTENDED for ch in text) else "UCS-2"
+    return "GSM-7" if GSM7.issuperset(text) else "UCS-2"
 
 
 def segment_count(text: str) -> int:
     if encoding(text) == "GSM-7":
-        units = sum(2 if ch in GSM7_EXTENDED else 1 for ch in text)
+        # An extended character takes two units (an escape and itself).
+        units = len(text) + sum(text.count(ch) for ch in GSM7_EXTENDED)
         single, multi = 160, 153
     else:
         units = len(text.encode("utf-16-le")) // 2

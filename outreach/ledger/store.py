@@ -16,6 +16,7 @@ from sqlalchemy import Engine, and_, bindparam, case, create_engine, delete, eve
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from outreach.frames import rows_of
 from outreach.ledger.bulk import insert_rows, insert_table
 from outreach.ledger.collector_records import CollectorRecords
 from outreach.ledger.contact_versions import write_versions
@@ -293,7 +294,7 @@ class Ledger(
             return {}
         frame = _none_for_missing(pd.concat(frames, ignore_index=True))
         frame = self.with_contact_preferences(self.with_collector_facts(frame))
-        return frame.set_index("account_id", drop=False).to_dict("index")
+        return {row["account_id"]: row for row in rows_of(frame)}
 
     def snapshot(self, business_date: date, buckets_only: bool = False, shard: Shard | None = None) -> pd.DataFrame:
         """The day's accounts (of one shard of the book, with ``shard``) with the facts the ledger adds."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 import pandas as pd
@@ -271,14 +272,20 @@ def plan_day(
     return plan
 
 
+# Every field a channel's address can come from.
+CONTACT_FIELDS = tuple(dict.fromkeys(name for fields in ADDRESS_FIELDS.values() for name in fields))
+
+
 def reachable_channels(account: dict[str, Any]) -> frozenset[str]:
     """Channels with a contact point on file (hand-offs to people always have one)."""
+    return _reachable_with(frozenset(name for name in CONTACT_FIELDS if account.get(name)))
+
+
+@cache
+def _reachable_with(present: frozenset[str]) -> frozenset[str]:
     return frozenset(
-        channel for channel, fields in ADDRESS_FIELDS.items() if not fields or any(account.get(f) for f in fields)
-    ) | {
-        "agency",
-        "legal",
-    }
+        channel for channel, fields in ADDRESS_FIELDS.items() if not fields or any(f in present for f in fields)
+    ) | {"agency", "legal"}
 
 
 def planned_step(

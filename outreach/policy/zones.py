@@ -77,11 +77,25 @@ def _calling_code(digits: str) -> str | None:
 _zones_by_prefix: dict[tuple[str, int], tuple[str, ...]] = {}
 
 
+_digits_by_lead: dict[str, int] = {}
+
+
+def _key_digits(e164: str) -> int:
+    """How many leading digits of an E.164 number decide its zones (0: not a number with a calling code)."""
+    lead = e164[1:4]
+    digits = _digits_by_lead.get(lead)
+    if digits is None:
+        code = _calling_code(lead)
+        digits = _digits_by_lead[lead] = (
+            0 if code is None else max(VALIDITY_DIGITS, _longest_zone_prefix().get(code, 0))
+        )
+    return digits
+
+
 def zones_for_number(e164: str) -> tuple[str, ...]:
-    code = _calling_code(e164[1:]) if e164.startswith("+") and e164[1:].isdigit() else None
-    if code is None:
+    digits = _key_digits(e164) if e164.startswith("+") and e164[1:].isdigit() else 0
+    if not digits:
         return zones_looked_up(e164)
-    digits = max(VALIDITY_DIGITS, _longest_zone_prefix().get(code, 0))
     key = (e164[: 1 + digits], len(e164))
     found = _zones_by_prefix.get(key)
     if found is None:

@@ -61,6 +61,9 @@ def insert_payment_once(conn: Any, **values: Any) -> bool:
     return True
 
 
+POSITIONS_PER_STATEMENT = 10_000
+
+
 class LadderRecords:
     engine: Engine
 
@@ -83,11 +86,12 @@ class LadderRecords:
             return
         now = datetime.now(UTC)
         rows = with_account_hash([{**p.as_row(), "updated_at": now} for p in moved])
+        ids = [r["account_id"] for r in rows]
+        replaced = delete(ladder_states).where(ladder_states.c.account_id.in_(bindparam("ids", expanding=True)))
         with self.engine.begin() as conn:
-            conn.execute(
-                delete(ladder_states).where(ladder_states.c.account_id.in_(bindparam("ids", expanding=True))),
-                {"ids": [r["account_id"] for r in rows]},
-            )
+            # In slices: SQLite takes at most 32,766 values in one statement.
+            for start in range(0, len(ids), POSITIONS_PER_STATEMENT):
+                conn.execute(replaced, {"ids": ids[start : start + POSITIONS_PER_STATEMENT]})
             insert_rows(conn, ladder_states, rows)
 
     def most_moved_account(self) -> str | None:

@@ -276,6 +276,8 @@ def dispatch(
         send_round(decide_round(round_steps))
         if isinstance(accounts, AccountsOnDay):
             accounts.forget()
+        # The next round looks up sends and refs among those this one wrote.
+        ledger.refresh_statistics("attempts", "message_refs")
 
     ledger.set_step_status(status_updates)
     ledger.record_decisions(audit)

@@ -85,3 +85,16 @@ def _sqlite_plain(column: pa.Array) -> pa.Array:
     if pa.types.is_boolean(column.type):
         return column.cast(pa.int8())
     return column
+
+
+def refresh_statistics(conn: Any, *tables: str) -> None:
+    """After a bulk write on PostgreSQL, tell its planner how large the tables now are.
+
+    Autovacuum catches up on its own schedule, but the day's next step runs at once: planned on
+    the counts from before a million-row load, a lookup of a thousand accounts joins the whole day
+    (0.45 s instead of 3 ms at 300,000 accounts), and the dispatch's lookups grow with the book.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for table in tables:
+        conn.exec_driver_sql(f"ANALYZE {table}")

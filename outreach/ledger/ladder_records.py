@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, update
 
 from outreach.ladder import Handoff, History, Position, Promise, StepOutcome
-from outreach.ledger.bulk import insert_rows
+from outreach.ledger.bulk import insert_rows, refresh_statistics
 from outreach.ledger.schema import attempts, events, handoffs, ladder_states, payments, planned_steps, promises
 from outreach.ledger.step_shards import in_shard, with_account_hash
 from outreach.repayment_plans import Instalment
@@ -93,6 +93,8 @@ class LadderRecords:
             for start in range(0, len(ids), POSITIONS_PER_STATEMENT):
                 conn.execute(replaced, {"ids": ids[start : start + POSITIONS_PER_STATEMENT]})
             insert_rows(conn, ladder_states, rows)
+        with self.engine.begin() as conn:
+            refresh_statistics(conn, ladder_states.name)
 
     def most_moved_account(self) -> str | None:
         """The account that reached the most ladder stages with a contact that went out: one to explain."""

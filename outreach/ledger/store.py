@@ -12,11 +12,12 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import Engine, and_, bindparam, case, create_engine, delete, event, func, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, case, create_engine, delete, event, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from outreach.frames import rows_of
+from outreach.ledger import bulk
 from outreach.ledger.bulk import insert_rows, insert_table
 from outreach.ledger.collector_records import CollectorRecords
 from outreach.ledger.contact_versions import write_versions
@@ -28,6 +29,8 @@ from outreach.ledger.rollup_records import RollupRecords
 from outreach.ledger.schema import (
     CONTACT_COLUMNS,
     DAY_COLUMNS,
+    SNAPSHOT_COLUMNS,
+    account_contacts,
     account_days,
     account_snapshots,
     attempts,
@@ -78,6 +81,27 @@ def _as_contact_events(frame: pd.DataFrame) -> pd.DataFrame:
 def _none_for_missing(frame: pd.DataFrame) -> pd.DataFrame:
     """Missing values as None, not NaN: callers test them for truth ("no stated timezone")."""
     return frame.astype(object).where(frame.notna(), None)
+
+
+def _snapshot_of(business_date: date, account_ids: list[str]) -> Any:
+    """``account_snapshots`` of some accounts on a day, read from its two tables with the accounts named
+    to each: PostgreSQL does not carry a list of ids across the view's join, and would otherwise scan
+    the whole day for every list (a tenth of a second at a million accounts, for every thousand)."""
+    contacts_then = and_(
+        account_contacts.c.account_id == account_days.c.account_id,
+        account_contacts.c.valid_from <= account_days.c.business_date,
+        or_(account_contacts.c.valid_to.is_(None), account_contacts.c.valid_to > account_days.c.business_date),
+    )
+    columns = [(account_days.c[n] if n in account_days.c else account_contacts.c[n]).label(n) for n in SNAPSHOT_COLUMNS]
+    return (
+        select(*columns)
+        .select_from(account_days.join(account_contacts, contacts_then))
+        .where(
+            account_days.c.business_date == business_date,
+            account_days.c.account_id.in_(account_ids),
+            account_contacts.c.account_id.in_(account_ids),
+        )
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -139,6 +163,11 @@ class Ledger(
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def refresh_statistics(self, *tables: str) -> None:
+        """After a bulk write: the database's planner told how large the tables now are."""
+        with self.engine.begin() as conn:
+            bulk.refresh_statistics(conn, *tables)
 
     # -- runs -------------------------------------------------------------------------
 
@@ -223,6 +252,8 @@ class Ledger(
             days = table_with_account_hash(segmented)
             insert_table(conn, account_days.name, days.select(list(DAY_COLUMNS)))
             write_versions(conn, business_date, segmented.select(list(CONTACT_COLUMNS)), insert_table)
+        with self.engine.begin() as conn:
+            bulk.refresh_statistics(conn, account_days.name, account_contacts.name)
         return segmented.num_rows
 
     def clear_snapshot(self, business_date: date) -> None:
@@ -285,11 +316,7 @@ class Ledger(
         frames = []
         with self.engine.connect() as conn:
             for start in range(0, len(ids), ACCOUNTS_PER_QUERY):
-                query = select(account_snapshots).where(
-                    account_snapshots.c.business_date == latest,
-                    account_snapshots.c.account_id.in_(ids[start : start + ACCOUNTS_PER_QUERY]),
-                )
-                frames.append(pd.read_sql(query, conn))
+                frames.append(pd.read_sql(_snapshot_of(latest, ids[start : start + ACCOUNTS_PER_QUERY]), conn))
         if not frames:
             return {}
         frame = _none_for_missing(pd.concat(frames, ignore_index=True))
@@ -607,6 +634,8 @@ class Ledger(
             conn.execute(delete(planned_steps).where(scope))
             insert_rows(conn, planned_steps, fresh)
             insert_rows(conn, decisions, list(audit))
+        with self.engine.begin() as conn:
+            bulk.refresh_statistics(conn, planned_steps.name)
 
     def steps(
         self,

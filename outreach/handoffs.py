@@ -316,7 +316,9 @@ def record_approval(
         status = "approved" if chosen == [APPROVE] else "rejected"
 
     listed = load_agencies() if agencies is None else agencies
-    snapshot = ledger.snapshot(business_date).set_index("account_id", drop=False)
+    # The placements' own accounts, as the day's book holds them: never the whole book.
+    pulled_today = ledger.latest_business_date(business_date) == business_date
+    accounts = ledger.accounts_on(business_date, pending["account_id"]) if pulled_today else {}
     updates: list[dict[str, Any]] = []
     placed: dict[tuple[str, str | None], list[dict[str, Any]]] = {}
     notices: list[dict[str, Any]] = []
@@ -336,7 +338,7 @@ def record_approval(
                 " only a listed agency may collect (add it to the agencies file, or change the campaign)",
             )
         if row_status == "approved":
-            account = snapshot.loc[row["account_id"]].to_dict() if row["account_id"] in snapshot.index else None
+            account = accounts.get(row["account_id"])
             if account is None:
                 row_status, row_note = "timed_out", "not in today's accounts (paid or closed?); asked again next run"
             else:

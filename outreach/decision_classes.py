@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from outreach.parties import LOCATION_REQUESTS, recipient_of
 from outreach.policy import ContactRequest, Decision, RuleSet
 from outreach.policy import decide as engine_decides
 from outreach.policy import facts as policy_facts
@@ -30,6 +31,8 @@ from outreach.template_checks import OPT_OUT_CONFIRMATIONS, VALIDATION_NOTICES, 
 def purpose_of(template: str) -> str:
     if template in OPT_OUT_CONFIRMATIONS:
         return "opt_out_confirmation"
+    if template in LOCATION_REQUESTS:
+        return "location"
     return "validation_notice" if template in VALIDATION_NOTICES else "collection"
 
 
@@ -51,6 +54,7 @@ def contact_request(
         account=facts,
         channel=channel,
         address=address,
+        recipient=recipient_of(account),
         delivery_mode=delivery_mode(channel),
         sender_type=configured_sms_sender() if channel == "sms" else None,
         at=at,
@@ -136,6 +140,7 @@ class DecisionClasses:
             sent = recording and decision.decision == "send"
             return decision, recording_retention_days(request, self.rules) if sent else None
         key = (
+            recipient_of(account),
             channel,
             template,
             locale_of(account),

@@ -26,6 +26,7 @@ from outreach.frames import rows_of
 from outreach.ledger import Ledger
 from outreach.ledger.ref_records import content_digest
 from outreach.messages import Renderer
+from outreach.parties import as_seen_by
 from outreach.planner import ActiveSuppressions, BusinessDay, ContactHistories
 from outreach.policy import RuleSet
 from outreach.preflight import refuse_unsafe
@@ -168,7 +169,7 @@ def dispatch(
                 summary.waiting += 1
                 continue
             decision, recording_days = decisions.decide(
-                accounts[step["account_id"]],
+                as_seen_by(accounts[step["account_id"]], step.get("recipient")),
                 step["channel"],
                 step["template"],
                 step["contact_address"],
@@ -298,7 +299,7 @@ def _send_batch(
     results: list[SendResult] = []
     segments: dict[str, int] = {}
     for step in batch:
-        account = accounts[step["account_id"]]
+        account = as_seen_by(accounts[step["account_id"]], step.get("recipient"))
         rendered = renderer.render(step["channel"], step["template"], account, step["step_key"])
         if rendered.missing:
             # Checked on the letter as it would go out, for this account: a field left empty by the

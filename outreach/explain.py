@@ -65,9 +65,12 @@ def explain(ledger: Ledger, account_id: str, until: date | None = None) -> str |
     timeline = ledger.account_timeline(account_id)
     with ledger.engine.connect() as conn:
         steps = pd.read_sql(
-            select(planned_steps.c.step_key, planned_steps.c.stage, planned_steps.c.contact_address).where(
-                planned_steps.c.account_id == account_id
-            ),
+            select(
+                planned_steps.c.step_key,
+                planned_steps.c.stage,
+                planned_steps.c.contact_address,
+                planned_steps.c.recipient,
+            ).where(planned_steps.c.account_id == account_id),
             conn,
         )
         recorded = pd.read_sql(select(events).where(events.c.account_id == account_id), conn)
@@ -86,12 +89,19 @@ def explain(ledger: Ledger, account_id: str, until: date | None = None) -> str |
         days[_day(row["business_date"])].append(f"{row['actor']}: {row['decision']}{rules}  {row['reason']}")
     stage_of = dict(zip(steps["step_key"], steps["stage"], strict=True))
     address_of = dict(zip(steps["step_key"], steps["contact_address"], strict=True))
+    # Whom a step addressed when it was not the debtor: "to the guarantor at a***@example.com".
+    whom = {
+        key: f"the {recipient.replace('_', ' ')} at "
+        for key, recipient in zip(steps["step_key"], steps["recipient"], strict=True)
+        if isinstance(recipient, str) and recipient
+    }
     for row in timeline["attempts"].to_dict("records"):
         day = date.fromisoformat(row["step_key"].rsplit("|", 1)[1])
         error = f" ({row['error_code']}: {row['error']})" if row["error_code"] else ""
         to = mask_address(row["channel"], address_of.get(row["step_key"]))
         days[day].append(
-            f"attempt: {row['channel']} {stage_of.get(row['step_key'], '')} to {to or '-'}: {row['status']}{error}"
+            f"attempt: {row['channel']} {stage_of.get(row['step_key'], '')} to {whom.get(row['step_key'], '')}"
+            f"{to or '-'}: {row['status']}{error}"
         )
     for row in recorded.to_dict("records"):
         days[_day(row["occurred_at"])].append(_event_line(row))

@@ -28,7 +28,7 @@ Rules, in the order they apply:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -126,6 +126,9 @@ class Promise:
     instalments: tuple[Instalment, ...] = ()
 
 
+EVERY_CHANNEL = frozenset({"sms", "email", "voice", "agent_queue", "letter", "agency", "legal"})
+
+
 @dataclass
 class History:
     """What happened to one account, as the ledger recorded it before today."""
@@ -135,7 +138,12 @@ class History:
     responses: Sequence[date] = ()
     payments: Sequence[tuple[date, int]] = ()
     promises: Sequence[Promise] = ()
-    reachable: frozenset[str] = frozenset({"sms", "email", "voice", "agent_queue", "letter", "agency", "legal"})
+    reachable: frozenset[str] = EVERY_CHANNEL
+    # The channels that reach each other party the account names (a stage's ``recipient``).
+    reachable_by: Mapping[str, frozenset[str]] = field(default_factory=dict)
+
+    def reachable_for(self, recipient: str) -> frozenset[str]:
+        return self.reachable if recipient == "debtor" else self.reachable_by.get(recipient, frozenset())
 
 
 @dataclass
@@ -351,28 +359,41 @@ def _progress(result: Move, campaign: Campaign, history: History, today: date) -
         _advance_when_due(result, campaign, history, today, stage, executed_on, failed=False)
         return
 
-    dead = _dead_channels(steps, history)
+    dead = _dead_channels(steps, history, stage.recipient)
     wanted = [stage.fallback] if position.fallback_used and stage.fallback else list(stage.channels)
     if wanted and all(channel in dead for channel in wanted):
         reasons = "; ".join(f"{channel}: {dead[channel]}" for channel in wanted)
         if stage.fallback and not position.fallback_used and stage.fallback not in dead:
             result.position = replace(position, fallback_used=True)
             result.note(
-                "fallback", f"{stage.describe()} could not reach the debtor ({reasons}); trying {stage.fallback}"
+                "fallback",
+                f"{stage.describe()} could not reach the {_whom(stage)} ({reasons}); trying {stage.fallback}",
             )
             result.execute.append((stage, stage.fallback, True))
             return
-        _advance(result, campaign, history, today, f"{stage.describe()} could not reach the debtor ({reasons})")
+        _advance(result, campaign, history, today, f"{stage.describe()} could not reach the {_whom(stage)} ({reasons})")
         return
     # Not sent yet (first day, or held back by the policy or the clock): try again today.
     _execute(result, campaign, history, today)
 
 
-def _dead_channels(steps: Sequence[StepOutcome], history: History) -> dict[str, str]:
-    """Channels of the stage that cannot reach the debtor, with why."""
+def _whom(stage: Stage) -> str:
+    return stage.recipient.replace("_", " ")
+
+
+def _dead_channels(steps: Sequence[StepOutcome], history: History, recipient: str) -> dict[str, str]:
+    """Channels of the stage that cannot reach its recipient, with why."""
     dead: dict[str, str] = {}
-    for channel in history.reachable ^ {"sms", "email", "voice", "agent_queue", "letter", "agency", "legal"}:
-        dead[channel] = f"no {channel} contact point on file"
+    for channel in history.reachable_for(recipient) ^ {
+        "sms",
+        "email",
+        "voice",
+        "agent_queue",
+        "letter",
+        "agency",
+        "legal",
+    }:
+        dead[channel] = _no_contact_point(channel, recipient)
     for step in steps:
         if step.attempt in FAILED_ATTEMPTS:
             dead[step.channel] = f"{step.attempt} ({step.reason})" if step.reason else str(step.attempt)
@@ -445,12 +466,12 @@ def _execute(result: Move, campaign: Campaign, history: History, today: date, re
     if position.fallback_used and stage.fallback:
         result.execute.append((stage, stage.fallback, True))
         return
-    reachable = [c for c in stage.channels if c in history.reachable]
+    reachable = [c for c in stage.channels if c in history.reachable_for(stage.recipient)]
     if reachable:
         result.execute.extend((stage, channel, False) for channel in reachable)
         return
-    missing = ", ".join(f"no {c} contact point on file" for c in stage.channels)
-    if stage.fallback and stage.fallback in history.reachable:
+    missing = ", ".join(_no_contact_point(c, stage.recipient) for c in stage.channels)
+    if stage.fallback and stage.fallback in history.reachable_for(stage.recipient):
         result.position = replace(position, fallback_used=True)
         if not replanning:
             result.note("fallback", f"{stage.describe()}: {missing}; using {stage.fallback}")
@@ -458,6 +479,11 @@ def _execute(result: Move, campaign: Campaign, history: History, today: date, re
         return
     if not replanning:
         _advance(result, campaign, history, today, f"{stage.describe()}: {missing}")
+
+
+def _no_contact_point(channel: str, recipient: str) -> str:
+    whose = "" if recipient == "debtor" else f" for the {recipient.replace('_', ' ')}"
+    return f"no {channel} contact point on file{whose}"
 
 
 def _latest_handoff(history: History, stage: str, since: date) -> Handoff | None:

@@ -68,6 +68,18 @@ def format_amount(minor: int, currency: str) -> str:
     return f"{CURRENCY_SYMBOLS.get(currency, currency + ' ')}{amount:,.{exponent}f}"
 
 
+# What a party is called in a message to them, per locale.
+ROLES = {
+    "zh-CN": {"co_borrower": "共同借款人", "guarantor": "担保人", "attorney": "代理律师", "estate": "遗产管理人"},
+}
+
+
+def _role(recipient: Any, locale: str) -> str:
+    if not isinstance(recipient, str) or not recipient:
+        return ""
+    return ROLES.get(locale, {}).get(recipient) or recipient.replace("_", "-")
+
+
 def renderer_for(home: Path) -> Renderer:
     """The renderer of a deployment whose home is ``home``: its sender identity and its link keys."""
     return Renderer(links=LinkKeys.from_env(home))
@@ -102,6 +114,9 @@ class Renderer:
             "postal_address": self.sender.postal_address,
             "first_name": name.split()[0] if name and account.get("locale") != "zh-CN" else name or "",
             "full_name": name,
+            # A message to another party on the account names the debtor and the reader's part in it.
+            "debtor_name": str(account.get("debtor_name") or name),
+            "recipient_role": _role(account.get("recipient"), account.get("locale") or "en"),
             "account_last4": str(account["account_id"])[-4:],
             "amount_due": format_amount(int(account["balance_due_minor"]), str(account["currency"])),
             "days_past_due": int(account["dpd"]),

@@ -236,8 +236,10 @@ def account(ledger: Ledger, account_id: str) -> dict[str, Any] | None:
         steps = [
             _plain(
                 {
-                    **{k: v for k, v in dict(r).items() if k not in ("contact_address", "claimed_at")},
-                    "contact": mask_address(r["channel"], r["contact_address"]) if r["contact_address"] else None,
+                    **{k: v for k, v in dict(r).items() if k not in ("contact_address", "claimed_at", "recipient")},
+                    "contact": _whom(r["recipient"])
+                    + (mask_address(r["channel"], r["contact_address"]) if r["contact_address"] else "")
+                    or None,
                     **_final_decision(r, zone),
                 }
             )
@@ -248,6 +250,7 @@ def account(ledger: Ledger, account_id: str) -> dict[str, Any] | None:
                     planned_steps.c.stage,
                     planned_steps.c.channel,
                     planned_steps.c.contact_address,
+                    planned_steps.c.recipient,
                     planned_steps.c.decision,
                     planned_steps.c.status,
                     planned_steps.c.reason,
@@ -535,3 +538,8 @@ def arms(ledger: Ledger, campaigns: list[str], as_of: date) -> dict[str, Any]:
         if variants:
             found[campaign] = variants
     return {"contacted": CONTACT_RATE_DEFINITION, "paid": PAYMENT_RATE_DEFINITION, "campaigns": found}
+
+
+def _whom(recipient: str | None) -> str:
+    """Who a step addressed, when it was not the debtor (the ops view's "To" column)."""
+    return f"{recipient.replace('_', ' ')}: " if recipient else ""

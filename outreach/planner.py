@@ -22,6 +22,7 @@ from outreach.campaigns import Campaign, Stage
 from outreach.decision_classes import DecisionClasses
 from outreach.frames import rows_of
 from outreach.ladder import History, Move, Position, is_account_hold, move
+from outreach.parties import DEBTOR, as_seen_by, parties_named
 from outreach.policy import Decision, RuleSet
 
 ADDRESS_FIELDS: dict[str, tuple[str, ...]] = {
@@ -184,6 +185,9 @@ def plan_day(
             continue  # the campaign serving its new bucket takes it over
         history = histories.get(account_id) or History()
         history.reachable = reachable_channels(account)
+        history.reachable_by = {
+            party: reachable_channels(as_seen_by(account, party)) for party in parties_named(account)
+        }
         moved = move(campaign, account, position, history, day.date)
         for decision, reason in moved.notes:
             audit(account_id, decision, reason)
@@ -200,9 +204,10 @@ def plan_day(
         on_hold = False
         for stage, channel, is_fallback in moved.execute:
             key = step_key(account_id, campaign.id, stage.id, channel, day.date)
-            address = choose_address(account, channel) if channel in ADDRESS_FIELDS else None
+            addressed = as_seen_by(account, stage.recipient)
+            address = choose_address(addressed, channel) if channel in ADDRESS_FIELDS else None
             decision, _ = decisions.decide(
-                account,
+                addressed,
                 # A placement is a written hand-off: the holds that stop a letter stop it too.
                 "letter" if stage.needs_approval else channel,
                 stage.template or "",
@@ -237,13 +242,14 @@ def plan_day(
             and not position.fallback_used
             and planned_channels
             and set(blocked) == set(planned_channels)
-            and stage.fallback in history.reachable
+            and stage.fallback in history.reachable_for(stage.recipient)
         ):
             # Every channel of the stage is ruled out for good: its fallback goes today.
             channel = stage.fallback
-            address = choose_address(account, channel)
+            addressed = as_seen_by(account, stage.recipient)
+            address = choose_address(addressed, channel)
             row, decision = planned_step(
-                account,
+                addressed,
                 campaign,
                 stage,
                 channel,
@@ -331,6 +337,7 @@ def step_row(
         "channel": channel,
         "template": stage.template or "",
         "contact_address": address,
+        "recipient": stage.recipient if stage.recipient != DEBTOR else None,
         "decision": decision.decision,
         "rule_ids": ",".join(decision.rules),
         "reason": decision.reason_text(),

@@ -25,6 +25,7 @@ import pandas as pd
 from outreach.campaigns import Campaign, Stage
 from outreach.decision_classes import DecisionClasses
 from outreach.ladder import Position
+from outreach.parties import DEBTOR, as_seen_by
 from outreach.planner import ActiveSuppressions, BusinessDay, ContactHistories, choose_address, planned_step
 from outreach.policy import RuleSet
 
@@ -146,11 +147,13 @@ def _fallback(event, context: Context, result: Reactions, plan, note) -> None:
     if context.days[campaign_id].date != step["business_date"]:
         note(account_id, campaign_id, "wait", f"{failure} on an earlier day; the next run's plan applies the fallback")
         return
-    address = choose_address(account, stage.fallback)
+    # The fallback reaches the stage's own recipient, at their contact point.
+    addressed = as_seen_by(account, stage.recipient)
+    address = choose_address(addressed, stage.fallback)
     if address is None and stage.fallback in ("sms", "voice", "email"):
         note(account_id, campaign_id, "wait", f"{failure}; no {stage.fallback} contact point for the fallback")
         return
-    row = plan(account, campaign, stage, stage.fallback, stage.template or "", address)
+    row = plan(addressed, campaign, stage, stage.fallback, stage.template or "", address)
     note(
         account_id,
         campaign_id,
@@ -196,6 +199,16 @@ def _keypress(event, context: Context, result: Reactions, plan, note) -> None:
         return
     campaign = context.campaigns[step["campaign"]]
     channel, template = KEYPRESS_REACTIONS[event["outcome"]]
+    recipient = step.get("recipient")
+    if isinstance(recipient, str) and recipient != DEBTOR:
+        # A payment link or an agent's call back is the debtor's to ask for.
+        note(
+            account["account_id"],
+            campaign.id,
+            "wait",
+            f"the {recipient.replace('_', ' ')} pressed {event['outcome']} on {step['stage']}: left to a person",
+        )
+        return
     row = plan(account, campaign, None, channel, template, choose_address(account, channel))
     wanted = "the payment link by text" if channel == "sms" else "a call back from an agent"
     note(

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from outreach.accounts.schema import ACCOUNT_COLUMNS
+from outreach.accounts.schema import ACCOUNT_COLUMNS, PARTY_COLUMNS
 
 # (area code, state, postal code, share): New York, Chicago, Denver, Phoenix, Los Angeles, Anchorage, Honolulu.
 US_AREAS = [
@@ -152,7 +152,30 @@ def sample_frame(n: int, business_date: date, seed: int = 7, varied_numbers: boo
             "collector_type": "first_party",
         }
     )
+    _add_parties(frame, np.random.default_rng([seed, business_date.toordinal(), 1]), last)
     return frame[list(ACCOUNT_COLUMNS)]
+
+
+def _add_parties(frame: pd.DataFrame, rng: np.random.Generator, last: pd.Series) -> None:
+    """The others some accounts name: the attorney of a represented debtor, the estate of a deceased one,
+    and a guarantor on one account in twenty (drawn apart, so the debtors' own details stay as they were)."""
+    n = len(frame)
+    for name in PARTY_COLUMNS:
+        frame[name] = ""
+    ids = frame["account_id"].str.lower()
+    flags = frame["flags"]
+    represented = flags.str.contains("attorney")
+    frame.loc[represented, "attorney_name"] = "Morgan Lee, Esq."
+    frame.loc[represented, "attorney_email"] = "counsel+" + ids[represented] + "@example-law.com"
+    frame.loc[represented, "attorney_consent"] = "yes"
+    deceased = flags.str.contains("deceased")
+    frame.loc[deceased, "estate_name"] = "Estate of " + frame.loc[deceased, "name"]
+    frame.loc[deceased, "estate_email"] = "executor+" + ids[deceased] + "@example.org"
+    frame.loc[deceased, "estate_consent"] = "yes"
+    guaranteed = pd.Series(rng.random(n) < 0.05)
+    frame.loc[guaranteed, "guarantor_name"] = "Alex " + last[guaranteed]
+    frame.loc[guaranteed, "guarantor_email"] = "guarantor+" + ids[guaranteed] + "@example.com"
+    frame.loc[guaranteed, "guarantor_consent"] = "yes"
 
 
 def write_sample(path: Path, business_date: date, accounts: int = 5000, seed: int = 7) -> dict[str, int]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, Template, meta
 
+from outreach.parties import LOCATION_REQUESTS
 from outreach.policy.model import TemplateTraits
 
 OPT_OUT_PATTERNS = {
@@ -26,6 +27,8 @@ LEGAL_THREAT_WORDS = ("sue", "lawsuit", "legal action", "court", "garnish", "起
 OPT_OUT_CONFIRMATIONS = frozenset({"opt_out_confirmation"})
 # Templates that are the validation notice a debt collector owes (12 CFR 1006.34).
 VALIDATION_NOTICES = frozenset({"validation_notice"})
+# Fields that would tell the reader of a debt, whatever the words around them.
+DEBT_VARIABLES = frozenset({"amount_due", "days_past_due", "pay_link", "account_last4"})
 # A limited-content message (12 CFR 1006.2(j)) may carry only these.
 LIMITED_CONTENT_VARIABLES = frozenset({"first_name", "business_name", "callback_number"})
 DEBT_WORDS = ("debt", "past due", "payment", "owe", "balance", "collection", "欠款", "逾期", "还款", "催收")
@@ -146,11 +149,15 @@ def check_template(channel: str, name: str, locale: str, source: str, environmen
         if segments > MAX_SMS_SEGMENTS:
             problems.append(f"{segments} {text_encoding} segments at worst; the cap is {MAX_SMS_SEGMENTS}")
 
+    mentions_debt = bool(_words(source, DEBT_WORDS) or variables & DEBT_VARIABLES)
+    if name in LOCATION_REQUESTS and mentions_debt:
+        problems.append("a location request says nothing of the debt (12 CFR 1006.10(b))")
     traits = TemplateTraits(
         name=path,
         has_opt_out=has_opt_out,
         legal_threat_words=_words(source, LEGAL_THREAT_WORDS),
         is_limited_content=is_limited,
+        mentions_debt=mentions_debt,
     )
     return TemplateReport(path, traits, tuple(problems), segments, text_encoding)
 

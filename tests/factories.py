@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from outreach.accounts.schema import ACCOUNT_COLUMNS
+from outreach.accounts.schema import ACCOUNT_COLUMNS, PARTY_COLUMNS
 
 
 def raw_account(**overrides: Any) -> dict[str, str]:
@@ -57,7 +57,9 @@ def snapshot_account(business_date: date, dpd: int, **overrides: Any) -> dict[st
 
 def write_csv(path: Path, rows: list[dict[str, str]]) -> Path:
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(ACCOUNT_COLUMNS))
+        # Like most books, a file names the other parties' columns only when some row has them.
+        columns = [c for c in ACCOUNT_COLUMNS if c not in PARTY_COLUMNS or any(c in row for row in rows)]
+        writer = csv.DictWriter(handle, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
     return path

@@ -6,6 +6,8 @@ decimals in the account's currency (stored as integer minor units), never floats
 
 from __future__ import annotations
 
+from outreach.parties import PARTIES, PARTY_CONTACT_KINDS, party_column
+
 ACCOUNT_COLUMNS: tuple[str, ...] = (
     "account_id",
     "customer_id",
@@ -32,6 +34,13 @@ ACCOUNT_COLUMNS: tuple[str, ...] = (
     "product",
     "collector_type",
 )
+
+# Others on the account a ladder stage may address (``recipient`` in a campaign): ``outreach.parties``.
+PARTY_COLUMNS: tuple[str, ...] = tuple(party_column(p, k) for p in PARTIES for k in PARTY_CONTACT_KINDS)
+PARTY_PHONE_COLUMNS: tuple[str, ...] = tuple(party_column(p, "phone") for p in PARTIES)
+PARTY_EMAIL_COLUMNS: tuple[str, ...] = tuple(party_column(p, "email") for p in PARTIES)
+PARTY_CONSENT_COLUMNS: tuple[str, ...] = tuple(party_column(p, "consent") for p in PARTIES)
+ACCOUNT_COLUMNS += PARTY_COLUMNS
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "account_id",

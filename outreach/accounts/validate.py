@@ -30,6 +30,10 @@ from outreach.accounts.schema import (
     FALSE_WORDS,
     FLAGS,
     LOCALES,
+    PARTY_COLUMNS,
+    PARTY_CONSENT_COLUMNS,
+    PARTY_EMAIL_COLUMNS,
+    PARTY_PHONE_COLUMNS,
     PHONE_COLUMNS,
     TRUE_WORDS,
 )
@@ -182,12 +186,13 @@ def _dates(values: pa.Array, name: str, problems: _Problems, *, required: bool) 
     return parsed
 
 
-def _booleans(values: pa.Array, name: str, problems: _Problems) -> pa.Array:
+def _booleans(values: pa.Array, name: str, problems: _Problems, blank_unstated: bool = False) -> pa.Array:
     folded = pc.utf8_lower(values)
     truth = pc.is_in(folded, pa.array(sorted(TRUE_WORDS)))
     known = pc.or_(truth, pc.is_in(folded, pa.array(sorted(FALSE_WORDS))))
     problems.add(pc.invert(known), name, lambda rows: _quoted(values, rows, "{} is not yes/no"))
-    return truth
+    # A party the row does not name has no consent to state: null, not a refusal.
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, pa.bool_()), truth) if blank_unstated else truth
 
 
 def _per_distinct(values: pa.Array, check: Callable[[str], str | None]) -> pa.Array:
@@ -242,10 +247,10 @@ def _phone(values: pa.Array, country: pa.Array, phones: PhoneNormaliser, name: s
     return number
 
 
-def _email(email: pa.Array, problems: _Problems) -> pa.Array:
+def _email(email: pa.Array, problems: _Problems, name: str = "email") -> pa.Array:
     problems.add(
         pc.and_(pc.not_equal(email, ""), pc.invert(pc.match_substring_regex(email, EMAIL_PATTERN))),
-        "email",
+        name,
         "is not an email address",
     )
     return _blank_to_null(email)
@@ -276,6 +281,14 @@ def _collector_type(collector: pa.Array, problems: _Problems) -> pa.Array:
     collector = _or_default(collector, "first_party")
     problems.add(*_not_one_of(collector, COLLECTOR_TYPES, "collector_type"))
     return collector
+
+
+def _party_column(name: str, checked: dict[str, Any], get: Callable[[str], pa.Array]) -> pa.Array:
+    if name in checked:
+        return checked[name]
+    if name in PARTY_CONSENT_COLUMNS:
+        return pa.nulls(len(get(name)), pa.bool_())
+    return _blank_to_null(get(name))
 
 
 def _run_check(check: Callable[[_Problems], Any]) -> tuple[Any, _Problems]:
@@ -367,6 +380,18 @@ def validate_table(
         **{name: partial(_booleans, get(name), name) for name in CONSENT_COLUMNS},
         "flags": partial(_flags, get("flags")),
         "collector_type": partial(_collector_type, get("collector_type")),
+        # Most books name no other parties: a column the source lacks costs nothing.
+        **{
+            name: partial(_phone, get(name), country, phones, name)
+            for name in PARTY_PHONE_COLUMNS
+            if name in raw.column_names
+        },
+        **{name: partial(_email, get(name), name=name) for name in PARTY_EMAIL_COLUMNS if name in raw.column_names},
+        **{
+            name: partial(_booleans, get(name), name, blank_unstated=True)
+            for name in PARTY_CONSENT_COLUMNS
+            if name in raw.column_names
+        },
     }
     with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
         running = {name: pool.submit(_run_check, check) for name, check in checks.items()}
@@ -399,6 +424,7 @@ def validate_table(
             "flags": checked["flags"],
             "product": _blank_to_null(get("product")),
             "collector_type": checked["collector_type"],
+            **{name: _party_column(name, checked, get) for name in PARTY_COLUMNS},
             "source_line": pa.array(lines, pa.int64()),
         }
     )

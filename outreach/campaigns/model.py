@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from outreach.buckets import checked_group, expand_group
+from outreach.parties import Recipient
 from outreach.yaml_files import parse_yaml
 
 Channel = Literal["sms", "email", "voice", "agent_queue", "letter", "agency", "legal"]
@@ -44,6 +45,9 @@ class Stage(BaseModel):
     advance_on: Advance = "no_payment"
     fallback: Channel | None = None
     agency: str | None = None
+    # Whom the stage's messages address: the debtor, or another party the account names (its
+    # ``<party>_phone`` and ``<party>_email``); the contact policy's rules for that party apply.
+    recipient: Recipient = "debtor"
 
     @model_validator(mode="before")
     @classmethod
@@ -67,6 +71,14 @@ class Stage(BaseModel):
             raise ValueError("an agency stage names the agency (agency: ...)")
         if self.agency and self.channel != "agency":
             raise ValueError("agency is only for agency stages")
+        if self.recipient != "debtor":
+            # Another party is reached at the phone and email the account names for them, nowhere else.
+            reached = [c for c in (*self.channels, self.fallback) if c is not None and c not in CONTACT_CHANNELS]
+            if reached:
+                raise ValueError(
+                    f"a stage for the {self.recipient.replace('_', ' ')} reaches them by "
+                    f"{', '.join(sorted(CONTACT_CHANNELS))}, not {reached[0]}"
+                )
         if self.fallback is not None:
             if self.fallback not in CONTACT_CHANNELS and self.fallback not in ("letter", "agent_queue"):
                 raise ValueError(f"fallback {self.fallback} cannot stand in for a message")
@@ -87,7 +99,8 @@ class Stage(BaseModel):
         return self.channel in CONTACT_CHANNELS
 
     def describe(self) -> str:
-        return f"{self.id} ({'+'.join(self.channels)})"
+        to = "" if self.recipient == "debtor" else f" to the {self.recipient.replace('_', ' ')}"
+        return f"{self.id} ({'+'.join(self.channels)}{to})"
 
 
 class Senders(BaseModel):

@@ -16,21 +16,41 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import and_, delete, func, or_, select, update
 
+from outreach.accounts.columns import row_flags
+from outreach.accounts.schema import PARTY_COLUMNS
 from outreach.ledger.schema import CONTACT_COLUMNS, account_contacts, account_days
 
 ROWS_PER_HASH_BATCH = 200_000
 ACCOUNTS_PER_STATEMENT = 5_000
 
 
+# The debtor's own details; the others' are hashed in only for an account that names one, so the
+# versions written before parties were kept still match an account that names none.
+DEBTOR_COLUMNS = tuple(name for name in CONTACT_COLUMNS[1:] if name not in PARTY_COLUMNS)
+
+
 def contact_hashes(contacts: pa.Table) -> np.ndarray:
     """A 64-bit hash of each row's contact details (stable across processes and days)."""
-    hashes = [
-        pd.util.hash_pandas_object(batch.to_pandas(), index=False).to_numpy()
-        for batch in contacts.select(list(CONTACT_COLUMNS[1:])).to_batches(max_chunksize=ROWS_PER_HASH_BATCH)
-    ]
-    return np.concatenate(hashes).view(np.int64) if hashes else np.array([], dtype=np.int64)
+    hashes = np.concatenate(
+        [np.zeros(0, dtype=np.uint64)]
+        + [
+            pd.util.hash_pandas_object(batch.to_pandas(), index=False).to_numpy()
+            for batch in contacts.select(list(DEBTOR_COLUMNS)).to_batches(max_chunksize=ROWS_PER_HASH_BATCH)
+        ]
+    )
+    parties = [name for name in PARTY_COLUMNS if name in contacts.column_names]
+    if parties:
+        named = np.zeros(contacts.num_rows, dtype=bool)
+        for name in parties:
+            named |= row_flags(pc.is_valid(contacts.column(name)))
+        rows = np.flatnonzero(named)
+        if len(rows):
+            every = contacts.take(pa.array(rows)).select(list(CONTACT_COLUMNS[1:])).to_pandas()
+            hashes[rows] = pd.util.hash_pandas_object(every, index=False).to_numpy()
+    return hashes.view(np.int64)
 
 
 def _chunks(values: list[Any]) -> list[list[Any]]:

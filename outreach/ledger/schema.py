@@ -8,6 +8,7 @@ decision can be replayed. Timestamps are UTC.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -27,6 +28,8 @@ from sqlalchemy import (
     inspect,
 )
 from sqlalchemy.engine import Engine
+
+from outreach.accounts.schema import PARTY_COLUMNS
 
 metadata = MetaData()
 
@@ -68,6 +71,12 @@ account_days = Table(
     Index("ix_account_days_account", "account_id", "business_date"),
 )
 
+
+def _party_column_type(name: str) -> Any:
+    kind = name.rsplit("_", 1)[1]
+    return {"name": Text(), "phone": String(20), "email": String(320), "consent": Boolean()}[kind]
+
+
 # Each account's contact details and consents, once per version: a version holds from ``valid_from``
 # up to (not including) ``valid_to`` (null: still), and a new one starts only when they change.
 account_contacts = Table(
@@ -95,6 +104,8 @@ account_contacts = Table(
     Column("consent_email", Boolean, nullable=False),
     Column("product", String(64)),
     Column("collector_type", String(16), nullable=False),
+    # The others on the account a ladder stage may address (``outreach.accounts.schema.PARTIES``).
+    *(Column(name, _party_column_type(name)) for name in PARTY_COLUMNS),
 )
 
 # Views, created by the migrations: not tables the schema check or a reset should find.
@@ -134,6 +145,7 @@ SNAPSHOT_COLUMNS = (
     "bucket",
     "previous_bucket",
     "roll",
+    *PARTY_COLUMNS,
 )
 
 
@@ -189,6 +201,8 @@ planned_steps = Table(
     Column("channel", String(16), nullable=False),
     Column("template", String(64), nullable=False),
     Column("contact_address", String(320)),
+    # Who the step addresses (``outreach.policy.model.Recipient``); null: the debtor.
+    Column("recipient", String(16)),
     Column("decision", String(8), nullable=False),  # send | block | review
     Column("rule_ids", String(200), nullable=False, default=""),
     Column("reason", Text, nullable=False),

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, and_, bindparam, case, create_engine, delete, eve
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from outreach.accounts.schema import PARTY_COLUMNS
 from outreach.frames import rows_of
 from outreach.ledger import bulk
 from outreach.ledger.bulk import insert_rows, insert_table
@@ -44,6 +45,7 @@ from outreach.ledger.schema import (
 from outreach.ledger.selfservice_records import SelfServiceRecords
 from outreach.ledger.step_shards import in_shard, table_with_account_hash, with_account_hash
 from outreach.ledger.wave_records import WaveRecords
+from outreach.parties import LOCATION_REQUESTS
 from outreach.shards import Shard
 
 CHUNK = 5000
@@ -76,6 +78,14 @@ def _as_contact_events(frame: pd.DataFrame) -> pd.DataFrame:
     frame["outcome"] = frame["outcome"].where(~frame["outcome"].isin(["claimed", "sent"]), "unknown")
     frame["at"] = pd.to_datetime(frame["at"], utc=True)
     return _none_for_missing(frame)
+
+
+def _with_party_columns(book: pa.Table) -> pa.Table:
+    """A book from a source that names no other parties, with their columns empty."""
+    for name in PARTY_COLUMNS:
+        if name not in book.column_names:
+            book = book.append_column(name, pa.nulls(book.num_rows, pa.string()))
+    return book
 
 
 def _none_for_missing(frame: pd.DataFrame) -> pd.DataFrame:
@@ -251,7 +261,9 @@ class Ledger(
             conn.execute(delete(account_days).where(account_days.c.business_date == business_date))
             days = table_with_account_hash(segmented)
             insert_table(conn, account_days.name, days.select(list(DAY_COLUMNS)))
-            write_versions(conn, business_date, segmented.select(list(CONTACT_COLUMNS)), insert_table)
+            write_versions(
+                conn, business_date, _with_party_columns(segmented).select(list(CONTACT_COLUMNS)), insert_table
+            )
         with self.engine.begin() as conn:
             bulk.refresh_statistics(conn, account_days.name, account_contacts.name)
         return segmented.num_rows
@@ -480,6 +492,10 @@ class Ledger(
                 ).label("kind"),
                 attempts.c.status.label("outcome"),
                 planned_steps.c.contact_address.label("address"),
+                planned_steps.c.recipient,
+                case((planned_steps.c.template.in_(sorted(LOCATION_REQUESTS)), "location"), else_="collection").label(
+                    "purpose"
+                ),
             )
             .join(planned_steps, attempts.c.step_key == planned_steps.c.step_key)
             .where(attempts.c.claimed_at >= since)

@@ -121,6 +121,7 @@ def contact_events(rows: Iterable[Mapping[str, Any]]) -> tuple[ContactEvent, ...
             outcome=_outcome(row.get("outcome")),
             address=row.get("address"),
             purpose=row.get("purpose") or "collection",
+            recipient=row.get("recipient") or "debtor",
             message_could_be_left=_message_could_be_left(row["channel"], _outcome(row.get("outcome"))),
         )
         for row in rows

@@ -11,6 +11,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from outreach.parties import Recipient
+
 Channel = Literal["sms", "email", "voice", "voicemail", "letter", "agent_queue"]
 Purpose = Literal[
     "collection",
@@ -22,9 +24,6 @@ Purpose = Literal[
     "opt_out_confirmation",
     "location",
 ]
-# Who a contact is with. Reg F's "consumer" includes an executor (12 CFR 1006.6(a)); a third party
-# may only be asked where the consumer is (1006.10); in China only the debtor and guarantor (CN-1).
-Recipient = Literal["debtor", "co_borrower", "guarantor", "attorney", "estate", "third_party"]
 SenderType = Literal["long_code", "toll_free", "short_code"]
 DeliveryMode = Literal["automated", "prerecorded", "live_agent", "manual"]
 Outcome = Literal["send", "defer", "block", "review"]

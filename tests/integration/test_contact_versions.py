@@ -5,15 +5,17 @@ from before move into the new shape without losing a day."""
 from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select
 
+from outreach.accounts.schema import PARTY_COLUMNS
 from outreach.ledger import Ledger
 from outreach.ledger.migrate import _config
-from outreach.ledger.schema import account_contacts, account_days, account_snapshots
+from outreach.ledger.schema import CONTACT_COLUMNS, account_contacts, account_days, account_snapshots
 from outreach.shards import account_hash
 
 DAY = date(2026, 11, 19)
@@ -166,8 +168,10 @@ def test_snapshots_of_an_earlier_ledger_move_into_versions_without_losing_a_day(
     with ledger.engine.connect() as conn:
         moved = conn.execute(select(account_snapshots)).mappings().all()
     key = lambda row: (row["business_date"], row["account_id"])  # noqa: E731
-    as_read = {key(row): {k: _plain(v) for k, v in row.items()} for row in moved}
+    # Parties came later (0020): an earlier day names none.
+    as_read = {key(row): {k: _plain(v) for k, v in row.items() if k not in PARTY_COLUMNS} for row in moved}
     assert as_read == {key(row): {k: _plain(v) for k, v in row.items()} for row in kept}
+    assert all(row[name] is None for row in moved for name in PARTY_COLUMNS)
     assert versions(ledger) == 5
     # Every day moved in is found in its account's shard and round.
     with ledger.engine.connect() as conn:
@@ -182,3 +186,36 @@ def _plain(value):
     if hasattr(value, "date") and not isinstance(value, date):
         return value.date()
     return value
+
+
+def test_a_new_guarantor_is_a_new_version_and_a_book_that_names_no_one_keeps_its_versions(ledger):
+    """Versions written before parties were kept match an account that names none: an upgrade does not
+    write the whole book again; naming a guarantor, or changing one, does write a version."""
+    # A day of the book as a source without the parties' columns gives it (the columns before 0020).
+    without_parties = as_pulled([snapshot_row(DAY, "AC1"), snapshot_row(DAY, "AC2")])
+    before = without_parties.drop_columns([c for c in PARTY_COLUMNS if c in without_parties.column_names])
+    ledger.replace_snapshot(DAY, before)
+    assert versions(ledger) == 2
+    # The hash is still the one the ledger wrote before parties were kept: of the debtor's columns only.
+    debtor_columns = [c for c in CONTACT_COLUMNS[1:] if c not in PARTY_COLUMNS]
+    earlier_hash = pd.util.hash_pandas_object(before.select(debtor_columns).to_pandas(), index=False)
+    with ledger.engine.connect() as conn:
+        stored = dict(conn.execute(select(account_contacts.c.account_id, account_contacts.c.contact_hash)).all())
+    assert [stored["AC1"], stored["AC2"]] == list(earlier_hash.to_numpy().view("int64"))
+
+    day_two, day_three = DAY + timedelta(days=1), DAY + timedelta(days=2)
+    guarantor = {"guarantor_name": "Alex Roe", "guarantor_email": "alex@example.com", "guarantor_consent": True}
+    ledger.replace_snapshot(
+        day_two, as_pulled([snapshot_row(day_two, "AC1"), snapshot_row(day_two, "AC2", **guarantor)])
+    )
+    assert versions(ledger) == 3, "only the account that now names a guarantor has a new version"
+    changed = {**guarantor, "guarantor_email": "alex.roe@example.com"}
+    ledger.replace_snapshot(
+        day_three, as_pulled([snapshot_row(day_three, "AC1"), snapshot_row(day_three, "AC2", **changed)])
+    )
+    assert versions(ledger) == 4
+    books = {day: ledger.snapshot(day).set_index("account_id") for day in (DAY, day_two, day_three)}
+    assert books[DAY].loc["AC2", "guarantor_email"] is None
+    assert books[day_two].loc["AC2", "guarantor_email"] == "alex@example.com"
+    assert books[day_three].loc["AC2", "guarantor_email"] == "alex.roe@example.com"
+    assert bool(books[day_three].loc["AC2", "guarantor_consent"]) is True

@@ -105,3 +105,33 @@ def test_parquet_sources_report_row_numbers(tmp_path: Path):
     result = read_accounts(path)
     assert len(result.accounts) == 1
     assert (result.quarantined[0].line, result.quarantined[0].field) == (2, "email")
+
+
+def test_the_other_parties_contact_points_are_read_checked_and_quarantined_by_field(tmp_path: Path):
+    parties = {
+        "guarantor_name": "Alex Roe",
+        "guarantor_phone": "(212) 555-0188",
+        "guarantor_email": "alex.roe@example.com",
+        "guarantor_consent": "yes",
+        "attorney_email": "counsel@example-law.com",
+    }
+    rows = [
+        raw_account(**parties),
+        raw_account(account_id="AC2", **{**parties, "guarantor_phone": "call me"}),
+        raw_account(account_id="AC3", **{**parties, "attorney_email": "counsel at law"}),
+        raw_account(account_id="AC4", **{**parties, "guarantor_consent": "maybe"}),
+    ]
+    result = read_accounts(write_csv(tmp_path / "a.csv", rows))
+    (good,) = result.accounts.to_dict("records")
+    assert (good["guarantor_phone"], good["guarantor_email"], good["guarantor_consent"]) == (
+        "+12125550188",
+        "alex.roe@example.com",
+        True,
+    )
+    # A party the row does not name has no consent either way.
+    assert pd.isna(good["attorney_consent"]) and pd.isna(good["co_borrower_email"])
+    assert [(bad.line, bad.field) for bad in result.quarantined] == [
+        (3, "guarantor_phone"),
+        (4, "attorney_email"),
+        (5, "guarantor_consent"),
+    ]

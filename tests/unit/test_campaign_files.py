@@ -29,17 +29,17 @@ def test_the_shipped_campaigns_validate():
         ("channel: voice", "channel: fax", 17, "ladder.0.channels.0", "'sms'"),
         ("buckets: [M2+]", "buckets: [M9]", 7, "buckets", "M9"),
         ("timezone: America/New_York", "timezone: Mars/Olympus", 9, "timezone", "not an IANA timezone"),
-        ("agency: northwind_recoveries, ", "", 20, "ladder.3", "names the agency"),
-        ("instalments: 3,", "instalments: 1,", 28, "self_service.plans.0.instalments", "greater than or equal to 2"),
+        ("agency: northwind_recoveries, ", "", 22, "ladder.4", "names the agency"),
+        ("instalments: 3,", "instalments: 1,", 30, "self_service.plans.0.instalments", "greater than or equal to 2"),
         (
             "minimum_instalment: 50,",
             "minimum_instalment: 0,",
-            28,
+            30,
             "self_service.plans.0.minimum_instalment",
             "greater than 0",
         ),
-        ("promise_horizon_days: 10", "promise_horizon_days: 90", 26, "self_service.promise_horizon_days", "60"),
-        ("instalments: 6,", "instalments: 3,", 26, "self_service", "plans repeat"),
+        ("promise_horizon_days: 10", "promise_horizon_days: 90", 28, "self_service.promise_horizon_days", "60"),
+        ("instalments: 6,", "instalments: 3,", 28, "self_service", "plans repeat"),
     ],
 )
 def test_an_error_names_the_file_line_and_field(tmp_path, old, new, line, field, message):

@@ -86,7 +86,8 @@ def test_every_problem_is_reported_at_once():
 
 def test_the_form_offers_every_stage_of_every_campaign_with_its_place_on_the_ladder():
     choices = target_choices(CAMPAIGNS.values())
-    assert choices["m2_plus/agency-placement"] == "M2+ escalation: 4. agency-placement (agency)"
+    assert choices["m2_plus/agency-placement"] == "M2+ escalation: 5. agency-placement (agency)"
+    assert choices["m2_plus/guarantor-notice"] == "M2+ escalation: 3. guarantor-notice (email to the guarantor)"
     assert {key.split("/")[0] for key in choices} == {"m1_self_service", "m2_plus"}
 
 

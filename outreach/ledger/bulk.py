@@ -1,5 +1,5 @@
 """The fastest writes each database offers, for the large writes of a day: the book's facts, the plan's
-steps and decisions, the ladder's positions.
+steps and decisions, the ladder's positions, the dispatch's status changes.
 
 PostgreSQL takes them through COPY; SQLite through executemany of plain tuples (of Arrow tables,
 whose dates and booleans it keeps as text and integers) or through SQLAlchemy (of rows, so that its
@@ -9,17 +9,33 @@ instants are kept in the form SQLAlchemy reads back).
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Integer, String, Table, Text, insert
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    insert,
+    update,
+)
 
 SQLITE_INSERT_BATCH = 50_000
 # Rows turned into an Arrow table at a time for COPY: enough to amortise a round trip, little memory.
 COPY_BATCH = 50_000
 ROWS_PER_STATEMENT = 1000
+# Rows bound at a time where each row is its own UPDATE: a day's million are never all parameters at once.
+UPDATE_BATCH = 5000
 
 
 def insert_table(conn: Any, table: str, rows: pa.Table) -> None:
@@ -61,6 +77,45 @@ def insert_rows(conn: Any, table: Table, rows: Sequence[dict[str, Any]]) -> None
             return
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         conn.execute(insert(table), list(rows[start : start + ROWS_PER_STATEMENT]))
+
+
+def update_rows(
+    conn: Any,
+    table: Table,
+    key: str,
+    rows: Sequence[dict[str, Any]],
+    values: Callable[[Mapping[str, Any]], dict[str, Any]],
+) -> None:
+    """Each of ``rows`` (dicts with the same keys: ``key`` and other columns of ``table``) written to the
+    row of ``table`` with its ``key``, as ``values(new)`` says: ``new[name]`` is the row's value of ``name``.
+
+    PostgreSQL takes them by COPY into a temporary table and one UPDATE ... FROM it, in the caller's
+    transaction: a statement per row is parsed, planned and sent 300,000 times on a large day. SQLite,
+    in the process, takes a statement per row at no round trip's cost.
+    """
+    if not rows:
+        return
+    names = list(rows[0])
+    # A key given twice is updated twice, in order, the second reading what the first wrote; a join
+    # would apply only one of them, and PostgreSQL does not say which.
+    if conn.dialect.name == "postgresql" and len({row[key] for row in rows}) == len(rows):
+        new = Table(
+            f"{table.name}_updates",
+            MetaData(),
+            *(Column(name, table.c[name].type) for name in names),
+            prefixes=["TEMPORARY"],
+        )
+        new.create(conn)
+        insert_rows(conn, new, rows)
+        conn.execute(update(table).where(table.c[key] == new.c[key]).values(values(new.c)))
+        # Dropped now, not at commit: another call in the same transaction makes its own.
+        new.drop(conn)
+        return
+    # Not the columns' own names: SQLAlchemy keeps those for the values its SET clause binds.
+    new_values = {name: bindparam(f"new_{name}") for name in names}
+    statement = update(table).where(table.c[key] == new_values[key]).values(values(new_values))
+    for start in range(0, len(rows), UPDATE_BATCH):
+        conn.execute(statement, [{f"new_{n}": v for n, v in row.items()} for row in rows[start : start + UPDATE_BATCH]])
 
 
 def _arrow_type(table: Table, name: str) -> pa.DataType:

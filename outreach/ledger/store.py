@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from outreach.accounts.schema import PARTY_COLUMNS
 from outreach.frames import rows_of
 from outreach.ledger import bulk
-from outreach.ledger.bulk import insert_rows, insert_table
+from outreach.ledger.bulk import insert_rows, insert_table, update_rows
 from outreach.ledger.collector_records import CollectorRecords
 from outreach.ledger.contact_versions import write_versions
 from outreach.ledger.escalation_records import EscalationRecords
@@ -680,27 +680,27 @@ class Ledger(
         """Bulk status change; each update has step_key, status, status_reason and window_start."""
         if not updates:
             return
-        statement = (
-            update(planned_steps)
-            .where(planned_steps.c.step_key == bindparam("key"))
-            .values(
-                status=bindparam("new_status"),
-                status_reason=bindparam("new_reason"),
-                window_start=func.coalesce(bindparam("new_window_start"), planned_steps.c.window_start),
-            )
-        )
         rows = [
             {
-                "key": u["step_key"],
-                "new_status": u["status"],
-                "new_reason": u["status_reason"],
-                "new_window_start": u.get("window_start"),
+                "step_key": u["step_key"],
+                "status": u["status"],
+                "status_reason": u["status_reason"],
+                "window_start": u.get("window_start"),
             }
             for u in updates
         ]
         with self.engine.begin() as conn:
-            for chunk in _chunks(rows):
-                conn.execute(statement, list(chunk))
+            update_rows(
+                conn,
+                planned_steps,
+                "step_key",
+                rows,
+                lambda new: {
+                    "status": new["status"],
+                    "status_reason": new["status_reason"],
+                    "window_start": func.coalesce(new["window_start"], planned_steps.c.window_start),
+                },
+            )
 
     def sync_step_status(self, business_date: date) -> None:
         """Pending steps whose attempt already finished (a run killed before its bookkeeping) take its status."""
@@ -785,34 +785,33 @@ class Ledger(
         if not results:
             return
         now = datetime.now(UTC)
-        statement = (
-            update(attempts)
-            .where(attempts.c.step_key == bindparam("key"))
-            .values(
-                # A provider callback can land before the send's own answer is recorded: its outcome stands.
-                status=case((attempts.c.status == "claimed", bindparam("new_status")), else_=attempts.c.status),
-                provider_message_id=bindparam("provider_id"),
-                error_code=bindparam("code"),
-                error=bindparam("message"),
-                completed_at=bindparam("done_at"),
-                segments=bindparam("new_segments"),
-            )
-        )
         rows = [
             {
-                "key": r["step_key"],
-                "new_status": r["status"],
-                "provider_id": r.get("provider_message_id"),
-                "code": r.get("error_code"),
-                "message": r.get("error"),
-                "done_at": now,
-                "new_segments": r.get("segments"),
+                "step_key": r["step_key"],
+                "status": r["status"],
+                "provider_message_id": r.get("provider_message_id"),
+                "error_code": r.get("error_code"),
+                "error": r.get("error"),
+                "segments": r.get("segments"),
             }
             for r in results
         ]
         with self.engine.begin() as conn:
-            for chunk in _chunks(rows):
-                conn.execute(statement, list(chunk))
+            update_rows(
+                conn,
+                attempts,
+                "step_key",
+                rows,
+                lambda new: {
+                    # A provider callback can land before the send's own answer is recorded: its outcome stands.
+                    "status": case((attempts.c.status == "claimed", new["status"]), else_=attempts.c.status),
+                    "provider_message_id": new["provider_message_id"],
+                    "error_code": new["error_code"],
+                    "error": new["error"],
+                    "completed_at": now,
+                    "segments": new["segments"],
+                },
+            )
 
     def step_counts(self, business_date: date, campaign: str | None = None) -> pd.DataFrame:
         """The day's planned steps counted by channel, status and rules (``count``): what a report adds up,

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from outreach.ledger.bulk import insert_rows
-from outreach.ledger.schema import decisions
+from outreach.ledger.schema import attempts, decisions, planned_steps
 
 DAY = date(2026, 11, 20)
 REASONS = [
@@ -75,3 +75,153 @@ def test_an_instant_given_as_text_still_goes_in_on_postgresql(postgres_ledger):
     found = stored(ledger)
     assert [r["reason"] for r in found] == ["typed", "as text"]
     assert [r["decided_at"] for r in found] == [pd.Timestamp("2026-11-20 15:00"), pd.Timestamp("2026-11-20 16:00")]
+
+
+PLANNED_AT = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
+OPENS = datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
+LATER = datetime(2026, 11, 20, 15, 30, 0, 250000, tzinfo=UTC)
+STEPS = 60
+
+
+def planned_step(n: int, window_start: datetime) -> dict:
+    return {
+        "step_key": f"AC{n:05d}|m1|s|sms|{DAY}",
+        "run_id": "r1",
+        "business_date": DAY,
+        "account_id": f"AC{n:05d}",
+        "campaign": "m1",
+        "stage": "s",
+        "channel": "sms",
+        "template": "t",
+        "contact_address": f"+1555{n:07d}",
+        "decision": "send",
+        "rule_ids": "",
+        "reason": "due",
+        "window_start": window_start,
+        "window_end": None,
+        "status": "pending",
+        "status_reason": None,
+        "planned_at": PLANNED_AT,
+        "account_hash": n,
+    }
+
+
+def planned(ledger) -> list[str]:
+    """STEPS pending steps, every one's window opening at OPENS; their keys."""
+    steps = [planned_step(n, OPENS) for n in range(STEPS)]
+    with ledger.engine.begin() as conn:
+        insert_rows(conn, planned_steps, steps)
+    return [step["step_key"] for step in steps]
+
+
+def instant(value) -> pd.Timestamp | None:
+    """An instant as either database hands it back (SQLite: naive UTC, or aware), as one aware value."""
+    if value is None:
+        return None
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize(UTC) if stamp.tzinfo is None else stamp.tz_convert(UTC)
+
+
+def stored_steps(ledger) -> dict[str, tuple]:
+    query = select(
+        planned_steps.c.step_key, planned_steps.c.status, planned_steps.c.status_reason, planned_steps.c.window_start
+    )
+    with ledger.engine.connect() as conn:
+        return {key: (status, reason, instant(start)) for key, status, reason, start in conn.execute(query)}
+
+
+def test_step_status_changes_read_back_as_written_and_a_window_given_as_none_is_kept(ledger):
+    keys = planned(ledger)
+    # Every step but the last changes; reasons awkward or null, and a window only for every third.
+    updates = [
+        {
+            "step_key": key,
+            "status": "sent" if n % 2 else "pending",
+            "status_reason": None if n % 7 == 0 else REASONS[n % len(REASONS)],
+            "window_start": LATER if n % 3 == 0 else None,
+        }
+        for n, key in enumerate(keys[:-1])
+    ]
+    ledger.set_step_status(updates)
+    expected = {u["step_key"]: (u["status"], u["status_reason"], instant(u["window_start"] or OPENS)) for u in updates}
+    expected[keys[-1]] = ("pending", None, instant(OPENS))
+    assert stored_steps(ledger) == expected
+
+
+def test_a_step_changed_twice_in_one_call_ends_as_the_changes_in_order_leave_it(ledger):
+    first, second, *_ = planned(ledger)
+    ledger.set_step_status(
+        [
+            {"step_key": first, "status": "pending", "status_reason": "waiting", "window_start": LATER},
+            {"step_key": second, "status": "held", "status_reason": "paid", "window_start": None},
+            {"step_key": first, "status": "expired", "status_reason": "not today", "window_start": None},
+        ]
+    )
+    found = stored_steps(ledger)
+    assert found[first] == ("expired", "not today", instant(LATER))
+    assert found[second] == ("held", "paid", instant(OPENS))
+
+
+def stored_attempts(ledger) -> dict[str, tuple]:
+    query = select(
+        attempts.c.step_key,
+        attempts.c.status,
+        attempts.c.provider_message_id,
+        attempts.c.error_code,
+        attempts.c.error,
+        attempts.c.segments,
+        attempts.c.completed_at,
+    )
+    with ledger.engine.connect() as conn:
+        return {row[0]: (*row[1:6], row[6] is not None) for row in conn.execute(query)}
+
+
+def claimed(ledger, keys: list[str]) -> None:
+    won = ledger.claim([{"step_key": key, "account_id": key.split("|")[0], "channel": "sms"} for key in keys], "r1")
+    assert won == set(keys)
+
+
+def test_provider_outcomes_read_back_as_written_and_a_callbacks_outcome_stands(ledger):
+    keys = planned(ledger)
+    claimed(ledger, keys)
+    # Receipts that landed before the sends' own answers were recorded.
+    delivered = set(keys[::5])
+    with ledger.engine.begin() as conn:
+        conn.execute(update(attempts).where(attempts.c.step_key.in_(delivered)).values(status="delivered"))
+    results = [
+        {
+            "step_key": key,
+            "status": "failed" if n % 4 == 0 else "sent",
+            "provider_message_id": None if n % 4 == 0 else f"SM{n:032x}",
+            "error_code": "30007" if n % 4 == 0 else None,
+            "error": REASONS[n % len(REASONS)] if n % 4 == 0 else None,
+            "segments": None if n % 3 == 0 else n % 3,
+        }
+        for n, key in enumerate(keys[:-1])
+    ]
+    ledger.complete_attempts(results)
+    expected = {
+        r["step_key"]: (
+            "delivered" if r["step_key"] in delivered else r["status"],
+            r["provider_message_id"],
+            r["error_code"],
+            r["error"],
+            r["segments"],
+            True,
+        )
+        for r in results
+    }
+    expected[keys[-1]] = ("claimed", None, None, None, None, False)
+    assert stored_attempts(ledger) == expected
+
+
+def test_an_attempt_completed_twice_in_one_call_keeps_the_first_outcome_and_the_last_details(ledger):
+    key, *_ = planned(ledger)
+    claimed(ledger, [key])
+    ledger.complete_attempts(
+        [
+            {"step_key": key, "status": "unknown", "error": "timed out"},
+            {"step_key": key, "status": "sent", "provider_message_id": "SM1", "segments": 2},
+        ]
+    )
+    assert stored_attempts(ledger)[key] == ("unknown", "SM1", None, None, 2, True)

@@ -280,6 +280,11 @@ class Campaign(BaseModel):
                 return variant.id
         return self.variants[-1].id
 
+    def parties(self) -> frozenset[str]:
+        """The others on an account some stage addresses (a stage's ``recipient`` other than the debtor)."""
+        stages = (*self.ladder, *(stage for ladder in self.ladders().values() for stage in ladder))
+        return frozenset(stage.recipient for stage in stages if stage.recipient != "debtor")
+
     def channels(self) -> set[str]:
         return {
             channel

@@ -45,7 +45,7 @@ from outreach.ledger.schema import (
 from outreach.ledger.selfservice_records import SelfServiceRecords
 from outreach.ledger.step_shards import in_shard, table_with_account_hash, with_account_hash
 from outreach.ledger.wave_records import WaveRecords
-from outreach.parties import LOCATION_REQUESTS
+from outreach.parties import LOCATION_REQUESTS, PARTY_CONTACT_KINDS, party_column
 from outreach.shards import Shard
 
 CHUNK = 5000
@@ -335,9 +335,20 @@ class Ledger(
         frame = self.with_contact_preferences(self.with_collector_facts(frame))
         return {row["account_id"]: row for row in rows_of(frame)}
 
-    def snapshot(self, business_date: date, buckets_only: bool = False, shard: Shard | None = None) -> pd.DataFrame:
-        """The day's accounts (of one shard of the book, with ``shard``) with the facts the ledger adds."""
-        query = select(account_snapshots).where(account_snapshots.c.business_date == business_date)
+    def snapshot(
+        self,
+        business_date: date,
+        buckets_only: bool = False,
+        shard: Shard | None = None,
+        parties: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """The day's accounts (of one shard of the book, with ``shard``) with the facts the ledger adds; with
+        ``parties``, only those of the other parties' contact points (a campaign's plan reads no others)."""
+        columns = list(account_snapshots.columns)
+        if parties is not None:
+            wanted = {party_column(party, kind) for party in parties for kind in PARTY_CONTACT_KINDS}
+            columns = [c for c in columns if c.name not in PARTY_COLUMNS or c.name in wanted]
+        query = select(*columns).where(account_snapshots.c.business_date == business_date)
         if buckets_only:
             query = query.where(account_snapshots.c.bucket != "current")
         if shard is not None and not shard.whole:

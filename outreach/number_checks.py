@@ -21,6 +21,7 @@ import pandas as pd
 
 from outreach.channels.reassigned_numbers import NumberQuery, ReassignedNumbers, ReassignedNumbersError
 from outreach.ledger import Ledger
+from outreach.parties import PARTIES, party_column
 
 log = logging.getLogger(__name__)
 
@@ -32,14 +33,24 @@ def lookback_days() -> int:
 
 
 def numbers_to_check(snapshot: pd.DataFrame) -> pd.DataFrame:
-    """account_id and number of each US mobile number with consent to automated texts or calls."""
+    """account_id and number of each US mobile number with consent to automated texts or calls: the
+    debtor's, and each other party's the account names with that party's consent (a stage may text them)."""
     if snapshot.empty:
         return pd.DataFrame(columns=["account_id", "number"])
+    in_us = snapshot["country"] == "US"
     consented = snapshot["consent_sms"].fillna(False).astype(bool) | snapshot["consent_voice"].fillna(False).astype(
         bool
     )
-    wanted = snapshot[(snapshot["country"] == "US") & snapshot["mobile_phone"].notna() & consented]
-    return wanted[["account_id", "mobile_phone"]].rename(columns={"mobile_phone": "number"})
+    wanted = [(in_us & snapshot["mobile_phone"].notna() & consented, "mobile_phone")]
+    for party in PARTIES:
+        phone, consent = party_column(party, "phone"), party_column(party, "consent")
+        if phone in snapshot and consent in snapshot:
+            agreed = snapshot[consent].fillna(False).astype(bool)
+            wanted.append((in_us & snapshot[phone].notna() & agreed, phone))
+    return pd.concat(
+        [snapshot.loc[rows, ["account_id", column]].rename(columns={column: "number"}) for rows, column in wanted],
+        ignore_index=True,
+    )
 
 
 def check_reassigned_numbers(

@@ -8,6 +8,7 @@ import pytest
 
 from outreach.campaigns import CampaignError, parse_campaign
 from outreach.messages import Renderer
+from outreach.number_checks import numbers_to_check
 from outreach.parties import as_seen_by
 from outreach.pipeline import business_day
 from outreach.planner import plan_day
@@ -180,3 +181,14 @@ def test_a_stage_for_another_party_is_refused_unless_it_can_reach_them(stage, fi
     with pytest.raises(CampaignError) as refused:
         campaign(stage)
     assert "m2_parties.yaml" in str(refused.value) and field in str(refused.value)
+
+
+def test_the_reassigned_numbers_database_is_asked_about_a_partys_number_they_agreed_to_be_texted_at():
+    agreed = account(**THIRD_PARTY)
+    refused = {**account(third_party_phone="+12125550166", third_party_consent=None), "account_id": "AC8"}
+    wanted = numbers_to_check(pd.DataFrame([agreed, refused]))
+    assert set(zip(wanted["account_id"], wanted["number"], strict=True)) == {
+        ("AC7", "+12125550142"),
+        ("AC7", "+12125550177"),
+        ("AC8", "+12125550142"),
+    }

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from outreach.ledger import Ledger
 from outreach.ledger.schema import events, handoffs, payments, planned_steps
 from outreach.masking import mask_address
+from outreach.parties import spoken
 
 
 def _day(value: Any) -> date:
@@ -91,7 +92,7 @@ def explain(ledger: Ledger, account_id: str, until: date | None = None) -> str |
     address_of = dict(zip(steps["step_key"], steps["contact_address"], strict=True))
     # Whom a step addressed when it was not the debtor: "to the guarantor at a***@example.com".
     whom = {
-        key: f"the {recipient.replace('_', ' ')} at "
+        key: f"the {spoken(recipient)} at "
         for key, recipient in zip(steps["step_key"], steps["recipient"], strict=True)
         if isinstance(recipient, str) and recipient
     }

@@ -37,6 +37,7 @@ from typing import Any
 from outreach.accounts.schema import CURRENCY_EXPONENT
 from outreach.buckets import CURRENT
 from outreach.campaigns import Campaign, Stage
+from outreach.parties import spoken
 from outreach.repayment_plans import Instalment
 
 # What a provider reported when a contact point is unusable for good.
@@ -378,7 +379,7 @@ def _progress(result: Move, campaign: Campaign, history: History, today: date) -
 
 
 def _whom(stage: Stage) -> str:
-    return stage.recipient.replace("_", " ")
+    return spoken(stage.recipient)
 
 
 def _dead_channels(steps: Sequence[StepOutcome], history: History, recipient: str) -> dict[str, str]:
@@ -482,7 +483,7 @@ def _execute(result: Move, campaign: Campaign, history: History, today: date, re
 
 
 def _no_contact_point(channel: str, recipient: str) -> str:
-    whose = "" if recipient == "debtor" else f" for the {recipient.replace('_', ' ')}"
+    whose = "" if recipient == "debtor" else f" for the {spoken(recipient)}"
     return f"no {channel} contact point on file{whose}"
 
 

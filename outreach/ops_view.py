@@ -32,6 +32,7 @@ from outreach.ledger.schema import (
 )
 from outreach.ledger.selfservice_records import FUNNEL_EVENT
 from outreach.masking import mask_address
+from outreach.parties import spoken
 from outreach.policy.zones import candidate_zones
 from outreach.reconcile import FOR_A_PERSON
 from outreach.report import CONTACT_RATE_DEFINITION, PAYMENT_RATE_DEFINITION, ladder_report
@@ -542,4 +543,4 @@ def arms(ledger: Ledger, campaigns: list[str], as_of: date) -> dict[str, Any]:
 
 def _whom(recipient: str | None) -> str:
     """Who a step addressed, when it was not the debtor (the ops view's "To" column)."""
-    return f"{recipient.replace('_', ' ')}: " if recipient else ""
+    return f"{spoken(recipient)}: " if recipient else ""

@@ -29,6 +29,11 @@ def party_column(party: str, kind: str) -> str:
     return f"{party}_{kind}"
 
 
+def spoken(recipient: str) -> str:
+    """A recipient as a reason or a page names them: "third party", "co borrower"."""
+    return recipient.replace("_", " ")
+
+
 def recipient_of(account: Mapping[str, Any]) -> str:
     return account.get("recipient") or DEBTOR
 

@@ -25,7 +25,7 @@ import pandas as pd
 from outreach.campaigns import Campaign, Stage
 from outreach.decision_classes import DecisionClasses
 from outreach.ladder import Position
-from outreach.parties import DEBTOR, as_seen_by
+from outreach.parties import DEBTOR, as_seen_by, spoken
 from outreach.planner import ActiveSuppressions, BusinessDay, ContactHistories, choose_address, planned_step
 from outreach.policy import RuleSet
 
@@ -206,7 +206,7 @@ def _keypress(event, context: Context, result: Reactions, plan, note) -> None:
             account["account_id"],
             campaign.id,
             "wait",
-            f"the {recipient.replace('_', ' ')} pressed {event['outcome']} on {step['stage']}: left to a person",
+            f"the {spoken(recipient)} pressed {event['outcome']} on {step['stage']}: left to a person",
         )
         return
     row = plan(account, campaign, None, channel, template, choose_address(account, channel))

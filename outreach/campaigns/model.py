@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from outreach.buckets import checked_group, expand_group
-from outreach.parties import Recipient
+from outreach.parties import Recipient, spoken
 from outreach.yaml_files import parse_yaml
 
 Channel = Literal["sms", "email", "voice", "agent_queue", "letter", "agency", "legal"]
@@ -76,7 +76,7 @@ class Stage(BaseModel):
             reached = [c for c in (*self.channels, self.fallback) if c is not None and c not in CONTACT_CHANNELS]
             if reached:
                 raise ValueError(
-                    f"a stage for the {self.recipient.replace('_', ' ')} reaches them by "
+                    f"a stage for the {spoken(self.recipient)} reaches them by "
                     f"{', '.join(sorted(CONTACT_CHANNELS))}, not {reached[0]}"
                 )
         if self.fallback is not None:
@@ -99,7 +99,7 @@ class Stage(BaseModel):
         return self.channel in CONTACT_CHANNELS
 
     def describe(self) -> str:
-        to = "" if self.recipient == "debtor" else f" to the {self.recipient.replace('_', ' ')}"
+        to = "" if self.recipient == "debtor" else f" to the {spoken(self.recipient)}"
         return f"{self.id} ({'+'.join(self.channels)}{to})"
 
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -173,6 +173,43 @@ def cmd_payment(args: argparse.Namespace, settings: Settings) -> int:
         args.account, args.on or _today(settings), round(args.amount * 100), args.currency, "manual", args.reference
     )
     print("payment recorded" if added else f"payment {args.reference} was already recorded")
+    return 0
+
+
+def _answered_at(value: str | None, settings: Settings) -> datetime:
+    """An instant, or a date taken as its last moment in the business's time zone: the answer then
+    counts against every contact with the attorney made that day."""
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time.max, ZoneInfo(settings.timezone)).astimezone(UTC)
+        at = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError(f"--at {value!r} is not a date (YYYY-MM-DD) or a time (YYYY-MM-DDTHH:MM+00:00)") from exc
+    if at.tzinfo is None:
+        raise ValueError(f"--at {value!r} names no time zone (add +00:00, or the offset it was taken in)")
+    return at.astimezone(UTC)
+
+
+def cmd_attorney_answer(args: argparse.Namespace, settings: Settings) -> int:
+    from outreach.pipeline import ledger_for
+
+    ledger = ledger_for(settings)
+    account = ledger.known_account_id(args.account)
+    if account is None:
+        print(f"no account {args.account} in the ledger", file=sys.stderr)
+        return 2
+    try:
+        at = _answered_at(args.at, settings)
+    except ValueError as exc:
+        print(f"outreach attorney-answer: {exc}", file=sys.stderr)
+        return 2
+    ledger.add_attorney_answer(account, at, args.how, args.by, args.note)
+    print(
+        f"recorded: the attorney for {account} answered by {args.how} at {at:%Y-%m-%d %H:%M} UTC; "
+        "the debtor stays on hold until the attorney is contacted again and does not answer"
+    )
     return 0
 
 
@@ -381,6 +418,17 @@ def build_parser() -> argparse.ArgumentParser:
     promise.add_argument("--agent", required=True, help="who took the promise")
     promise.add_argument("--note")
     promise.set_defaults(func=cmd_promise)
+
+    answer = sub.add_parser(
+        "attorney-answer",
+        help="record that a represented debtor's attorney answered us by letter, phone or email (US-19)",
+    )
+    answer.add_argument("account")
+    answer.add_argument("--how", choices=["letter", "voice", "email"], required=True)
+    answer.add_argument("--by", required=True, help="who records it")
+    answer.add_argument("--at", help="when the answer came: YYYY-MM-DD or an ISO time with offset (default now)")
+    answer.add_argument("--note")
+    answer.set_defaults(func=cmd_attorney_answer)
 
     payment = sub.add_parser("payment", help="record a payment (normally they arrive from the payments feed)")
     payment.add_argument("account")

@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from outreach.ledger import Ledger
-from outreach.ledger.schema import events, handoffs, payments, planned_steps
+from outreach.ledger.schema import ATTORNEY_ANSWER, events, handoffs, payments, planned_steps
 from outreach.masking import mask_address
 from outreach.parties import spoken
 
@@ -57,6 +57,10 @@ def _event_line(row: dict) -> str:
         reference = (row.get("payload") or {}).get("reference")
         words = SELF_SERVICE_WORDS.get(row["outcome"], row["outcome"])
         return f"self-service page: {words}{f' ({reference})' if reference else ''}"
+    if row["kind"] == ATTORNEY_ANSWER:
+        payload = row.get("payload") or {}
+        note = f": {payload['note']}" if payload.get("note") else ""
+        return f"the attorney answered by {row['channel']} (recorded by {payload.get('recorded_by')}){note}"
     outcome = f" {row['outcome']}" if row["outcome"] else ""
     return f"event: {row['kind']}{outcome} on {row['channel'] or '-'}"
 

@@ -12,7 +12,16 @@ from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, up
 
 from outreach.ladder import Handoff, History, Position, Promise, StepOutcome
 from outreach.ledger.bulk import insert_rows, refresh_statistics
-from outreach.ledger.schema import attempts, events, handoffs, ladder_states, payments, planned_steps, promises
+from outreach.ledger.schema import (
+    ATTORNEY_ANSWER,
+    attempts,
+    events,
+    handoffs,
+    ladder_states,
+    payments,
+    planned_steps,
+    promises,
+)
 from outreach.ledger.step_shards import in_shard, with_account_hash
 from outreach.repayment_plans import Instalment
 from outreach.shards import Shard
@@ -321,6 +330,27 @@ class LadderRecords:
                 source=source,
                 reference=reference,
                 recorded_at=datetime.now(UTC),
+            )
+
+    def add_attorney_answer(
+        self, account_id: str, answered_at: datetime, how: str, recorded_by: str, note: str | None = None
+    ) -> None:
+        """Record that a represented debtor's attorney answered us some way the ledger does not see (a
+        letter, a call to an agent): the contact policy reads it as the attorney's answer however old,
+        so contact with the debtor does not resume on the attorney's supposed silence (US-19)."""
+        now = datetime.now(UTC)
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(events).values(
+                    account_id=account_id,
+                    channel=how,
+                    kind=ATTORNEY_ANSWER,
+                    occurred_at=answered_at,
+                    recorded_at=now,
+                    payload={"recorded_by": recorded_by, "note": note},
+                    # Nothing for the events DAG to do: the answer matters to the next decision only.
+                    reacted_at=now,
+                )
             )
 
     # -- hand-offs ---------------------------------------------------------------------

@@ -26,12 +26,16 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     inspect,
+    text,
 )
 from sqlalchemy.engine import Engine
 
 from outreach.accounts.schema import PARTY_COLUMNS
 
 metadata = MetaData()
+
+# An event a person records: the attorney of a represented debtor answered us by letter or by phone.
+ATTORNEY_ANSWER = "attorney_answer"
 
 pipeline_runs = Table(
     "pipeline_runs",
@@ -218,6 +222,13 @@ planned_steps = Table(
     Index("ix_planned_steps_date_status", "business_date", "status"),
     Index("ix_planned_steps_account", "account_id", "business_date"),
     Index("ix_planned_steps_contact", "contact_address", "business_date"),
+    # The contact policy reads every step to an attorney, however old (``Ledger.contact_events``).
+    Index(
+        "ix_planned_steps_attorney",
+        "account_id",
+        postgresql_where=text("recipient = 'attorney'"),
+        sqlite_where=text("recipient = 'attorney'"),
+    ),
 )
 
 attempts = Table(

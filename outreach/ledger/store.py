@@ -28,6 +28,7 @@ from outreach.ledger.number_check_records import NumberCheckRecords
 from outreach.ledger.ref_records import RefRecords
 from outreach.ledger.rollup_records import RollupRecords
 from outreach.ledger.schema import (
+    ATTORNEY_ANSWER,
     CONTACT_COLUMNS,
     DAY_COLUMNS,
     SNAPSHOT_COLUMNS,
@@ -126,6 +127,8 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 # Events the contact policy reads from further back than the rest of the history.
 LONG_MEMORY_KINDS = ("inbound", "number_check")
 LONG_MEMORY = timedelta(days=60)
+# What from an attorney's address is their answer (US-19): a reply, or a call that reached someone.
+ATTORNEY_ANSWER_KINDS = ("inbound", "conversation")
 
 # Ids per IN (...) list when a part of the book is read.
 ACCOUNTS_PER_QUERY = 1000
@@ -455,14 +458,14 @@ class Ledger(
         return frame
 
     def contact_events(self, since: datetime, account_ids: Iterable[str] | None = None) -> pd.DataFrame:
-        """Outbound attempts and recorded events since a time, in the policy engine's shape."""
-        outbound, recorded = self._contact_event_queries(since)
+        """Outbound attempts and recorded events since a time, in the policy engine's shape, with what
+        passed with a represented debtor's attorney however long ago (``_contact_event_queries``)."""
+        queries = self._contact_event_queries(since)
         if account_ids is not None:
             ids = list(account_ids)
-            outbound = outbound.where(attempts.c.account_id.in_(ids))
-            recorded = recorded.where(events.c.account_id.in_(ids))
+            queries = [(query.where(account.in_(ids)), account) for query, account in queries]
         with self.engine.connect() as conn:
-            frame = pd.concat([pd.read_sql(outbound, conn), pd.read_sql(recorded, conn)], ignore_index=True)
+            frame = pd.concat([pd.read_sql(query, conn) for query, _ in queries], ignore_index=True)
         return _as_contact_events(frame)
 
     def contact_events_about(
@@ -473,14 +476,14 @@ class Ledger(
         read without the rest of the book."""
         ids = list(dict.fromkeys(account_ids))
         numbers = sorted({a for a in addresses if isinstance(a, str) and a})
-        outbound, recorded = self._contact_event_queries(since)
+        queries = self._contact_event_queries(since)
+        recorded, _ = queries[1]
         checks = recorded.where(events.c.kind == "number_check")
         frames = []
         with self.engine.connect() as conn:
             for start in range(0, len(ids), ACCOUNTS_PER_QUERY):
                 chunk = ids[start : start + ACCOUNTS_PER_QUERY]
-                frames.append(pd.read_sql(outbound.where(attempts.c.account_id.in_(chunk)), conn))
-                frames.append(pd.read_sql(recorded.where(events.c.account_id.in_(chunk)), conn))
+                frames.extend(pd.read_sql(query.where(account.in_(chunk)), conn) for query, account in queries)
             for start in range(0, len(numbers), ACCOUNTS_PER_QUERY):
                 found = pd.read_sql(
                     checks.where(events.c.address.in_(numbers[start : start + ACCOUNTS_PER_QUERY])), conn
@@ -488,44 +491,87 @@ class Ledger(
                 # The accounts' own answers were read with them already.
                 frames.append(found[~found["account_id"].isin(ids)])
         if not frames:
-            outbound_columns = [column.name for column in outbound.selected_columns]
+            outbound_columns = [column.name for column in queries[0][0].selected_columns]
             return _as_contact_events(pd.DataFrame(columns=outbound_columns))
         return _as_contact_events(pd.concat(frames, ignore_index=True))
 
-    def _contact_event_queries(self, since: datetime) -> tuple[Any, Any]:
+    def _contact_event_queries(self, since: datetime) -> list[tuple[Any, Any]]:
+        """The queries of the policy engine's history, each with the account column a caller narrows it
+        by: recent attempts, recent recorded events, and, older than those, the attempts to an attorney
+        and the replies and conversations from where the attorney was reached. A represented debtor may
+        be contacted again once the attorney has not answered for a month (US-19): that month and the
+        answers after it lie beyond the week the rest of the history covers. No row is in two queries."""
+        outbound_columns = (
+            attempts.c.account_id,
+            attempts.c.claimed_at.label("at"),
+            attempts.c.channel,
+            case((planned_steps.c.template == "opt_out_confirmation", "opt_out_confirmation"), else_="attempt").label(
+                "kind"
+            ),
+            attempts.c.status.label("outcome"),
+            planned_steps.c.contact_address.label("address"),
+            planned_steps.c.recipient,
+            case((planned_steps.c.template.in_(sorted(LOCATION_REQUESTS)), "location"), else_="collection").label(
+                "purpose"
+            ),
+        )
         outbound = (
-            select(
-                attempts.c.account_id,
-                attempts.c.claimed_at.label("at"),
-                attempts.c.channel,
-                case(
-                    (planned_steps.c.template == "opt_out_confirmation", "opt_out_confirmation"), else_="attempt"
-                ).label("kind"),
-                attempts.c.status.label("outcome"),
-                planned_steps.c.contact_address.label("address"),
-                planned_steps.c.recipient,
-                case((planned_steps.c.template.in_(sorted(LOCATION_REQUESTS)), "location"), else_="collection").label(
-                    "purpose"
-                ),
-            )
+            select(*outbound_columns)
             .join(planned_steps, attempts.c.step_key == planned_steps.c.step_key)
             .where(attempts.c.claimed_at >= since)
         )
-        # Replies and number checks are read further back: a debt collector's basis to text a number
-        # is the consumer's text from it, or a database answer, within 60 days (12 CFR 1006.6(d)(5)).
-        recorded = select(
+        answered_by_attorney = events.c.kind == ATTORNEY_ANSWER
+        recorded_columns = (
             events.c.account_id,
             events.c.occurred_at.label("at"),
             events.c.channel,
-            events.c.kind,
+            case((answered_by_attorney, "inbound"), else_=events.c.kind).label("kind"),
             events.c.outcome,
             events.c.address,
-        ).where(
-            events.c.channel.is_not(None),
-            (events.c.occurred_at >= since)
-            | (events.c.kind.in_(LONG_MEMORY_KINDS) & (events.c.occurred_at >= since - LONG_MEMORY)),
+            case((answered_by_attorney, "attorney"), else_=None).label("recipient"),
         )
-        return outbound, recorded
+        # Replies and number checks are read further back: a debt collector's basis to text a number
+        # is the consumer's text from it, or a database answer, within 60 days (12 CFR 1006.6(d)(5)).
+        # An attorney's answer that a person recorded is read however old, as the attempts it answers.
+        recorded_since = (
+            (events.c.occurred_at >= since)
+            | (events.c.kind.in_(LONG_MEMORY_KINDS) & (events.c.occurred_at >= since - LONG_MEMORY))
+            | answered_by_attorney
+        )
+        recorded = select(*recorded_columns).where(events.c.channel.is_not(None), recorded_since)
+        to_attorney = planned_steps.c.recipient == "attorney"
+        attorney_earlier = (
+            select(*outbound_columns)
+            .join(planned_steps, attempts.c.step_key == planned_steps.c.step_key)
+            .where(to_attorney, attempts.c.claimed_at < since)
+        )
+        reached = (
+            select(
+                attempts.c.account_id,
+                planned_steps.c.contact_address.label("address"),
+                func.min(attempts.c.claimed_at).label("first_at"),
+            )
+            .join(planned_steps, attempts.c.step_key == planned_steps.c.step_key)
+            .where(to_attorney, planned_steps.c.contact_address.is_not(None))
+            .group_by(attempts.c.account_id, planned_steps.c.contact_address)
+            .subquery()
+        )
+        attorney_answers_earlier = (
+            select(*recorded_columns)
+            .join(reached, and_(events.c.account_id == reached.c.account_id, events.c.address == reached.c.address))
+            .where(
+                events.c.kind.in_(ATTORNEY_ANSWER_KINDS),
+                events.c.channel.is_not(None),
+                events.c.occurred_at >= reached.c.first_at,
+                ~recorded_since,
+            )
+        )
+        return [
+            (outbound, attempts.c.account_id),
+            (recorded, events.c.account_id),
+            (attorney_earlier, attempts.c.account_id),
+            (attorney_answers_earlier, events.c.account_id),
+        ]
 
     def unreacted_events(self, limit: int = 5000) -> list[dict[str, Any]]:
         """Events the events DAG has not reacted to yet, oldest first."""

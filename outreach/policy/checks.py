@@ -29,6 +29,9 @@ class Finding:
     reason: str
     not_before: datetime | None = None
     window_end: datetime | None = None
+    # A hold that would stop the contact does not, by an exception the law makes (an attorney who
+    # never answered): whatever else the decision says, a person reading it must see this.
+    lifts_hold: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,14 +82,20 @@ def _matching_holds(ctx: Context, reason: str) -> list[Suppression]:
 
 def _attorney_silent_since(ctx: Context, since: datetime, days: int) -> datetime | None:
     """When the attorney was last reached after the hold began and has not answered for ``days``
-    since (US-19), if so. A contact that was lost is not one; a conversation is an answer."""
+    since (US-19), if so. A contact that was lost is not one; a conversation is an answer, and so is
+    any reply from where the attorney was reached: a reply does not say who sent it, its address does."""
     with_attorney = [c for c in ctx.contacts if c.event.recipient == "attorney" and since <= c.at <= ctx.at]
     asked = [c.at for c in with_attorney if "attempt" in c.kinds and c.outcome not in LOST]
-    answers = [c.at for c in with_attorney if c.kinds & {"inbound", "conversation"}]
     if not asked or ctx.at < max(asked) + timedelta(days=days):
         return None
     last = max(asked)
-    return last if not any(answer >= last for answer in answers) else None
+    attorney_addresses = {c.address for c in with_attorney if c.address}
+    answered = any(
+        c.kinds & {"inbound", "conversation"} and (c.event.recipient == "attorney" or c.address in attorney_addresses)
+        for c in ctx.contacts
+        if last <= c.at <= ctx.at
+    )
+    return None if answered else last
 
 
 def check_suppression(ctx: Context, rule: Rule) -> Finding:
@@ -108,6 +117,7 @@ def check_suppression(ctx: Context, rule: Rule) -> Finding:
                 "pass",
                 f"the attorney has not answered within {days} days of our contact on "
                 f"{ctx.local_date(silent_since)}: contact with the consumer may resume ({rule.citation})",
+                lifts_hold=True,
             )
     hold = holds[0]
     scope = hold.channel or "all channels"

@@ -86,12 +86,13 @@ def decide(request: ContactRequest, rules: RuleSet | None = None) -> Decision:
                 previous = last.get(rule.id)
                 last[rule.id] = (rule, finding, max(jump, previous[2]) if previous else jump)
             ranked = sorted(last.values(), key=lambda item: item[2], reverse=True)
+            lifted = [(rule, f) for rule, f in findings if f.lifts_hold]
             return Decision(
                 decision="defer",
                 not_before=at,
                 window_end=window_end,
-                rules=tuple(rule.id for rule, _, _ in ranked),
-                reasons=tuple(dict.fromkeys(f.reason for _, f, _ in ranked)),
+                rules=tuple(rule.id for rule, _, _ in ranked) + tuple(rule.id for rule, _ in lifted),
+                reasons=tuple(dict.fromkeys([*(f.reason for _, f, _ in ranked), *(f.reason for _, f in lifted)])),
                 zones=zones,
                 trace=trace.entries(),
             )

@@ -41,6 +41,25 @@ def test_an_attorney_who_does_not_answer_within_the_reasonable_time_lets_contact
     assert decide(ask("email", at=at_30_days, history=answered, suppressions=represented)).decision == "block"
 
 
+def test_a_reply_from_where_the_attorney_was_reached_is_the_attorneys_answer():
+    # The ledger records a reply with the address it came from, not who sent it.
+    represented = [hold("attorney", at="2026-10-01T00:00:00Z")]
+    texted = ContactEvent(at=utc(ATTORNEY_LETTER), channel="sms", recipient="attorney", address=OTHER_NUMBER)
+    at_31_days = (utc(ATTORNEY_LETTER) + timedelta(days=31)).isoformat()
+
+    def reply_from(number: str) -> ContactEvent:
+        return ContactEvent(at=utc("2026-10-20T15:00:00Z"), channel="sms", kind="inbound", address=number)
+
+    from_the_attorney = decide(
+        ask("email", at=at_31_days, history=[texted, reply_from(OTHER_NUMBER)], suppressions=represented)
+    )
+    assert from_the_attorney.decision == "block"
+    from_the_debtor = decide(
+        ask("email", at=at_31_days, history=[texted, reply_from(NY_MOBILE)], suppressions=represented)
+    )
+    assert from_the_debtor.decision == "send", "the debtor's own text is not the attorney's answer"
+
+
 def test_a_deceased_debtors_estate_may_be_contacted_but_not_the_debtor():
     deceased = [hold("deceased")]
     assert decide(ask("email", suppressions=deceased)).decision == "block"

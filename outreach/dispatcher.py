@@ -340,6 +340,7 @@ def _send_batch(
                 locale=account["locale"],
                 ref=renderer.ref(step["step_key"]),
                 record=bool(step.get("recording_days")),
+                recipient=account.get("recipient"),
             )
         )
     # Before anything goes: a receipt or an unsubscribe can come back the moment a message is out,

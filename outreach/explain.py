@@ -94,9 +94,10 @@ def explain(ledger: Ledger, account_id: str, until: date | None = None) -> str |
         days[_day(row["business_date"])].append(f"{row['actor']}: {row['decision']}{rules}  {row['reason']}")
     stage_of = dict(zip(steps["step_key"], steps["stage"], strict=True))
     address_of = dict(zip(steps["step_key"], steps["contact_address"], strict=True))
-    # Whom a step addressed when it was not the debtor: "to the guarantor at a***@example.com".
+    # Whom a step addressed when it was not the debtor: "to the guarantor at a***@example.com", or
+    # "to the guarantor" for a letter (no address of theirs is on file).
     whom = {
-        key: f"the {spoken(recipient)} at "
+        key: f"the {spoken(recipient)}"
         for key, recipient in zip(steps["step_key"], steps["recipient"], strict=True)
         if isinstance(recipient, str) and recipient
     }
@@ -104,9 +105,9 @@ def explain(ledger: Ledger, account_id: str, until: date | None = None) -> str |
         day = date.fromisoformat(row["step_key"].rsplit("|", 1)[1])
         error = f" ({row['error_code']}: {row['error']})" if row["error_code"] else ""
         to = mask_address(row["channel"], address_of.get(row["step_key"]))
+        target = " at ".join(part for part in (whom.get(row["step_key"], ""), to) if part) or "-"
         days[day].append(
-            f"attempt: {row['channel']} {stage_of.get(row['step_key'], '')} to {whom.get(row['step_key'], '')}"
-            f"{to or '-'}: {row['status']}{error}"
+            f"attempt: {row['channel']} {stage_of.get(row['step_key'], '')} to {target}: {row['status']}{error}"
         )
     for row in recorded.to_dict("records"):
         days[_day(row["occurred_at"])].append(_event_line(row))
@@ -126,7 +127,9 @@ def explain(ledger: Ledger, account_id: str, until: date | None = None) -> str |
         days[_day(row["recorded_at"])].append(f"{what} (via {row['source']}, {row['recorded_by']}){settled}")
     for row in work.to_dict("records"):
         decided = f", {row['decided_by']}: {row['decision_note']}" if row["decided_by"] else ""
-        days[_day(row["business_date"])].append(f"hand-off: {row['kind']} {row['status']}{decided}")
+        recipient = row.get("recipient")
+        to = f" to the {spoken(recipient)}" if isinstance(recipient, str) and recipient else ""
+        days[_day(row["business_date"])].append(f"hand-off: {row['kind']}{to} {row['status']}{decided}")
 
     lines = [f"Account {account_id}"]
     position = ledger.positions([account_id]).get(account_id)

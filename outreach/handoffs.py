@@ -2,7 +2,8 @@
 
 Agent callbacks and letters go out through the dispatcher like any other step
 (the contact policy is asked again at send time); ``HandoffChannel`` turns them
-into agent-queue rows and letter-batch lines. Agency and legal placements wait
+into agent-queue rows and letter-batch lines, each saying whom it is for: the
+debtor or another party on the account. Agency and legal placements wait
 for a person: the campaign DAG asks in Airflow's Required Actions, and
 ``record_approval`` applies the answer, writing who decided, when and why, and
 the placement file for each approved account.
@@ -28,6 +29,7 @@ from outreach.channels import OutboundMessage, SendResult
 from outreach.ladder import money
 from outreach.ledger import Ledger
 from outreach.messages import Renderer
+from outreach.parties import DEBTOR, as_seen_by
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,19 @@ LEGAL_FIELDS = (
     "last_payment_date",
     "ladder_reason",
 )
-LETTER_FIELDS = ("step_key", "account_id", "name", "country", "region", "postal_code", "locale", "letter")
+# A letter to another party on the account names them (``recipient``) and carries no address: the print
+# house merges that party's postal address from its own file by account and recipient.
+LETTER_FIELDS = (
+    "step_key",
+    "account_id",
+    "recipient",
+    "name",
+    "country",
+    "region",
+    "postal_code",
+    "locale",
+    "letter",
+)
 
 
 @dataclass(frozen=True)
@@ -119,10 +133,10 @@ class HandoffChannel:
             output = None
             if self.name == "letter":
                 path = self.directory / "letters" / f"{ref.business_date.isoformat()}-{ref.campaign}.csv"
-                account = self.accounts.get(message.account_id, {})
+                addressed = as_seen_by(self.accounts.get(message.account_id, {}), message.recipient)
                 letters.setdefault(path, []).append(
-                    {"step_key": message.step_key, "letter": message.body}
-                    | {k: account.get(k) for k in LETTER_FIELDS if k in account}
+                    {k: addressed.get(k) for k in LETTER_FIELDS if k in addressed}
+                    | {"step_key": message.step_key, "recipient": message.recipient or DEBTOR, "letter": message.body}
                 )
                 output = str(path)
             rows.append(
@@ -135,6 +149,7 @@ class HandoffChannel:
                     "stage": ref.stage,
                     "kind": self.name,
                     "agency": None,
+                    "recipient": message.recipient,
                     "reason": message.body,
                     "status": "open" if self.name == "agent_queue" else "done",
                     "output_file": output,
@@ -415,7 +430,7 @@ def _agency_notice(row: Mapping[str, Any], account: Mapping[str, Any], agency_na
     return (
         {"step_key": f"{row['step_key']}|notice"}
         | {k: account.get(k) for k in LETTER_FIELDS if k in account}
-        | {"letter": letter}
+        | {"recipient": DEBTOR, "letter": letter}
     )
 
 

@@ -482,9 +482,16 @@ def _execute(result: Move, campaign: Campaign, history: History, today: date, re
         _advance(result, campaign, history, today, f"{stage.describe()}: {missing}")
 
 
+# What a hand-off to another party lacks when it cannot reach them (``outreach.planner.PARTY_NEEDS``).
+PARTY_HANDOFF_NEEDS = {"letter": "name to address a letter to", "agent_queue": "phone number for an agent to call"}
+
+
 def _no_contact_point(channel: str, recipient: str) -> str:
-    whose = "" if recipient == "debtor" else f" for the {spoken(recipient)}"
-    return f"no {channel} contact point on file{whose}"
+    if recipient == "debtor":
+        return f"no {channel} contact point on file"
+    if channel in PARTY_HANDOFF_NEEDS:
+        return f"no {PARTY_HANDOFF_NEEDS[channel]} on file for the {spoken(recipient)}"
+    return f"no {channel} contact point on file for the {spoken(recipient)}"
 
 
 def _latest_handoff(history: History, stage: str, since: date) -> Handoff | None:

@@ -32,7 +32,7 @@ from outreach.ledger.schema import (
 )
 from outreach.ledger.selfservice_records import FUNNEL_EVENT
 from outreach.masking import mask_address
-from outreach.parties import spoken
+from outreach.parties import DEBTOR, spoken
 from outreach.policy.zones import candidate_zones
 from outreach.reconcile import FOR_A_PERSON
 from outreach.report import CONTACT_RATE_DEFINITION, PAYMENT_RATE_DEFINITION, ladder_report
@@ -134,13 +134,20 @@ def attention(ledger: Ledger, start: date, end: date, campaign: str | None) -> d
         .join(planned_steps, planned_steps.c.step_key == attempts.c.step_key)
         .where(attempts.c.error_code == FOR_A_PERSON, planned_steps.c.business_date.between(start, end))
     )
-    agents = select(
-        handoffs.c.account_id,
-        handoffs.c.campaign,
-        handoffs.c.stage,
-        handoffs.c.business_date,
-        handoffs.c.created_at,
-    ).where(handoffs.c.kind == "agent_queue", handoffs.c.status == "open")
+    # Whom the agent calls, and at which number (the planned step's): another party's, never the debtor's.
+    agents = (
+        select(
+            handoffs.c.account_id,
+            handoffs.c.campaign,
+            handoffs.c.stage,
+            handoffs.c.business_date,
+            handoffs.c.created_at,
+            handoffs.c.recipient,
+            planned_steps.c.contact_address,
+        )
+        .outerjoin(planned_steps, planned_steps.c.step_key == handoffs.c.step_key)
+        .where(handoffs.c.kind == "agent_queue", handoffs.c.status == "open")
+    )
     if campaign:
         waiting = waiting.where(handoffs.c.campaign == campaign)
         review = review.where(planned_steps.c.campaign == campaign)
@@ -157,6 +164,7 @@ def attention(ledger: Ledger, start: date, end: date, campaign: str | None) -> d
             name: [_plain(dict(row)) for row in conn.execute(query.limit(ATTENTION_LIMIT)).mappings()]
             for name, query in queries
         }
+        result["agent_queue"] = [_call(row) for row in result["agent_queue"]]
         counts = {
             name: conn.execute(select(func.count()).select_from(query.subquery())).scalar() for name, query in queries
         }
@@ -238,9 +246,7 @@ def account(ledger: Ledger, account_id: str) -> dict[str, Any] | None:
             _plain(
                 {
                     **{k: v for k, v in dict(r).items() if k not in ("contact_address", "claimed_at", "recipient")},
-                    "contact": _whom(r["recipient"])
-                    + (mask_address(r["channel"], r["contact_address"]) if r["contact_address"] else "")
-                    or None,
+                    "contact": _contact(r["recipient"], r["channel"], r["contact_address"]),
                     **_final_decision(r, zone),
                 }
             )
@@ -318,6 +324,7 @@ def account(ledger: Ledger, account_id: str) -> dict[str, Any] | None:
                         handoffs.c.business_date,
                         handoffs.c.stage,
                         handoffs.c.kind,
+                        handoffs.c.recipient,
                         handoffs.c.status,
                         handoffs.c.decided_by,
                         handoffs.c.decision_note,
@@ -325,6 +332,7 @@ def account(ledger: Ledger, account_id: str) -> dict[str, Any] | None:
                 ),
             )
         }
+    money["handoffs"] = [{**row, "recipient": spoken(row["recipient"] or DEBTOR)} for row in money["handoffs"]]
     return {
         "account_id": account_id,
         "position": _plain(position.as_row()) if position else None,
@@ -541,6 +549,15 @@ def arms(ledger: Ledger, campaigns: list[str], as_of: date) -> dict[str, Any]:
     return {"contacted": CONTACT_RATE_DEFINITION, "paid": PAYMENT_RATE_DEFINITION, "campaigns": found}
 
 
-def _whom(recipient: str | None) -> str:
-    """Who a step addressed, when it was not the debtor (the ops view's "To" column)."""
-    return f"{spoken(recipient)}: " if recipient else ""
+def _contact(recipient: str | None, channel: str, address: str | None) -> str | None:
+    """Whom a step addressed when not the debtor, and where, masked (the ops view's "To" column):
+    "guarantor: a***@example.com", "guarantor" (a letter), "+1******0142"."""
+    parts = [spoken(recipient) if recipient else "", mask_address(channel, address) if address else ""]
+    return ": ".join(part for part in parts if part) or None
+
+
+def _call(row: dict[str, Any]) -> dict[str, Any]:
+    """An open agent-queue row as the ops view lists it: whom to call and their number, masked."""
+    recipient = row.pop("recipient")
+    number = row.pop("contact_address")
+    return row | {"recipient": spoken(recipient or DEBTOR), "number": mask_address("voice", number) or None}

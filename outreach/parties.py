@@ -1,11 +1,11 @@
 """Someone other than the debtor, as a ladder stage addressed to them sees the account.
 
 A stage may address a co-borrower, a guarantor, the debtor's attorney, the estate or a third party
-asked where the debtor is (``recipient`` in a campaign file). The account then stands with that
-party's contact points, name and consent in the debtor's places, so choosing an address, the
-contact window and the policy's consent rules work on the party's facts, never the debtor's; the
-debt's own facts (balance, holds, collector) stay. The policy applies the rules for that party
-(``ContactRequest.recipient``).
+asked where the debtor is (``recipient`` in a campaign file), by message, by an agent's call or by
+letter. The account then stands with that party's contact points, name and consent in the debtor's
+places, so choosing an address, the contact window and the policy's consent rules work on the
+party's facts, never the debtor's; the debt's own facts (balance, holds, collector) stay. The
+policy applies the rules for that party (``ContactRequest.recipient``).
 """
 
 from __future__ import annotations
@@ -66,9 +66,7 @@ def as_seen_by(account: Mapping[str, Any], recipient: Any) -> Mapping[str, Any]:
 
 
 def parties_named(account: Mapping[str, Any]) -> tuple[str, ...]:
-    """The other parties ``account`` gives a phone or an email for."""
+    """The other parties ``account`` gives a name, a phone or an email for."""
     return tuple(
-        party
-        for party in PARTIES
-        if account.get(party_column(party, "phone")) or account.get(party_column(party, "email"))
+        party for party in PARTIES if any(account.get(party_column(party, kind)) for kind in ("name", "phone", "email"))
     )

@@ -10,6 +10,7 @@ is planned to go without a SEND (now or later today) from the engine.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cache
@@ -22,7 +23,7 @@ from outreach.campaigns import Campaign, Stage
 from outreach.decision_classes import DecisionClasses
 from outreach.frames import rows_of
 from outreach.ladder import History, Move, Position, is_account_hold, move
-from outreach.parties import DEBTOR, as_seen_by, parties_named
+from outreach.parties import DEBTOR, as_seen_by, parties_named, recipient_of
 from outreach.policy import Decision, RuleSet
 
 ADDRESS_FIELDS: dict[str, tuple[str, ...]] = {
@@ -33,6 +34,11 @@ ADDRESS_FIELDS: dict[str, tuple[str, ...]] = {
     "letter": (),
     "agent_queue": (),
 }
+# Another party is reached only through what the book holds for them: an agent calls the party's own
+# number (the debtor's is on the account for any agent to find), and a letter needs the party's name
+# (the print house merges their postal address by account and recipient).
+PARTY_ADDRESS_FIELDS: dict[str, tuple[str, ...]] = {**ADDRESS_FIELDS, "agent_queue": ("mobile_phone",)}
+PARTY_NEEDS: dict[str, tuple[str, ...]] = {**PARTY_ADDRESS_FIELDS, "letter": ("name",)}
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,9 @@ def step_key(account_id: str, campaign: str, stage: str, channel: str, business_
     return f"{account_id}|{campaign}|{stage}|{channel}|{business_date.isoformat()}"
 
 
-def choose_address(account: dict[str, Any], channel: str) -> str | None:
-    for name in ADDRESS_FIELDS[channel]:
+def choose_address(account: Mapping[str, Any], channel: str) -> str | None:
+    fields = ADDRESS_FIELDS if recipient_of(account) == DEBTOR else PARTY_ADDRESS_FIELDS
+    for name in fields[channel]:
         if account.get(name):
             return str(account[name])
     return None
@@ -282,9 +289,13 @@ def plan_day(
 CONTACT_FIELDS = tuple(dict.fromkeys(name for fields in ADDRESS_FIELDS.values() for name in fields))
 
 
-def reachable_channels(account: dict[str, Any]) -> frozenset[str]:
-    """Channels with a contact point on file (hand-offs to people always have one)."""
-    return _reachable_with(frozenset(name for name in CONTACT_FIELDS if account.get(name)))
+def reachable_channels(account: Mapping[str, Any]) -> frozenset[str]:
+    """Channels with a contact point on file: the debtor's hand-offs to people always have one, another
+    party's need their number (an agent's call) or their name (a letter)."""
+    present = frozenset(name for name in CONTACT_FIELDS if account.get(name))
+    if recipient_of(account) == DEBTOR:
+        return _reachable_with(present)
+    return _party_reachable_with(present | {"name"} if account.get("name") else present)
 
 
 @cache
@@ -292,6 +303,11 @@ def _reachable_with(present: frozenset[str]) -> frozenset[str]:
     return frozenset(
         channel for channel, fields in ADDRESS_FIELDS.items() if not fields or any(f in present for f in fields)
     ) | {"agency", "legal"}
+
+
+@cache
+def _party_reachable_with(present: frozenset[str]) -> frozenset[str]:
+    return frozenset(channel for channel, fields in PARTY_NEEDS.items() if any(f in present for f in fields))
 
 
 def planned_step(

@@ -26,7 +26,14 @@ from outreach.campaigns import Campaign, Stage
 from outreach.decision_classes import DecisionClasses
 from outreach.ladder import Position
 from outreach.parties import DEBTOR, as_seen_by, spoken
-from outreach.planner import ActiveSuppressions, BusinessDay, ContactHistories, choose_address, planned_step
+from outreach.planner import (
+    ActiveSuppressions,
+    BusinessDay,
+    ContactHistories,
+    choose_address,
+    planned_step,
+    reachable_channels,
+)
 from outreach.policy import RuleSet
 
 # Delivery outcomes that say the contact point cannot be reached, not that it was busy.
@@ -150,7 +157,7 @@ def _fallback(event, context: Context, result: Reactions, plan, note) -> None:
     # The fallback reaches the stage's own recipient, at their contact point.
     addressed = as_seen_by(account, stage.recipient)
     address = choose_address(addressed, stage.fallback)
-    if address is None and stage.fallback in ("sms", "voice", "email"):
+    if stage.fallback not in reachable_channels(addressed):
         note(account_id, campaign_id, "wait", f"{failure}; no {stage.fallback} contact point for the fallback")
         return
     row = plan(addressed, campaign, stage, stage.fallback, stage.template or "", address)

@@ -64,15 +64,17 @@ def missing_letter_fields(
     fields: Mapping[str, str], context: Mapping[str, Any], seal: str | None, body: str
 ) -> list[str]:
     """The required fields the letter lacks as sent (``body``): a block the template defines but never
-    prints is not on the letter. The name and the amount must be this account's own."""
+    prints is not on the letter. The name and the amount must be this account's own: the debtor's name,
+    also on a letter to a guarantor or another party on the account."""
     missing = [label for name, label in CN_LETTER_FIELDS.items() if not fields.get(name) or fields[name] not in body]
     if seal and "seal or signature" in missing:
         missing.remove("seal or signature")  # an electronic seal or signature applied to the letter as sent
-    if fields.get("debtor_name") and str(context.get("full_name") or "") not in fields["debtor_name"]:
+    debtor = str(context.get("debtor_name") or "")
+    if fields.get("debtor_name") and debtor not in fields["debtor_name"]:
         missing.append("debtor name (the field does not carry the account's name)")
     if fields.get("amount_owed") and str(context.get("amount_due") or "") not in fields["amount_owed"]:
         missing.append("amount owed (the field does not carry the amount due)")
-    if not context.get("full_name") and "debtor name" not in missing:
+    if not debtor and "debtor name" not in missing:
         missing.append("debtor name (none on file)")
     return missing
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from outreach.buckets import checked_group, expand_group
 from outreach.parties import Recipient, spoken
@@ -26,6 +26,8 @@ Advance = Literal["no_payment", "no_response", "undelivered", "broken_promise"]
 CONTACT_CHANNELS = frozenset({"sms", "email", "voice"})
 # Placing an account outside automation needs a person's approval.
 APPROVAL_CHANNELS = frozenset({"agency", "legal"})
+# Hand-offs that put a person in touch with a person: an agent's call, a letter.
+PERSON_HANDOFFS = frozenset({"agent_queue", "letter"})
 CAMPAIGN_ID = r"^[a-z0-9][a-z0-9_]*$"
 
 
@@ -45,8 +47,8 @@ class Stage(BaseModel):
     advance_on: Advance = "no_payment"
     fallback: Channel | None = None
     agency: str | None = None
-    # Whom the stage's messages address: the debtor, or another party the account names (its
-    # ``<party>_phone`` and ``<party>_email``); the contact policy's rules for that party apply.
+    # Whom the stage's messages, calls and letters address: the debtor, or another party the account
+    # names (its ``<party>_name``, ``_phone`` and ``_email``); the contact policy's rules for that party apply.
     recipient: Recipient = "debtor"
 
     @model_validator(mode="before")
@@ -57,6 +59,21 @@ class Stage(BaseModel):
                 raise ValueError("give either channel or channels, not both")
             data = {key: value for key, value in data.items() if key != "channel"} | {"channels": [data["channel"]]}
         return data
+
+    @field_validator("recipient")
+    @classmethod
+    def _reaches_a_person(cls, recipient: str, info: ValidationInfo) -> str:
+        if recipient == "debtor":
+            return recipient
+        used = (*info.data.get("channels", ()), info.data.get("fallback"))
+        placed = [c for c in used if c is not None and c not in CONTACT_CHANNELS | PERSON_HANDOFFS]
+        if placed:
+            raise ValueError(
+                f"a placement ({placed[0]}) is of the account, not of a person: it cannot be for the "
+                f"{spoken(recipient)}; the {spoken(recipient)} is reached by "
+                f"{', '.join(sorted(CONTACT_CHANNELS | PERSON_HANDOFFS))}"
+            )
+        return recipient
 
     @model_validator(mode="after")
     def _check(self) -> Stage:
@@ -71,16 +88,8 @@ class Stage(BaseModel):
             raise ValueError("an agency stage names the agency (agency: ...)")
         if self.agency and self.channel != "agency":
             raise ValueError("agency is only for agency stages")
-        if self.recipient != "debtor":
-            # Another party is reached at the phone and email the account names for them, nowhere else.
-            reached = [c for c in (*self.channels, self.fallback) if c is not None and c not in CONTACT_CHANNELS]
-            if reached:
-                raise ValueError(
-                    f"a stage for the {spoken(self.recipient)} reaches them by "
-                    f"{', '.join(sorted(CONTACT_CHANNELS))}, not {reached[0]}"
-                )
         if self.fallback is not None:
-            if self.fallback not in CONTACT_CHANNELS and self.fallback not in ("letter", "agent_queue"):
+            if self.fallback not in CONTACT_CHANNELS | PERSON_HANDOFFS:
                 raise ValueError(f"fallback {self.fallback} cannot stand in for a message")
             if self.fallback in self.channels:
                 raise ValueError(f"fallback {self.fallback} is already a channel of this stage")

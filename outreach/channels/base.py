@@ -21,6 +21,8 @@ class OutboundMessage:
     ref: str | None = None
     # A call the rules require recorded (the provider records it and reports the recording).
     record: bool = False
+    # Whom the message addresses when not the debtor (``outreach.parties.Recipient``).
+    recipient: str | None = None
 
     @property
     def callback_ref(self) -> str:

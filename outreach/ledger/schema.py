@@ -392,6 +392,8 @@ handoffs = Table(
     Column("stage", String(64), nullable=False),
     Column("kind", String(16), nullable=False),  # agent_queue | letter | agency | legal
     Column("agency", String(64)),
+    # Whom an agent calls or a letter is for (``outreach.policy.model.Recipient``); null: the debtor.
+    Column("recipient", String(16)),
     Column("reason", Text, nullable=False),
     # open (agent queue) | awaiting_approval | approved | rejected | timed_out | placed | done
     Column("status", String(20), nullable=False),

@@ -170,17 +170,96 @@ def test_a_message_to_the_guarantor_names_the_debtor_and_the_guarantors_part():
 
 
 @pytest.mark.parametrize(
-    "stage, field",
+    "stage, field, why",
     [
-        ("{id: x, channel: letter, recipient: guarantor, template: collection_notice}", "letter"),
-        ("{id: x, channel: email, recipient: guarantor, template: party_notice, fallback: letter}", "letter"),
-        ("{id: x, channel: email, recipient: landlord, template: party_notice}", "recipient"),
+        ("{id: x, channel: agency, agency: acme, recipient: guarantor}", "ladder.0.recipient", "placement (agency)"),
+        ("{id: x, channel: legal, recipient: attorney}", "ladder.0.recipient", "placement (legal)"),
+        ("{id: x, channel: email, recipient: landlord, template: party_notice}", "ladder.0.recipient", "Input"),
     ],
 )
-def test_a_stage_for_another_party_is_refused_unless_it_can_reach_them(stage, field):
+def test_a_stage_for_another_party_is_refused_unless_it_reaches_a_person(stage, field, why):
     with pytest.raises(CampaignError) as refused:
         campaign(stage)
-    assert "m2_parties.yaml" in str(refused.value) and field in str(refused.value)
+    assert str(refused.value).startswith(f"m2_parties.yaml:8: {field}: ") and why in str(refused.value)
+
+
+def test_a_placement_for_another_party_says_it_is_of_the_account_not_of_a_person():
+    with pytest.raises(CampaignError, match="a placement .agency. is of the account, not of a person"):
+        campaign("{id: x, channel: agency, agency: acme, recipient: guarantor}")
+
+
+@pytest.mark.parametrize(
+    "stage",
+    [
+        "{id: x, channel: letter, recipient: guarantor, template: party_notice}",
+        "{id: x, channel: agent_queue, recipient: guarantor, template: agent_callback}",
+        "{id: x, channel: email, recipient: guarantor, template: party_notice, fallback: letter}",
+        "{id: x, channel: sms, recipient: guarantor, template: party_notice, fallback: agent_queue}",
+    ],
+)
+def test_a_letter_or_an_agents_call_may_be_for_another_party(stage):
+    assert campaign(stage).ladder[0].recipient == "guarantor"
+
+
+GUARANTOR_LETTER = campaign(
+    "{id: guarantor-letter, channel: letter, recipient: guarantor, template: party_notice, wait_days: 2}",
+    "{id: past-due-notice, channel: email, template: past_due, wait_days: 2}",
+)
+
+
+def test_a_letter_for_the_guarantor_is_planned_for_them_with_no_address_of_the_debtors():
+    (step,) = plan(GUARANTOR_LETTER, [account(**GUARANTOR)]).steps
+    assert (step["stage"], step["channel"], step["recipient"]) == ("guarantor-letter", "letter", "guarantor")
+    assert step["contact_address"] is None and step["decision"] in GOES_TODAY, step["reason"]
+
+
+def test_an_account_that_names_no_guarantor_moves_past_their_letter_and_says_why():
+    result = plan(GUARANTOR_LETTER, [account(guarantor_email="alex.roe@example.com")])
+    (step,) = result.steps
+    assert (step["stage"], step["recipient"]) == ("past-due-notice", None)
+    assert any("no name to address a letter to on file for the guarantor" in reason for reason in reasons(result))
+
+
+def test_an_agents_call_to_the_guarantor_is_to_the_guarantors_number_and_needs_one():
+    calling = campaign(
+        "{id: call-guarantor, channel: agent_queue, recipient: guarantor, template: agent_callback}",
+        "{id: past-due-notice, channel: email, template: past_due}",
+    )
+    (step,) = plan(calling, [account(**GUARANTOR, guarantor_phone="+12125550188")]).steps
+    assert (step["stage"], step["recipient"], step["contact_address"]) == (
+        "call-guarantor",
+        "guarantor",
+        "+12125550188",
+    )
+    assert step["decision"] in GOES_TODAY, step["reason"]
+
+    unreachable = plan(calling, [account(**GUARANTOR)])
+    (step,) = unreachable.steps
+    assert step["stage"] == "past-due-notice"
+    assert any("no phone number for an agent to call on file for the guarantor" in r for r in reasons(unreachable))
+
+
+def test_a_represented_debtor_gets_no_letter_but_their_attorney_does():
+    to_debtor = campaign("{id: final-letter, channel: letter, template: collection_notice}")
+    (held,) = plan(to_debtor, [account(flags="attorney", **ATTORNEY)]).steps
+    assert held["decision"] == "block" and "regf.attorney" in held["rule_ids"]
+
+    to_attorney = campaign("{id: attorney-letter, channel: letter, recipient: attorney, template: attorney_notice}")
+    (step,) = plan(to_attorney, [account(flags="attorney", **ATTORNEY)]).steps
+    assert step["decision"] in GOES_TODAY and step["recipient"] == "attorney", step["reason"]
+
+
+def test_a_third_party_gets_no_letter_about_the_debt():
+    telling = campaign("{id: tell-a-neighbour, channel: letter, recipient: third_party, template: party_notice}")
+    (told,) = plan(telling, [account(**THIRD_PARTY)]).steps
+    assert told["decision"] == "block" and "regf.third_party" in told["rule_ids"]
+
+
+def test_a_letter_to_the_guarantor_in_china_carries_every_field_with_the_debtors_name():
+    seen = as_seen_by(account(**CN_ACCOUNT, **GUARANTOR, name="王小明"), "guarantor")
+    letter = Renderer().render("letter", "party_notice", dict(seen))
+    assert letter.missing == (), letter.missing
+    assert letter.body.count("王小明") >= 1 and "Alex Roe（担保人）" in letter.body
 
 
 def test_the_reassigned_numbers_database_is_asked_about_a_partys_number_they_agreed_to_be_texted_at():

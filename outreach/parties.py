@@ -10,7 +10,7 @@ policy applies the rules for that party (``ContactRequest.recipient``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Literal, get_args
 
 # Who a contact is with. Reg F's "consumer" includes an executor (12 CFR 1006.6(a)); a third party
@@ -65,8 +65,8 @@ def as_seen_by(account: Mapping[str, Any], recipient: Any) -> Mapping[str, Any]:
     }
 
 
-def parties_named(account: Mapping[str, Any]) -> tuple[str, ...]:
-    """The other parties ``account`` gives a name, a phone or an email for."""
+def parties_named(account: Mapping[str, Any], among: Iterable[str] = PARTIES) -> tuple[str, ...]:
+    """The other parties (of ``among``) ``account`` gives a name, a phone or an email for."""
     return tuple(
-        party for party in PARTIES if any(account.get(party_column(party, kind)) for kind in ("name", "phone", "email"))
+        party for party in among if any(account.get(party_column(party, kind)) for kind in ("name", "phone", "email"))
     )

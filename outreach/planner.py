@@ -166,6 +166,8 @@ def plan_day(
     active_suppressions = ActiveSuppressions(suppressions)
     # The bucket table is read once for the day, not once per account.
     served = campaign.bucket_names
+    # Only the parties some stage addresses are looked for on each account.
+    parties_addressed = sorted(campaign.parties())
 
     def audit(account_id: str, decision: str, reason: str, rules: tuple[str, ...] = (), key: str | None = None) -> None:
         plan.audit.append(
@@ -193,7 +195,7 @@ def plan_day(
         history = histories.get(account_id) or History()
         history.reachable = reachable_channels(account)
         history.reachable_by = {
-            party: reachable_channels(as_seen_by(account, party)) for party in parties_named(account)
+            party: reachable_channels(as_seen_by(account, party)) for party in parties_named(account, parties_addressed)
         }
         moved = move(campaign, account, position, history, day.date)
         for decision, reason in moved.notes:

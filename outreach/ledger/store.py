@@ -47,6 +47,7 @@ from outreach.ledger.selfservice_records import SelfServiceRecords
 from outreach.ledger.step_shards import in_shard, table_with_account_hash, with_account_hash
 from outreach.ledger.wave_records import WaveRecords
 from outreach.parties import LOCATION_REQUESTS, PARTY_CONTACT_KINDS, party_column
+from outreach.policy.facts import EVENT_KINDS
 from outreach.shards import Shard
 
 CHUNK = 5000
@@ -129,6 +130,10 @@ LONG_MEMORY_KINDS = ("inbound", "number_check")
 LONG_MEMORY = timedelta(days=60)
 # What from an attorney's address is their answer (US-19): a reply, or a call that reached someone.
 ATTORNEY_ANSWER_KINDS = ("inbound", "conversation")
+# The recorded events the contact policy reads (``outreach.policy.facts``). Provider receipts, keypresses
+# and payments are not among them: read, they would only be dropped, and an account with a receipt on
+# file would be asked about on its own instead of with its class (``outreach.decision_classes``).
+POLICY_EVENT_KINDS = tuple(sorted(EVENT_KINDS | {"call_consent", "number_check", ATTORNEY_ANSWER}))
 
 # Ids per IN (...) list when a part of the book is read.
 ACCOUNTS_PER_QUERY = 1000
@@ -538,7 +543,9 @@ class Ledger(
             | (events.c.kind.in_(LONG_MEMORY_KINDS) & (events.c.occurred_at >= since - LONG_MEMORY))
             | answered_by_attorney
         )
-        recorded = select(*recorded_columns).where(events.c.channel.is_not(None), recorded_since)
+        recorded = select(*recorded_columns).where(
+            events.c.channel.is_not(None), events.c.kind.in_(POLICY_EVENT_KINDS), recorded_since
+        )
         to_attorney = planned_steps.c.recipient == "attorney"
         attorney_earlier = (
             select(*outbound_columns)

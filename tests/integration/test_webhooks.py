@@ -168,11 +168,29 @@ def test_a_receipt_arriving_before_the_sent_callback_is_not_undone_by_it(env, le
 
 def test_a_callback_for_an_unknown_step_is_not_found_and_records_nothing(env, ledger):
     client, _, _, _ = env
-    before = len(ledger.contact_events(datetime(2026, 1, 1, tzinfo=UTC)))
+
+    def recorded() -> int:
+        with ledger.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(event_rows)).scalar()
+
+    before = recorded()
     form = {"MessageSid": "SM0000", "MessageStatus": "undelivered"}
     response = twilio_post(client, "/twilio/status?step=AC0%7Cm1%7Cx%7Csms%7C2026-11-20", form)
     assert response.status_code == 404
-    assert len(ledger.contact_events(datetime(2026, 1, 1, tzinfo=UTC))) == before
+    assert recorded() == before
+
+
+def test_the_policy_reads_a_receipt_as_its_sends_outcome_not_as_a_contact_of_its_own(env, ledger):
+    client, _, _, _ = env
+    step = sent_step(ledger, "sms")
+    path = "/twilio/status?step=" + step["step_key"].replace("|", "%7C")
+    for status in ("sent", "undelivered"):
+        form = {"MessageSid": step["provider_message_id"], "MessageStatus": status, "ErrorCode": "30005"}
+        assert twilio_post(client, path, form).status_code == 204
+    history = ledger.contact_events(datetime(2026, 1, 1, tzinfo=UTC), [step["account_id"]])
+    texts = history[history["channel"] == "sms"]
+    # Receipts are kept in the ledger, but the contact history holds the text once, with how it went.
+    assert list(texts["kind"]) == ["attempt"] and list(texts["outcome"]) == ["undelivered"]
 
 
 def test_a_text_is_matched_to_the_account_last_texted_at_that_number(env, ledger):

@@ -10,7 +10,8 @@ log channel, and the run report. Day 2 is the next business day's export of the 
 day 1's positions and contacts. Prints per stage:
 wall and CPU seconds, peak RSS and CPU microseconds per account, then the floor (the snapshot
 read and a vectorised "which stage today" over it) and each plan's ratio to it. With ``--shards N``
-each campaign is planned and dispatched shard by shard, as N workers would each do their own.
+each campaign is planned and dispatched shard by shard, as N workers would each do their own;
+with ``--side-by-side`` as well, a campaign's N shard tasks run at once, on this machine's cores.
 """
 
 from __future__ import annotations
@@ -133,14 +134,39 @@ def child(stage: str, ledger_url: str, home: Path, book: Path, ref_in: str, extr
 
 
 def run_stage(*args: str) -> dict:
-    result = subprocess.run([sys.executable, __file__, "--stage", *args], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        sys.exit(f"stage {args[0]} failed:\n{result.stderr[-3000:]}")
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
-    # A long run shows each stage as it ends, on stderr; the table comes at the end.
-    done = f"{args[0]} {args[-1]}: {figures['wall']:.1f} s wall, {figures['peak_mb']:,.0f} MB"
-    print(done, file=sys.stderr, flush=True)
-    return figures
+    return run_side_by_side([args])[0]
+
+
+def run_side_by_side(stages: list[tuple[str, ...]]) -> list[dict]:
+    """Run stages each in its own process, all at once (as N workers would take a campaign's shards);
+    the figures of each, in order. ``wall`` of each is its own, from its start to its end."""
+    children = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--stage", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for args in stages
+    ]
+    results = []
+    for args, child_process in zip(stages, children, strict=True):
+        out, err = child_process.communicate()
+        if child_process.returncode != 0:
+            sys.exit(f"stage {args[0]} failed:\n{err[-3000:]}")
+        figures = json.loads(out.strip().splitlines()[-1])
+        # A long run shows each stage as it ends, on stderr; the table comes at the end.
+        done = f"{args[0]} {args[-1]}: {figures['wall']:.1f} s wall, {figures['peak_mb']:,.0f} MB"
+        print(done, file=sys.stderr, flush=True)
+        results.append(figures)
+    return results
+
+
+def together(figures: list[dict]) -> dict:
+    """Tasks run at once, as one stage: the slowest one's wall, their CPU added up, the largest peak."""
+    return {
+        "wall": max(f["wall"] for f in figures),
+        "cpu": sum(f["cpu"] for f in figures),
+        "peak_mb": max(f["peak_mb"] for f in figures),
+        "ref": figures[-1]["ref"],
+    }
 
 
 def main() -> None:
@@ -155,6 +181,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--shards", type=int, default=1, help="plan and dispatch each campaign in this many shards of the book"
+    )
+    parser.add_argument(
+        "--side-by-side",
+        action="store_true",
+        help="with --shards N, run each campaign's N shard tasks at once rather than one after the other",
     )
     parser.add_argument("--stage", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -195,6 +226,16 @@ def main() -> None:
             rows.append((f"day {offset + 1} floor", run_stage("floor", *common, ref, "")))
             shards = [{**pulled["ref"], "shard": [index, args.shards]} for index in range(args.shards)]
             for campaign in CAMPAIGNS:
+                if args.side_by_side:
+                    # The shards' tasks at once, as N workers run them: the campaign's plan takes as
+                    # long as its slowest shard, on this machine's cores shared with the database.
+                    at_once = f"({args.shards} shards at once)"
+                    plans = run_side_by_side([("plan", *common, json.dumps(r), campaign) for r in shards])
+                    rows.append((f"day {offset + 1} plan {campaign} {at_once}", together(plans)))
+                    sends = run_side_by_side([("dispatch", *common, json.dumps(p["ref"]), "") for p in plans])
+                    rows.append((f"day {offset + 1} dispatch {campaign} {at_once}", together(sends)))
+                    sent = sends[-1]
+                    continue
                 for shard_ref in shards:
                     # One shard after the other: on N workers they would run side by side.
                     label = f" shard {shard_ref['shard'][0] + 1}/{args.shards}" if args.shards > 1 else ""
@@ -208,11 +249,11 @@ def main() -> None:
         f"{args.accounts:,} accounts, {args.days} day(s); machine: {os.cpu_count()} cores, "
         f"{platform.python_implementation()} {platform.python_version()}, ledger {ledger_url.split(':')[0]}"
     )
-    print(f"{'stage':<40} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'CPU us/acct':>12}")
+    print(f"{'stage':<48} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'CPU us/acct':>12}")
     for name, figures in rows:
         per_account = figures["cpu"] / args.accounts * 1e6
         wall, cpu, peak = figures["wall"], figures["cpu"], figures["peak_mb"]
-        print(f"{name:<40} {wall:>8.1f} {cpu:>8.1f} {peak:>8,.0f} {per_account:>12,.0f}")
+        print(f"{name:<48} {wall:>8.1f} {cpu:>8.1f} {peak:>8,.0f} {per_account:>12,.0f}")
     floors = {name.split(" floor")[0]: figures["wall"] for name, figures in rows if name.endswith("floor")}
     for name, figures in rows:
         if " plan " in name and " shard " not in name:

@@ -136,7 +136,7 @@ class DecisionClasses:
         if events or suppressions or not self.share:
             self.one_by_one += 1
             request = contact_request(account, channel, template, address, at, events, suppressions)
-            decision = engine_decides(request, self.rules)
+            decision = engine_decides(request, self.rules, with_trace=False)
             sent = recording and decision.decision == "send"
             return decision, recording_retention_days(request, self.rules) if sent else None
         key = (
@@ -152,7 +152,7 @@ class DecisionClasses:
         answered = self.answers.get(key)
         if answered is None:
             request = contact_request(account, channel, template, address, at, events, suppressions)
-            answered = self.answers[key] = ClassAnswer(engine_decides(request, self.rules), request)
+            answered = self.answers[key] = ClassAnswer(engine_decides(request, self.rules, with_trace=False), request)
         self.by_class += 1
         if recording and answered.decision.decision == "send" and not answered.recording_known:
             answered.recording_days = recording_retention_days(answered.request, self.rules)

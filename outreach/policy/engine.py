@@ -41,7 +41,9 @@ class _Trace:
         )
 
 
-def decide(request: ContactRequest, rules: RuleSet | None = None) -> Decision:
+def decide(request: ContactRequest, rules: RuleSet | None = None, with_trace: bool = True) -> Decision:
+    """The decision on one contact request. ``with_trace=False`` leaves out every rule's own finding,
+    which only a person asking one question reads (``outreach policy check``), not a day's plan."""
     ruleset = rules or default_rules()
     applicable = ruleset.applicable(request.account, request.at)
     zones = zones_for(request)
@@ -61,7 +63,7 @@ def decide(request: ContactRequest, rules: RuleSet | None = None) -> Decision:
                     rules=tuple(rule.id for rule, _ in decided),
                     reasons=tuple(f.reason for _, f in decided),
                     zones=zones,
-                    trace=trace.entries(),
+                    trace=trace.entries() if with_trace else (),
                 )
         defers = [(rule, f) for rule, f in findings if f.outcome == "defer"]
         if not defers:
@@ -76,7 +78,7 @@ def decide(request: ContactRequest, rules: RuleSet | None = None) -> Decision:
                     rules=tuple(rule.id for rule, _ in passed),
                     reasons=tuple(dict.fromkeys(f.reason for _, f in passed)) or ("no rule stands in the way",),
                     zones=zones,
-                    trace=trace.entries(),
+                    trace=trace.entries() if with_trace else (),
                 )
             # The rule that moved the contact furthest in one step is named first: it is the
             # reason a person reads ("Sunday"), not the quiet hours that follow from it.
@@ -94,7 +96,7 @@ def decide(request: ContactRequest, rules: RuleSet | None = None) -> Decision:
                 rules=tuple(rule.id for rule, _, _ in ranked) + tuple(rule.id for rule, _ in lifted),
                 reasons=tuple(dict.fromkeys([*(f.reason for _, f, _ in ranked), *(f.reason for _, f in lifted)])),
                 zones=zones,
-                trace=trace.entries(),
+                trace=trace.entries() if with_trace else (),
             )
         deferred_by.extend((rule, finding, finding.not_before - at) for rule, finding in defers)
         at = max(f.not_before for _, f in defers if f.not_before)
@@ -104,14 +106,14 @@ def decide(request: ContactRequest, rules: RuleSet | None = None) -> Decision:
                 rules=("policy.no_feasible_slot", *dict.fromkeys(rule.id for rule, _, _ in deferred_by)),
                 reasons=(f"no allowed time within {MAX_DEFER.days} days",),
                 zones=zones,
-                trace=trace.entries(),
+                trace=trace.entries() if with_trace else (),
             )
     return Decision(
         decision="review",
         rules=("policy.unsettled",),
         reasons=("the rules kept deferring each other; a person must decide",),
         zones=zones,
-        trace=trace.entries(),
+        trace=trace.entries() if with_trace else (),
     )
 
 

@@ -74,6 +74,9 @@ def locale_of(account: Mapping[str, Any]) -> str:
     return account.get("locale") or "en"
 
 
+_CONTAINERS = (list, tuple, dict)
+
+
 def _hashable(value: Any) -> Hashable:
     if isinstance(value, list | tuple):
         return tuple(_hashable(item) for item in value)
@@ -88,8 +91,10 @@ def account_class(account: Mapping[str, Any]) -> tuple[Hashable, ...]:
     the time zones they place it in (the engine reads the numbers only for those)."""
     country = str(account.get("country") or "US")
     numbers = [account.get(column) for column in PHONE_TYPES]
+    shared = [account.get(column) for column in SHARED_FACT_COLUMNS]
     return (
-        *(_hashable(account.get(column)) for column in SHARED_FACT_COLUMNS),
+        # Most facts are text or empty: only a list or a mapping (inconvenient times) needs turning into a key.
+        *(_hashable(value) if type(value) in _CONTAINERS else value for value in shared),
         city_for(country, account.get("postal_code")),
         tuple(bool(number) for number in numbers),
         bool(account.get("email")),

@@ -213,7 +213,7 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
     # The plan is made as of the start of the business day: what happened before it counts, and so do
     # the number checks just made for it. One read of the week (many reads by account take several
     # times longer), each round keeping its accounts' events and the answers about numbers.
-    events = ledger.contact_events(day.start - timedelta(days=8))
+    events = ledger.contact_events(day.start - timedelta(days=8), shard=shard)
     if not events.empty:
         events = events[(events["at"] < day.start) | (events["kind"] == "number_check")]
     event_hashes = events["account_id"].map(account_hash, na_action="ignore") if not events.empty else None

@@ -462,10 +462,18 @@ class Ledger(
         frame["claimed_at"] = pd.to_datetime(frame["claimed_at"], utc=True)
         return frame
 
-    def contact_events(self, since: datetime, account_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    def contact_events(
+        self, since: datetime, account_ids: Iterable[str] | None = None, shard: Shard | None = None
+    ) -> pd.DataFrame:
         """Outbound attempts and recorded events since a time, in the policy engine's shape, with what
-        passed with a represented debtor's attorney however long ago (``_contact_event_queries``)."""
+        passed with a represented debtor's attorney however long ago (``_contact_event_queries``).
+        With ``shard``, the attempts of that shard's accounts only: the sends of a day at a million
+        accounts are most of the history, and each shard's task reads its own."""
         queries = self._contact_event_queries(since)
+        if shard is not None and not shard.whole:
+            outbound, attorney_earlier = queries[0], queries[2]
+            queries[0] = (outbound[0].where(in_shard(shard)), outbound[1])
+            queries[2] = (attorney_earlier[0].where(in_shard(shard)), attorney_earlier[1])
         if account_ids is not None:
             ids = list(account_ids)
             queries = [(query.where(account.in_(ids)), account) for query, account in queries]
@@ -482,13 +490,20 @@ class Ledger(
         ids = list(dict.fromkeys(account_ids))
         numbers = sorted({a for a in addresses if isinstance(a, str) and a})
         queries = self._contact_event_queries(since)
-        recorded, _ = queries[1]
+        (outbound, outbound_account), (recorded, recorded_account), *with_attorneys = queries
         checks = recorded.where(events.c.kind == "number_check")
         frames = []
         with self.engine.connect() as conn:
             for start in range(0, len(ids), ACCOUNTS_PER_QUERY):
                 chunk = ids[start : start + ACCOUNTS_PER_QUERY]
-                frames.extend(pd.read_sql(query.where(account.in_(chunk)), conn) for query, account in queries)
+                frames.append(pd.read_sql(outbound.where(outbound_account.in_(chunk)), conn))
+                frames.append(pd.read_sql(recorded.where(recorded_account.in_(chunk)), conn))
+            # The older contacts with attorneys are few, found by their own index: read once, then kept
+            # for these accounts, rather than asked again for each thousand of them.
+            wanted = set(ids)
+            for query, _ in with_attorneys:
+                found = pd.read_sql(query, conn)
+                frames.append(found[found["account_id"].isin(wanted)])
             for start in range(0, len(numbers), ACCOUNTS_PER_QUERY):
                 found = pd.read_sql(
                     checks.where(events.c.address.in_(numbers[start : start + ACCOUNTS_PER_QUERY])), conn

@@ -115,3 +115,15 @@ def test_a_day_in_shards_is_the_day_of_one_pass_over_the_book(ledger, settings_f
         stored = conn.execute(text("SELECT account_id, account_hash FROM planned_steps")).all()
     assert stored and all(hashed == account_hash(account) for account, hashed in stored)
     twin.dispose()
+
+
+def test_each_shards_task_reads_the_sends_of_its_own_accounts_and_no_others(ledger, settings_for, tmp_path):
+    run_day(replace(settings_for(ledger, tmp_path / "book.csv"), shards=SHARDS), FIRST_DAY)
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    every_send = ledger.contact_events(since).query("kind == 'attempt'")
+    by_shard = {
+        shard: ledger.contact_events(since, shard=shard).query("kind == 'attempt'") for shard in all_shards(SHARDS)
+    }
+    for shard, sends in by_shard.items():
+        assert not sends.empty and all(shard.holds(account) for account in sends["account_id"]), shard
+    assert sum(len(sends) for sends in by_shard.values()) == len(every_send)

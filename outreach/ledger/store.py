@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,38 @@ POLICY_EVENT_KINDS = tuple(sorted(EVENT_KINDS | {"call_consent", "number_check",
 
 # Ids per IN (...) list when a part of the book is read.
 ACCOUNTS_PER_QUERY = 1000
+
+
+@dataclass(frozen=True)
+class HistoryQueries:
+    """The queries of the contact policy's history since a time: the recent sends and recorded events,
+    and, older than those, the sends to an attorney and the replies and conversations from where the
+    attorney was reached. A represented debtor may be contacted again once the attorney has not
+    answered for a month (US-19): that month and the answers after it lie beyond the week the rest
+    of the history covers. No row is in two of them."""
+
+    recent_sends: Any
+    recent_events: Any
+    earlier_attorney_sends: Any
+    earlier_attorney_answers: Any
+
+    def all(self, account_ids: list[str] | None = None) -> list[Any]:
+        """Every query, of some accounts only if ``account_ids`` names them."""
+        sends = (self.recent_sends, self.earlier_attorney_sends)
+        recorded = (self.recent_events, self.earlier_attorney_answers)
+        if account_ids is None:
+            return [*sends, *recorded]
+        return [query.where(attempts.c.account_id.in_(account_ids)) for query in sends] + [
+            query.where(events.c.account_id.in_(account_ids)) for query in recorded
+        ]
+
+    def of_shard(self, shard: Shard) -> HistoryQueries:
+        """The sends of one shard's accounts only (the events have no shard of their own to pick by)."""
+        return replace(
+            self,
+            recent_sends=self.recent_sends.where(in_shard(shard)),
+            earlier_attorney_sends=self.earlier_attorney_sends.where(in_shard(shard)),
+        )
 
 
 class Ledger(
@@ -466,19 +499,15 @@ class Ledger(
         self, since: datetime, account_ids: Iterable[str] | None = None, shard: Shard | None = None
     ) -> pd.DataFrame:
         """Outbound attempts and recorded events since a time, in the policy engine's shape, with what
-        passed with a represented debtor's attorney however long ago (``_contact_event_queries``).
+        passed with a represented debtor's attorney however long ago (``HistoryQueries``).
         With ``shard``, the attempts of that shard's accounts only: the sends of a day at a million
         accounts are most of the history, and each shard's task reads its own."""
-        queries = self._contact_event_queries(since)
+        history = self._history_queries(since)
         if shard is not None and not shard.whole:
-            outbound, attorney_earlier = queries[0], queries[2]
-            queries[0] = (outbound[0].where(in_shard(shard)), outbound[1])
-            queries[2] = (attorney_earlier[0].where(in_shard(shard)), attorney_earlier[1])
-        if account_ids is not None:
-            ids = list(account_ids)
-            queries = [(query.where(account.in_(ids)), account) for query, account in queries]
+            history = history.of_shard(shard)
+        queries = history.all(None if account_ids is None else list(account_ids))
         with self.engine.connect() as conn:
-            frame = pd.concat([pd.read_sql(query, conn) for query, _ in queries], ignore_index=True)
+            frame = pd.concat([pd.read_sql(query, conn) for query in queries], ignore_index=True)
         return _as_contact_events(frame)
 
     def contact_events_about(
@@ -489,19 +518,18 @@ class Ledger(
         read without the rest of the book."""
         ids = list(dict.fromkeys(account_ids))
         numbers = sorted({a for a in addresses if isinstance(a, str) and a})
-        queries = self._contact_event_queries(since)
-        (outbound, outbound_account), (recorded, recorded_account), *with_attorneys = queries
-        checks = recorded.where(events.c.kind == "number_check")
+        history = self._history_queries(since)
+        checks = history.recent_events.where(events.c.kind == "number_check")
         frames = []
         with self.engine.connect() as conn:
             for start in range(0, len(ids), ACCOUNTS_PER_QUERY):
                 chunk = ids[start : start + ACCOUNTS_PER_QUERY]
-                frames.append(pd.read_sql(outbound.where(outbound_account.in_(chunk)), conn))
-                frames.append(pd.read_sql(recorded.where(recorded_account.in_(chunk)), conn))
+                frames.append(pd.read_sql(history.recent_sends.where(attempts.c.account_id.in_(chunk)), conn))
+                frames.append(pd.read_sql(history.recent_events.where(events.c.account_id.in_(chunk)), conn))
             # The older contacts with attorneys are few, found by their own index: read once, then kept
             # for these accounts, rather than asked again for each thousand of them.
             wanted = set(ids)
-            for query, _ in with_attorneys:
+            for query in (history.earlier_attorney_sends, history.earlier_attorney_answers):
                 found = pd.read_sql(query, conn)
                 frames.append(found[found["account_id"].isin(wanted)])
             for start in range(0, len(numbers), ACCOUNTS_PER_QUERY):
@@ -511,16 +539,12 @@ class Ledger(
                 # The accounts' own answers were read with them already.
                 frames.append(found[~found["account_id"].isin(ids)])
         if not frames:
-            outbound_columns = [column.name for column in queries[0][0].selected_columns]
+            outbound_columns = [column.name for column in history.recent_sends.selected_columns]
             return _as_contact_events(pd.DataFrame(columns=outbound_columns))
         return _as_contact_events(pd.concat(frames, ignore_index=True))
 
-    def _contact_event_queries(self, since: datetime) -> list[tuple[Any, Any]]:
-        """The queries of the policy engine's history, each with the account column a caller narrows it
-        by: recent attempts, recent recorded events, and, older than those, the attempts to an attorney
-        and the replies and conversations from where the attorney was reached. A represented debtor may
-        be contacted again once the attorney has not answered for a month (US-19): that month and the
-        answers after it lie beyond the week the rest of the history covers. No row is in two queries."""
+    def _history_queries(self, since: datetime) -> HistoryQueries:
+        """The queries of the policy engine's history since a time (``HistoryQueries``)."""
         outbound_columns = (
             attempts.c.account_id,
             attempts.c.claimed_at.label("at"),
@@ -588,12 +612,7 @@ class Ledger(
                 ~recorded_since,
             )
         )
-        return [
-            (outbound, attempts.c.account_id),
-            (recorded, events.c.account_id),
-            (attorney_earlier, attempts.c.account_id),
-            (attorney_answers_earlier, events.c.account_id),
-        ]
+        return HistoryQueries(outbound, recorded, attorney_earlier, attorney_answers_earlier)
 
     def unreacted_events(self, limit: int = 5000) -> list[dict[str, Any]]:
         """Events the events DAG has not reacted to yet, oldest first."""

@@ -274,11 +274,13 @@ def dispatch(
         round_steps = list(rows_of(steps.iloc[start : start + STEPS_PER_ROUND]))
         if isinstance(accounts, AccountsOnDay):
             accounts.read(step["account_id"] for step in round_steps)
-        send_round(decide_round(round_steps))
+        due = decide_round(round_steps)
+        send_round(due)
         if isinstance(accounts, AccountsOnDay):
             accounts.forget()
         # The next round looks up sends and refs among those this one wrote.
-        ledger.refresh_statistics("attempts", "message_refs")
+        ledger.refresh_statistics("attempts", written=len(due))
+        ledger.refresh_statistics("message_refs")
 
     ledger.set_step_status(status_updates)
     ledger.record_decisions(audit)

@@ -97,13 +97,15 @@ class LadderRecords:
         rows = with_account_hash([{**p.as_row(), "updated_at": now} for p in moved])
         ids = [r["account_id"] for r in rows]
         replaced = delete(ladder_states).where(ladder_states.c.account_id.in_(bindparam("ids", expanding=True)))
+        deleted = 0
         with self.engine.begin() as conn:
             # In slices: SQLite takes at most 32,766 values in one statement.
             for start in range(0, len(ids), POSITIONS_PER_STATEMENT):
-                conn.execute(replaced, {"ids": ids[start : start + POSITIONS_PER_STATEMENT]})
+                deleted += conn.execute(replaced, {"ids": ids[start : start + POSITIONS_PER_STATEMENT]}).rowcount
             insert_rows(conn, ladder_states, rows)
         with self.engine.begin() as conn:
-            refresh_statistics(conn, ladder_states.name)
+            # A position moved replaces the account's row: only the accounts new to the ladder grow the table.
+            refresh_statistics(conn, ladder_states.name, written=len(rows) - deleted)
 
     def most_moved_account(self) -> str | None:
         """The account that reached the most ladder stages with a contact that went out: one to explain."""

@@ -215,10 +215,11 @@ class Ledger(
     def dispose(self) -> None:
         self.engine.dispose()
 
-    def refresh_statistics(self, *tables: str) -> None:
-        """After a bulk write: the database's planner told how large the tables now are."""
+    def refresh_statistics(self, *tables: str, written: int | None = None) -> None:
+        """After a bulk write (of ``written`` rows, if known): the database's planner told how large the
+        tables now are."""
         with self.engine.begin() as conn:
-            bulk.refresh_statistics(conn, *tables)
+            bulk.refresh_statistics(conn, *tables, written=written)
 
     # -- runs -------------------------------------------------------------------------
 
@@ -749,7 +750,7 @@ class Ledger(
             insert_rows(conn, planned_steps, fresh)
             insert_rows(conn, decisions, list(audit))
         with self.engine.begin() as conn:
-            bulk.refresh_statistics(conn, planned_steps.name)
+            bulk.refresh_statistics(conn, planned_steps.name, written=len(fresh))
 
     def steps(
         self,

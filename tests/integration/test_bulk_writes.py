@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 from sqlalchemy import select, update
 
-from outreach.ledger.bulk import insert_rows
+from outreach.ledger.bulk import insert_rows, refresh_statistics
 from outreach.ledger.schema import attempts, decisions, planned_steps
 
 DAY = date(2026, 11, 20)
@@ -225,3 +225,25 @@ def test_an_attempt_completed_twice_in_one_call_keeps_the_first_outcome_and_the_
         ]
     )
     assert stored_attempts(ledger)[key] == ("unknown", "SM1", None, None, 2, True)
+
+
+def test_a_small_write_into_a_large_table_keeps_its_statistics_and_a_large_one_refreshes_them(postgres_ledger):
+    def believed(conn) -> float:
+        return conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = 'events'::regclass").scalar()
+
+    def write(conn, rows: int, start: int) -> None:
+        conn.exec_driver_sql(
+            "INSERT INTO events (kind, occurred_at, recorded_at) "
+            f"SELECT 'payment', now(), now() FROM generate_series({start}, {start + rows - 1})"
+        )
+
+    with postgres_ledger.engine.begin() as conn:
+        write(conn, 10_000, 0)
+        refresh_statistics(conn, "events", written=10_000)
+        assert believed(conn) == 10_000, "a first write into an empty table is always counted"
+        write(conn, 500, 10_000)
+        refresh_statistics(conn, "events", written=500)
+        assert believed(conn) == 10_000, "a twentieth more leaves the estimate as it was"
+        write(conn, 5_000, 10_500)
+        refresh_statistics(conn, "events", written=5_000)
+        assert believed(conn) == 15_500

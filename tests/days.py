@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,25 @@ def drive_waves(ref: dict, settings: Settings, started_at: datetime) -> None:
             return
         now = datetime.fromisoformat(result["next_wave_at"])
     pytest.fail("the day never ended")
+
+
+def next_monday() -> date:
+    """A day to come: a send is recorded at the moment it really goes, so a simulated day earlier than
+    today would find the sends it makes in its own future."""
+    today = date.today()
+    return today + timedelta(days=7 - today.weekday())
+
+
+def campaign_through_sandbox(
+    settings: Settings, campaign_yaml: str, sandbox_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Settings:
+    """``settings`` with one campaign file of their own, sent through the sandbox providers as fast as
+    they take it."""
+    campaigns = settings.home / "campaigns"
+    campaigns.mkdir(parents=True, exist_ok=True)
+    campaign_id = next(line.split(":", 1)[1].strip() for line in campaign_yaml.splitlines() if line.startswith("id:"))
+    (campaigns / f"{campaign_id}.yaml").write_text(campaign_yaml, encoding="utf-8")
+    monkeypatch.setenv("OUTREACH_SANDBOX_URL", sandbox_url)
+    for key, value in FAST_PROVIDERS.items():
+        monkeypatch.setenv(key, value)
+    return dataclasses.replace(settings, campaigns_dir=campaigns, channel_set="sandbox")

@@ -64,6 +64,19 @@ class Sandbox:
         self.flush()
         return self.http.get("/_sandbox/callbacks").json()
 
+    def texts_to(self, number: str) -> list[str]:
+        """The bodies of the texts the sandbox's Twilio took for ``number``."""
+        return [r["payload"]["Body"] for r in self.accepted("twilio") if r["payload"]["To"] == number]
+
+    def emails_to(self, address: str) -> list[str]:
+        """The bodies of the emails the sandbox's SendGrid took for ``address``."""
+        return [
+            personalization["substitutions"]["{{body}}"]
+            for request in self.accepted("sendgrid")
+            for personalization in request["payload"]["personalizations"]
+            if personalization["to"][0]["email"] == address
+        ]
+
     def inbound(self, sender: str, to: str, body: str, sent_at: str | None = None) -> dict[str, Any]:
         message = {"from": sender, "to": to, "body": body, **({"sent_at": sent_at} if sent_at else {})}
         return self.http.post("/_sandbox/inbound", json=message).json()

@@ -4,7 +4,6 @@ The daily plan and the dispatcher read the attorney's side of it however far bac
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from outreach.cli import main
 from outreach.explain import explain
 from outreach.sandbox.signing import twilio_signature
 from outreach.web import webhooks
-from tests.days import FAST_PROVIDERS, Book, run_day
+from tests.days import Book, campaign_through_sandbox, next_monday, run_day
 
 CAMPAIGN = """
 id: m2_represented
@@ -27,8 +26,7 @@ ladder:
   - {id: tell-attorney, channel: sms, recipient: attorney, template: attorney_notice, wait_days: 1}
   - {id: past-due-notice, channel: email, template: past_due, wait_days: 7}
 """
-# Days to come: a send is recorded at the moment it really goes, so the attorney's text lies before them.
-MONDAY = date.today() + timedelta(days=7 - date.today().weekday())
+MONDAY = next_monday()
 FIVE_WEEKS_ON = MONDAY + timedelta(days=35)
 TEN_WEEKS_ON = MONDAY + timedelta(days=70)
 SILENT_ATTORNEY = "+12125550181"
@@ -38,9 +36,6 @@ WRITING_ATTORNEY = "+12125550183"
 
 @pytest.fixture
 def walk(ledger, settings_for, tmp_path, sandbox, monkeypatch):
-    campaigns = tmp_path / "campaigns"
-    campaigns.mkdir()
-    (campaigns / "m2_represented.yaml").write_text(CAMPAIGN, encoding="utf-8")
     book = Book(tmp_path / "accounts.csv")
     first_due = MONDAY - timedelta(days=40)
     for account_id, attorney, debtor in (
@@ -57,10 +52,7 @@ def walk(ledger, settings_for, tmp_path, sandbox, monkeypatch):
             attorney_phone=attorney,
             attorney_consent="yes",
         )
-    settings = dataclasses.replace(settings_for(ledger, book.path), campaigns_dir=campaigns, channel_set="sandbox")
-    monkeypatch.setenv("OUTREACH_SANDBOX_URL", sandbox.url)
-    for key, value in FAST_PROVIDERS.items():
-        monkeypatch.setenv(key, value)
+    settings = campaign_through_sandbox(settings_for(ledger, book.path), CAMPAIGN, sandbox.url, monkeypatch)
     monkeypatch.setenv("OUTREACH_LEDGER_URL", settings.ledger_url)
     monkeypatch.delenv("OUTREACH_CALLBACK_BASE_URL", raising=False)
 
@@ -84,15 +76,6 @@ def text_in(monkeypatch, sender: str, body: str) -> None:
     assert response.status_code == 200
 
 
-def emails_to(sandbox, address: str) -> list[str]:
-    return [
-        personalization["substitutions"]["{{body}}"]
-        for request in sandbox.accepted("sendgrid")
-        for personalization in request["payload"]["personalizations"]
-        if personalization["to"][0]["email"] == address
-    ]
-
-
 def test_contact_resumes_only_with_the_debtor_whose_attorney_went_silent(walk, ledger, sandbox, monkeypatch):
     walk(MONDAY)
     texted = {r["payload"]["To"] for r in sandbox.accepted("twilio")}
@@ -114,7 +97,7 @@ def test_contact_resumes_only_with_the_debtor_whose_attorney_went_silent(walk, l
     assert silent["decision"] != "block" and silent["status"] == "sent", silent["reason"]
     assert "attorney has not answered within 30 days" in silent["reason"]
     assert "regf.attorney" in silent["rule_ids"]
-    assert len(emails_to(sandbox, "jane.doe@example.com")) == 1
+    assert len(sandbox.emails_to("jane.doe@example.com")) == 1
     # A reply from where the attorney was texted, or an answer a person recorded, keeps the hold.
     assert_held(ledger, sandbox, FIVE_WEEKS_ON)
 
@@ -128,7 +111,7 @@ def assert_held(ledger, sandbox, day: date) -> None:
     for answered_id, debtor in (("AC2", "john.roe@example.com"), ("AC3", "ann.poe@example.com")):
         answered = steps.loc[answered_id]
         assert answered["decision"] == "block" and "attorney" in answered["reason"], (day, answered_id)
-        assert not emails_to(sandbox, debtor)
+        assert not sandbox.emails_to(debtor)
 
 
 def test_the_history_holds_each_text_to_an_attorney_once_however_long_ago(walk, ledger):

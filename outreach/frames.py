@@ -30,8 +30,15 @@ def rows_of(frame: pd.DataFrame) -> Iterator[dict[str, Any]]:
 def _python_values(column: pd.Series) -> list[Any]:
     if isinstance(column.dtype, np.dtype) and column.dtype.kind in "biuf":
         return column.to_numpy().tolist()
+    values = column.to_numpy(dtype=object).tolist()
+    # Most columns of a day's book hold Python values already: their types are checked once each.
+    if not any(issubclass(kind, np.generic) or kind is _NA_TYPE for kind in set(map(type, values))):
+        return values
     # Numpy scalars and pandas' NA become Python values, as pandas makes them.
-    return [_native(v) if isinstance(v, np.generic) or v is pd.NA else v for v in column]
+    return [_native(v) if isinstance(v, np.generic) or v is pd.NA else v for v in values]
+
+
+_NA_TYPE = type(pd.NA)
 
 
 def _native(value: Any) -> Any:

@@ -26,9 +26,14 @@ from sqlalchemy import (
     Table,
     Text,
     bindparam,
+    cast,
+    column,
+    func,
     insert,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 SQLITE_INSERT_BATCH = 50_000
 # Rows turned into an Arrow table at a time for COPY: enough to amortise a round trip, little memory.
@@ -90,7 +95,8 @@ def update_rows(
     row of ``table`` with its ``key``, as ``values(new)`` says: ``new[name]`` is the row's value of ``name``.
 
     PostgreSQL takes them by COPY into a temporary table and one UPDATE ... FROM it, in the caller's
-    transaction: a statement per row is parsed, planned and sent 300,000 times on a large day. SQLite,
+    transaction: a statement per row is parsed, planned and sent 300,000 times on a large day. (One
+    UPDATE ... FROM the rows' arrays, ``unnested``, measured a third slower on a day's dispatch.) SQLite,
     in the process, takes a statement per row at no round trip's cost.
     """
     if not rows:
@@ -116,6 +122,18 @@ def update_rows(
     statement = update(table).where(table.c[key] == new_values[key]).values(values(new_values))
     for start in range(0, len(rows), UPDATE_BATCH):
         conn.execute(statement, [{f"new_{n}": v for n, v in row.items()} for row in rows[start : start + UPDATE_BATCH]])
+
+
+def unnested(table: Table, rows: Sequence[Mapping[str, Any]], name: str = "new") -> TableValuedAlias:
+    """``rows`` (dicts with the same keys, columns of ``table``) as a relation named ``name`` that PostgreSQL
+    reads from one array per column, typed as ``table`` types them: a batch of a dispatch (hundreds of
+    rows) in one statement and one round trip, where the statement can do more than insert them."""
+    names = list(rows[0])
+    arrays = [
+        cast(bindparam(f"{name}_{n}", [row[n] for row in rows], type_=ARRAY(table.c[n].type)), ARRAY(table.c[n].type))
+        for n in names
+    ]
+    return func.unnest(*arrays).table_valued(*(column(n, table.c[n].type) for n in names)).render_derived(name=name)
 
 
 def _arrow_type(table: Table, name: str) -> pa.DataType:

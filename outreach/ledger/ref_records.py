@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
 
+from outreach.ledger.bulk import unnested
 from outreach.ledger.schema import message_refs, planned_steps
 
 # A step key names account | campaign | stage | channel | date; a ref never holds the separator.
@@ -28,28 +30,25 @@ class RefRecords:
         ``content_digest``) before it goes."""
         if not rows:
             return
-        keys = [row["step_key"] for row in rows]
         now = datetime.now(UTC)
+        fresh = [{**row, "created_at": now} for row in rows]
+        dialect_insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
         with self.engine.begin() as conn:
-            known = set(
-                conn.execute(select(message_refs.c.step_key).where(message_refs.c.step_key.in_(keys))).scalars()
-            )
-            fresh = [{**row, "created_at": now} for row in rows if row["step_key"] not in known]
-            if fresh:
-                conn.execute(insert(message_refs), fresh)
-            again = [
-                {"key": row["step_key"], "digest": row.get("content_digest")}
-                for row in rows
-                if row["step_key"] in known
-            ]
-            if again:
-                # Sent again after a claim was given back: the words that go now are the ones to find.
-                conn.execute(
-                    update(message_refs)
-                    .where(message_refs.c.step_key == bindparam("key"))
-                    .values(content_digest=bindparam("digest")),
-                    again,
+            if self.engine.dialect.name == "postgresql":
+                # One statement and one round trip for the batch, from its columns' arrays.
+                new = unnested(message_refs, fresh)
+                statement = dialect_insert(message_refs).from_select(
+                    list(fresh[0]), select(*(new.c[name] for name in fresh[0]))
                 )
+                values: list[dict[str, Any]] | None = None
+            else:
+                statement, values = dialect_insert(message_refs), fresh
+            # Sent again after a claim was given back: the ref stays, and the words that go now are the
+            # ones to find.
+            statement = statement.on_conflict_do_update(
+                index_elements=["step_key"], set_={"content_digest": statement.excluded.content_digest}
+            )
+            conn.execute(statement, values)
 
     def message_ref(self, ref: str) -> dict[str, Any] | None:
         """The step a ref stands for, with its channel and contact address; None for an unknown ref."""

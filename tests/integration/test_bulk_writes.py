@@ -227,6 +227,30 @@ def test_an_attempt_completed_twice_in_one_call_keeps_the_first_outcome_and_the_
     assert stored_attempts(ledger)[key] == ("unknown", "SM1", None, None, 2, True)
 
 
+def test_a_messages_ref_is_kept_when_it_is_sent_again_and_its_words_are_the_new_ones(ledger):
+    keys = planned(ledger)[:3]
+    claimed(ledger, keys)
+    ledger.register_refs(
+        [
+            {"ref": f"ref-{n}", "step_key": key, "account_id": key.split("|")[0], "business_date": DAY}
+            | {"content_digest": f"first words {n}"}
+            for n, key in enumerate(keys[:2])
+        ]
+    )
+    # The first message's claim was given back and it goes again, beside a message registered now.
+    ledger.register_refs(
+        [
+            {"ref": f"again-{n}", "step_key": key, "account_id": key.split("|")[0], "business_date": DAY}
+            | {"content_digest": f"{REASONS[n]} words"}
+            for n, key in enumerate([keys[0], keys[2]])
+        ]
+    )
+    assert ledger.message_ref("ref-0")["content_digest"] == f"{REASONS[0]} words"
+    assert ledger.message_ref("ref-1")["content_digest"] == "first words 1"
+    assert ledger.message_ref("again-1")["step_key"] == keys[2]
+    assert ledger.message_ref("again-0") is None
+
+
 def test_a_small_write_into_a_large_table_keeps_its_statistics_and_a_large_one_refreshes_them(postgres_ledger):
     def believed(conn) -> float:
         return conn.exec_driver_sql("SELECT reltuples FROM pg_class WHERE oid = 'events'::regclass").scalar()

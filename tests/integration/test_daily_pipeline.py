@@ -136,6 +136,25 @@ def test_concurrent_claims_never_share_a_step(ledger, settings_for, book):
     assert len(claimed) == len(set(claimed)) == len(steps)
 
 
+def test_a_step_held_after_it_was_read_is_not_claimed_and_a_claimed_one_is_not_claimed_again(
+    ledger, settings_for, book
+):
+    settings = settings_for(ledger, book)
+    plan_all(pipeline.segment(pipeline.pull(DAY, "scheduled__1", settings), settings), settings)
+    steps = ledger.steps(DAY, statuses=["pending"]).to_dict("records")
+    held, first, rest = steps[0], steps[1], steps[2:]
+    # Read as pending by a dispatch, then held (a payment came in) before its claim.
+    ledger.set_step_status([{"step_key": held["step_key"], "status": "held", "status_reason": "paid"}])
+
+    assert ledger.claim([first], run_id="earlier") == {first["step_key"]}
+    won = ledger.claim(steps, run_id="later")
+
+    assert won == {step["step_key"] for step in rest}
+    claims = ledger.attempts_for(DAY).set_index("step_key")
+    assert held["step_key"] not in claims.index
+    assert claims.loc[first["step_key"], "run_id"] == "earlier"
+
+
 def test_a_missing_accounts_file_fails_the_pull_naming_the_file(sqlite_ledger, settings_for, tmp_path):
     settings = settings_for(sqlite_ledger, tmp_path / "drop" / "accounts-2026-11-20.csv")
     with pytest.raises(SourceError, match=r"accounts-2026-11-20\.csv does not exist"):

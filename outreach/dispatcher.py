@@ -279,8 +279,7 @@ def dispatch(
         if isinstance(accounts, AccountsOnDay):
             accounts.forget()
         # The next round looks up sends and refs among those this one wrote.
-        ledger.refresh_statistics("attempts", written=len(due))
-        ledger.refresh_statistics("message_refs")
+        ledger.refresh_statistics("attempts", "message_refs", written=len(due))
 
     ledger.set_step_status(status_updates)
     ledger.record_decisions(audit)
@@ -340,7 +339,7 @@ def _send_batch(
                 subject=rendered.subject,
                 body=rendered.body,
                 locale=account["locale"],
-                ref=renderer.ref(step["step_key"]),
+                ref=rendered.ref,
                 record=bool(step.get("recording_days")),
                 recipient=account.get("recipient"),
             )

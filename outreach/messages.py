@@ -60,6 +60,8 @@ class RenderedMessage:
     body: str
     # For a letter whose content the law prescribes: the required fields it lacks as rendered.
     missing: tuple[str, ...] = ()
+    # The ref its links carry (the step's own, or a preview's).
+    ref: str = ""
 
 
 def format_amount(minor: int, currency: str) -> str:
@@ -98,6 +100,8 @@ class Renderer:
             undefined=StrictUndefined,
             autoescape=False,
             keep_trailing_newline=False,
+            # The templates ship with the code: a render need not look at the file again.
+            auto_reload=False,
         )
 
     def ref(self, step_key: str) -> str:
@@ -136,16 +140,17 @@ class Renderer:
     ) -> RenderedMessage:
         """The words of ``step_key``'s message (its links carry the step's ref); without a step, a preview."""
         locale = account.get("locale") or "en"
-        context = self.context(account, self.ref(step_key) if step_key else PREVIEW_REF)
+        ref = self.ref(step_key) if step_key else PREVIEW_REF
+        context = self.context(account, ref)
         compiled = self.environment.get_template(f"{channel}/{template}.{locale}.j2")
         text = compiled.render(context).strip()
         if needs_cn_letter_fields(channel, locale, template):
             fields = letter_fields(compiled, context)
             missing = missing_letter_fields(fields, context, self.sender.letter_seal, text)
-            return RenderedMessage(None, text, tuple(missing))
+            return RenderedMessage(None, text, tuple(missing), ref)
         if channel == "email":
             first, _, rest = text.partition("\n")
             if not first.startswith("Subject: "):
                 raise ValueError(f"email template {template}.{locale} must start with a 'Subject: ' line")
-            return RenderedMessage(first.removeprefix("Subject: ").strip(), rest.strip())
-        return RenderedMessage(None, text)
+            return RenderedMessage(first.removeprefix("Subject: ").strip(), rest.strip(), ref=ref)
+        return RenderedMessage(None, text, ref=ref)

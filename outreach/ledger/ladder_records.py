@@ -12,6 +12,7 @@ from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, up
 
 from outreach.ladder import Handoff, History, Position, Promise, StepOutcome
 from outreach.ledger.bulk import insert_rows, refresh_statistics
+from outreach.ledger.id_lists import in_slices, one_of
 from outreach.ledger.schema import (
     ATTORNEY_ANSWER,
     attempts,
@@ -70,9 +71,6 @@ def insert_payment_once(conn: Any, **values: Any) -> bool:
     return True
 
 
-POSITIONS_PER_STATEMENT = 10_000
-
-
 class LadderRecords:
     engine: Engine
 
@@ -80,15 +78,14 @@ class LadderRecords:
 
     def positions(self, account_ids: Iterable[str] | None = None, shard: Shard | None = None) -> dict[str, Position]:
         """Each account's ladder position (of the named accounts, of one shard of the book)."""
-        query = select(ladder_states)
+        # The columns in the order of the position's fields: each row is a position as it comes.
+        query = select(*(ladder_states.c[name] for name in Position.__dataclass_fields__))
         if account_ids is not None:
             query = query.where(ladder_states.c.account_id.in_(list(account_ids)))
         if shard is not None and not shard.whole:
             query = query.where(in_shard(shard, ladder_states))
         with self.engine.connect() as conn:
-            rows = conn.execute(query).mappings().all()
-        fields = Position.__dataclass_fields__
-        return {row["account_id"]: Position(**{k: row[k] for k in fields}) for row in rows}
+            return {row[0]: Position(*row) for row in conn.execute(query)}
 
     def save_positions(self, moved: Sequence[Position]) -> None:
         if not moved:
@@ -96,12 +93,11 @@ class LadderRecords:
         now = datetime.now(UTC)
         rows = with_account_hash([{**p.as_row(), "updated_at": now} for p in moved])
         ids = [r["account_id"] for r in rows]
-        replaced = delete(ladder_states).where(ladder_states.c.account_id.in_(bindparam("ids", expanding=True)))
         deleted = 0
         with self.engine.begin() as conn:
-            # In slices: SQLite takes at most 32,766 values in one statement.
-            for start in range(0, len(ids), POSITIONS_PER_STATEMENT):
-                deleted += conn.execute(replaced, {"ids": ids[start : start + POSITIONS_PER_STATEMENT]}).rowcount
+            for part in in_slices(ids, conn.dialect.name):
+                replaced = delete(ladder_states).where(one_of(ladder_states.c.account_id, part, conn.dialect.name))
+                deleted += conn.execute(replaced).rowcount
             insert_rows(conn, ladder_states, rows)
         with self.engine.begin() as conn:
             # A position moved replaces the account's row: only the accounts new to the ladder grow the table.

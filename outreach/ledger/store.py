@@ -15,12 +15,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import (
     Engine,
-    String,
     and_,
-    any_,
     bindparam,
     case,
-    cast,
     create_engine,
     delete,
     event,
@@ -31,7 +28,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 
 from outreach.accounts.schema import PARTY_COLUMNS
@@ -41,6 +37,7 @@ from outreach.ledger.bulk import insert_rows, insert_table, update_rows
 from outreach.ledger.collector_records import CollectorRecords
 from outreach.ledger.contact_versions import write_versions
 from outreach.ledger.escalation_records import EscalationRecords
+from outreach.ledger.id_lists import in_slices, one_of
 from outreach.ledger.ladder_records import LadderRecords
 from outreach.ledger.number_check_records import NumberCheckRecords
 from outreach.ledger.ref_records import RefRecords
@@ -113,20 +110,6 @@ def _none_for_missing(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
-def one_of(column: Any, values: list[str], dialect: str) -> Any:
-    """``column`` is one of ``values``: on PostgreSQL as ``= ANY`` of one array parameter, which is sent
-    and planned as it is, where an ``IN`` list is written out into the statement value by value."""
-    if dialect == "postgresql":
-        return column == any_(cast(bindparam(None, values, type_=ARRAY(String)), ARRAY(String)))
-    return column.in_(values)
-
-
-def in_slices(values: list[str], dialect: str) -> list[list[str]]:
-    """``values`` in slices small enough for one ``one_of`` each."""
-    size = IDS_PER_ARRAY if dialect == "postgresql" else ACCOUNTS_PER_QUERY
-    return [values[start : start + size] for start in range(0, len(values), size)]
-
-
 def _snapshot_of(business_date: date, account_ids: list[str], dialect: str) -> Any:
     """``account_snapshots`` of some accounts on a day, read from its two tables with the accounts named
     to each: PostgreSQL does not carry a list of ids across the view's join, and would otherwise scan
@@ -166,11 +149,6 @@ ATTORNEY_ANSWER_KINDS = ("inbound", "conversation")
 # and payments are not among them: read, they would only be dropped, and an account with a receipt on
 # file would be asked about on its own instead of with its class (``outreach.decision_classes``).
 POLICY_EVENT_KINDS = tuple(sorted(EVENT_KINDS | {"call_consent", "number_check", ATTORNEY_ANSWER}))
-
-# Ids per IN (...) list when a part of the book is read.
-ACCOUNTS_PER_QUERY = 1000
-# Ids per array on PostgreSQL: a dispatch round's accounts in one query.
-IDS_PER_ARRAY = 20_000
 
 
 @dataclass(frozen=True)

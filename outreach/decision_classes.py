@@ -121,6 +121,10 @@ class DecisionClasses:
     # Steps answered from their class, and steps asked on their own because something is on file.
     by_class: int = 0
     one_by_one: int = 0
+    # The last account asked about and its class: a day's steps come account by account, and an
+    # account's facts do not change while its steps are decided.
+    _last_account: Mapping[str, Any] | None = field(default=None, init=False, repr=False)
+    _last_class: tuple[Hashable, ...] = field(default=(), init=False, repr=False)
 
     def decide(
         self,
@@ -152,7 +156,7 @@ class DecisionClasses:
             configured_sms_sender() if channel == "sms" else None,
             at,
             # Which contact points the account has, so also whether ``address`` is one.
-            account_class(account),
+            self._class_of(account),
         )
         answered = self.answers.get(key)
         if answered is None:
@@ -163,6 +167,11 @@ class DecisionClasses:
             answered.recording_days = recording_retention_days(answered.request, self.rules)
             answered.recording_known = True
         return answered.decision, answered.recording_days
+
+    def _class_of(self, account: Mapping[str, Any]) -> tuple[Hashable, ...]:
+        if account is not self._last_account:
+            self._last_account, self._last_class = account, account_class(account)
+        return self._last_class
 
     def counts(self) -> dict[str, int]:
         return {"by_class": self.by_class, "classes": len(self.answers), "one_by_one": self.one_by_one}

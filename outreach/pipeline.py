@@ -244,12 +244,13 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
         # Each round is saved whole before the next is read: a plan that stops part way is planned
         # again from the start, and a round planned twice is the same round (the step keys match).
         ledger.save_plan(day.date, result.steps, result.audit, campaign=campaign.id, shard=part)
-        ledger.save_positions(result.positions)
+        ledger.save_positions(result.changed_positions)
+        ledger.positions_seen(sorted(result.seen_again), day.date)
         ledger.add_handoffs(result.handoffs)
         ledger.settle_promises(result.promises)
         steps += len(result.steps)
         approvals += len(result.handoffs)
-        moves += len(result.moves)
+        moves += len(result.moves) - len(result.seen_again)
         counts.update(s["decision"] for s in result.steps if s["step_key"] not in already)
         asked.update(result.decided)
         del snapshot, histories, result

@@ -60,14 +60,32 @@ class Plan:
     moves: dict[str, Position] = field(default_factory=dict)
     # How the policy decisions were made: shared by a class of steps, or asked one by one.
     decided: dict[str, int] = field(default_factory=dict)
+    # Accounts whose position changed today only in being seen again (``last_seen_on``): most of a
+    # day's book, stored as that one change rather than as a new position each.
+    seen_again: set[str] = field(default_factory=set)
 
     @property
     def positions(self) -> list[Position]:
         return list(self.moves.values())
 
-    def move_to(self, position: Position) -> None:
+    @property
+    def changed_positions(self) -> list[Position]:
+        """The new positions that changed more than the day they were last seen."""
+        return [p for p in self.moves.values() if p.account_id not in self.seen_again]
+
+    def move_to(self, position: Position, seen_only: bool = False) -> None:
         self.moves.pop(position.account_id, None)
         self.moves[position.account_id] = position
+        if seen_only:
+            self.seen_again.add(position.account_id)
+        else:
+            self.seen_again.discard(position.account_id)
+
+
+def only_seen_again(before: Position, after: Position) -> bool:
+    """Whether ``after`` is ``before`` seen on a later day, and nothing else (one dict compared, not two
+    positions built: it is asked of most of the book every day)."""
+    return {**after.__dict__, "last_seen_on": before.last_seen_on} == before.__dict__
 
 
 def step_key(account_id: str, campaign: str, stage: str, channel: str, business_date: date) -> str:
@@ -201,7 +219,7 @@ def plan_day(
         for decision, reason in moved.notes:
             audit(account_id, decision, reason)
         if moved.position is not None and moved.position != position:
-            plan.move_to(moved.position)
+            plan.move_to(moved.position, seen_only=position is not None and only_seen_again(position, moved.position))
         for promise_id, status in moved.promises:
             plan.promises.append({"id": promise_id, "status": status, "resolved_on": day.date})
         if not moved.execute:

@@ -287,6 +287,21 @@ def test_a_partial_payment_restarts_the_wait_but_never_skips_a_stage(walk, book,
     assert any(f"last payment {days[1]}" in r for r in decisions), "the wait restarted from the payment"
 
 
+def test_an_account_seen_every_day_carries_on_when_its_oldest_unpaid_due_date_moves_up(walk, book, ledger):
+    account = account_in("sms_first")
+    book.add(account, START - timedelta(days=20))
+    days = business_days(START, 6)
+    walk(days[:5])
+    # The oldest cycle was paid off: the oldest unpaid due date is now a later one, still past, from
+    # days the account was already on the ladder. The episode goes on; it has not started again.
+    book.update(account, oldest_unpaid_due_date=days[3].isoformat())
+    walk(days[5:])
+    position = ledger.positions([account])[account]
+    assert position.episode_started_on == days[0] and position.last_seen_on == days[5]
+    reasons = ledger.account_timeline(account)["decisions"]["reason"].tolist()
+    assert not any("new delinquency episode" in r for r in reasons)
+
+
 def test_m2_plus_hands_off_to_agents_then_asks_a_person_before_placing_with_an_agency(walk, book, ledger, tmp_path):
     account = "AC90001"
     book.add(account, START - timedelta(days=40))

@@ -21,6 +21,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 
 from outreach.accounts.columns import row_flags
 from outreach.accounts.schema import PARTY_COLUMNS
+from outreach.ledger.bulk_reads import read_table
 from outreach.ledger.schema import CONTACT_COLUMNS, account_contacts, account_days
 
 ROWS_PER_HASH_BATCH = 200_000
@@ -57,7 +58,7 @@ def _chunks(values: list[Any]) -> list[list[Any]]:
     return [values[start : start + ACCOUNTS_PER_STATEMENT] for start in range(0, len(values), ACCOUNTS_PER_STATEMENT)]
 
 
-def _in_effect(conn: Any, business_date: date) -> pd.DataFrame:
+def _in_effect(conn: Any, business_date: date) -> pa.Table:
     on_the_day = and_(
         account_contacts.c.valid_from <= business_date,
         or_(account_contacts.c.valid_to.is_(None), account_contacts.c.valid_to > business_date),
@@ -68,10 +69,7 @@ def _in_effect(conn: Any, business_date: date) -> pd.DataFrame:
         account_contacts.c.valid_to,
         account_contacts.c.contact_hash,
     ).where(on_the_day)
-    frame = pd.read_sql(query, conn, dtype={"contact_hash": "Int64"})
-    for column in ("valid_from", "valid_to"):
-        frame[column] = pd.to_datetime(frame[column]).dt.date
-    return frame
+    return read_table(conn, query)
 
 
 def _first_after(conn: Any, column: Any, account_id: Any, business_date: date) -> dict[str, date]:
@@ -85,9 +83,22 @@ def write_versions(
     """Open a contact version for every account of ``contacts`` (``account_id`` and ``CONTACT_COLUMNS``)
     whose details differ from the version in effect on ``business_date``; returns how many."""
     hashes = contact_hashes(contacts)
-    today = pd.DataFrame({"account_id": contacts.column("account_id").to_pylist(), "hash": hashes})
-    known = today.merge(_in_effect(conn, business_date), on="account_id", how="left")
-    changed = known[known["contact_hash"].isna() | (known["contact_hash"] != known["hash"])].copy()
+    today = pa.table(
+        {
+            "account_id": contacts.column("account_id"),
+            "hash": pa.array(hashes, pa.int64()),
+            "row": pa.array(np.arange(contacts.num_rows), pa.int64()),
+        }
+    )
+    # Joined in Arrow, a million accounts against the versions in effect; only the changed few percent
+    # become Python values.
+    known = today.join(_in_effect(conn, business_date), "account_id", join_type="left outer")
+    differs = pc.or_kleene(pc.is_null(known.column("contact_hash")), pc.not_equal(known["contact_hash"], known["hash"]))
+    changed = (
+        known.filter(differs)
+        .sort_by("row")
+        .to_pandas(date_as_object=True, types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    )
     if changed.empty:
         return 0
     newest = conn.execute(select(func.max(account_days.c.business_date))).scalar()
@@ -145,11 +156,10 @@ def write_versions(
             )
             .values(valid_to=business_date)
         )
-    position = {account: index for index, account in enumerate(today["account_id"])}
-    rows = contacts.take(pa.array([position[a] for a in changed["account_id"]], pa.int64()))
+    rows = contacts.take(pa.array(changed["row"].to_numpy(dtype=np.int64), pa.int64()))
     versions = rows.append_column("valid_from", pa.array([business_date] * len(changed), pa.date32()))
     versions = versions.append_column("valid_to", pa.array(new_valid_to, pa.date32()))
-    versions = versions.append_column("contact_hash", pa.array(changed["hash"].to_numpy(), pa.int64()))
+    versions = versions.append_column("contact_hash", pa.array(changed["hash"].to_numpy(dtype=np.int64), pa.int64()))
     bulk_insert(conn, account_contacts.name, versions)
     if tail_rows is not None:
         bulk_insert(conn, account_contacts.name, tail_rows)

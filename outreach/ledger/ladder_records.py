@@ -12,6 +12,7 @@ from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, up
 
 from outreach.ladder import Handoff, History, Position, Promise, StepOutcome
 from outreach.ledger.bulk import insert_rows, refresh_statistics
+from outreach.ledger.bulk_reads import read_table
 from outreach.ledger.id_lists import in_slices, one_of
 from outreach.ledger.schema import (
     ATTORNEY_ANSWER,
@@ -85,7 +86,8 @@ class LadderRecords:
         if shard is not None and not shard.whole:
             query = query.where(in_shard(shard, ladder_states))
         with self.engine.connect() as conn:
-            return {row[0]: Position(*row) for row in conn.execute(query)}
+            found = read_table(conn, query)
+        return {row[0]: Position(*row) for row in zip(*(column.to_pylist() for column in found.columns), strict=True)}
 
     def save_positions(self, moved: Sequence[Position]) -> None:
         if not moved:
@@ -163,17 +165,21 @@ class LadderRecords:
             steps = steps.where(in_shard(shard))
         with self.engine.connect() as conn:
             by_account: dict[str, list[StepOutcome]] = defaultdict(list)
-            for row in conn.execute(steps).mappings():
-                by_account[row["account_id"]].append(
+            # A year of a round's steps: read as columns, each step built from its row's values.
+            found = read_table(conn, steps)
+            for account_id, stage, channel, on, status, decision, reason, rule_ids, attempt, error in zip(
+                *(column.to_pylist() for column in found.columns), strict=True
+            ):
+                by_account[account_id].append(
                     StepOutcome(
-                        stage=row["stage"],
-                        channel=row["channel"],
-                        business_date=_day(row["business_date"]),
-                        status=row["status"],
-                        decision=row["decision"],
-                        attempt=row["attempt"],
-                        reason=row["error"] if row["attempt"] else row["reason"],
-                        rules=row["rule_ids"] or "",
+                        stage=stage,
+                        channel=channel,
+                        business_date=on,
+                        status=status,
+                        decision=decision,
+                        attempt=attempt,
+                        reason=error if attempt else reason,
+                        rules=rule_ids or "",
                     )
                 )
             for account_id, outcomes in by_account.items():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -12,7 +11,6 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pacsv
 from sqlalchemy import (
     Engine,
     and_,
@@ -34,6 +32,7 @@ from outreach.accounts.schema import PARTY_COLUMNS
 from outreach.frames import rows_of
 from outreach.ledger import bulk
 from outreach.ledger.bulk import insert_rows, insert_table, update_rows
+from outreach.ledger.bulk_reads import read_frame, read_table
 from outreach.ledger.collector_records import CollectorRecords
 from outreach.ledger.contact_versions import write_versions
 from outreach.ledger.escalation_records import EscalationRecords
@@ -381,7 +380,7 @@ class Ledger(
         frames = []
         with self.engine.connect() as conn:
             for part in in_slices(ids, self.dialect):
-                frames.append(pd.read_sql(_snapshot_of(latest, part, self.dialect), conn))
+                frames.append(read_frame(conn, _snapshot_of(latest, part, self.dialect)))
         if not frames:
             return {}
         frame = _none_for_missing(pd.concat(frames, ignore_index=True))
@@ -410,7 +409,7 @@ class Ledger(
             )
             query = query.where(account_snapshots.c.account_id.in_(of_shard))
         with self.engine.connect() as conn:
-            frame = pd.read_sql(query, conn)
+            frame = read_frame(conn, query)
         return self.with_contact_preferences(self.with_collector_facts(_none_for_missing(frame)))
 
     def account_count(self, business_date: date, shard: Shard | None = None) -> int:
@@ -430,33 +429,10 @@ class Ledger(
             if previous is None:
                 return pa.table({"account_id": pa.array([], pa.string()), "bucket": pa.array([], pa.string())})
             day = _as_date(previous)
-            cursor = conn.connection.driver_connection.cursor()
-            if self.dialect == "postgresql":
-                # A million rows come back as one CSV stream in a fraction of the time row fetching takes.
-                buffer = io.BytesIO()
-                query = cursor.mogrify(
-                    "SELECT account_id, bucket FROM account_days WHERE business_date = %s", (day,)
-                ).decode()
-                cursor.copy_expert(f"COPY ({query}) TO STDOUT WITH (FORMAT csv)", buffer)
-                buffer.seek(0)
-                return pacsv.read_csv(
-                    buffer,
-                    read_options=pacsv.ReadOptions(column_names=["account_id", "bucket"]),
-                    convert_options=pacsv.ConvertOptions(
-                        column_types={"account_id": pa.string(), "bucket": pa.string()}
-                    ),
-                )
-            cursor.execute(
-                "SELECT account_id, bucket FROM account_days WHERE business_date = ?",
-                (day.isoformat(),),
+            return read_table(
+                conn,
+                select(account_days.c.account_id, account_days.c.bucket).where(account_days.c.business_date == day),
             )
-            rows = cursor.fetchall()
-        return pa.table(
-            {
-                "account_id": pa.array([row[0] for row in rows], pa.string()),
-                "bucket": pa.array([row[1] for row in rows], pa.string()),
-            }
-        )
 
     def bucket_counts(self, business_date: date) -> dict[str, int]:
         with self.engine.connect() as conn:
@@ -519,7 +495,7 @@ class Ledger(
             history = history.of_shard(shard)
         queries = history.all(None if account_ids is None else list(account_ids))
         with self.engine.connect() as conn:
-            frame = pd.concat([pd.read_sql(query, conn) for query in queries], ignore_index=True)
+            frame = pd.concat([read_frame(conn, query) for query in queries], ignore_index=True)
         return _as_contact_events(frame)
 
     def contact_events_about(
@@ -536,17 +512,17 @@ class Ledger(
         with self.engine.connect() as conn:
             for part in in_slices(ids, self.dialect):
                 sends = history.recent_sends.where(one_of(attempts.c.account_id, part, self.dialect))
-                frames.append(pd.read_sql(sends, conn))
+                frames.append(read_frame(conn, sends))
                 recorded = history.recent_events.where(one_of(events.c.account_id, part, self.dialect))
-                frames.append(pd.read_sql(recorded, conn))
+                frames.append(read_frame(conn, recorded))
             # The older contacts with attorneys are few, found by their own index: read once, then kept
             # for these accounts, rather than asked again for each thousand of them.
             wanted = set(ids)
             for query in (history.earlier_attorney_sends, history.earlier_attorney_answers):
-                found = pd.read_sql(query, conn)
+                found = read_frame(conn, query)
                 frames.append(found[found["account_id"].isin(wanted)])
             for part in in_slices(numbers, self.dialect):
-                found = pd.read_sql(checks.where(one_of(events.c.address, part, self.dialect)), conn)
+                found = read_frame(conn, checks.where(one_of(events.c.address, part, self.dialect)))
                 # The accounts' own answers were read with them already.
                 frames.append(found[~found["account_id"].isin(ids)])
         if not frames:

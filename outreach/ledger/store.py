@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from sqlalchemy import (
@@ -520,11 +521,13 @@ class Ledger(
             wanted = set(ids)
             for query in (history.earlier_attorney_sends, history.earlier_attorney_answers):
                 found = read_frame(conn, query)
-                frames.append(found[found["account_id"].isin(wanted)])
+                # Looked up one found row at a time: these are few, and the round's ids many (``isin``
+                # would go through all of them for each query).
+                frames.append(found[np.fromiter((a in wanted for a in found["account_id"]), bool, len(found))])
             for part in in_slices(numbers, self.dialect):
                 found = read_frame(conn, checks.where(one_of(events.c.address, part, self.dialect)))
                 # The accounts' own answers were read with them already.
-                frames.append(found[~found["account_id"].isin(ids)])
+                frames.append(found[np.fromiter((a not in wanted for a in found["account_id"]), bool, len(found))])
         if not frames:
             outbound_columns = [column.name for column in history.recent_sends.selected_columns]
             return _as_contact_events(pd.DataFrame(columns=outbound_columns))
@@ -756,7 +759,7 @@ class Ledger(
         if statuses is not None:
             query = query.where(planned_steps.c.status.in_(list(statuses)))
         with self.engine.connect() as conn:
-            frame = pd.read_sql(query.order_by(planned_steps.c.step_key), conn)
+            frame = read_frame(conn, query.order_by(planned_steps.c.step_key))
         for column in ("window_start", "window_end", "planned_at"):
             frame[column] = pd.to_datetime(frame[column], utc=True)
         return _none_for_missing(frame)

@@ -31,7 +31,13 @@ def read_table(conn: Any, query: Select) -> pa.Table:
     """The rows of ``query`` as an Arrow table, each column of the type its SQL type says."""
     schema = pa.schema([(column.name, _arrow_type(column.name, column.type)) for column in query.selected_columns])
     if conn.dialect.name != "postgresql":
-        return pa.Table.from_pandas(pd.read_sql(query, conn), schema=schema, preserve_index=False)
+        # Straight from the rows, not through a frame: a 64-bit hash read beside a missing one would
+        # become a float there and lose its last digits.
+        rows = conn.execute(query).all()
+        columns = zip(*rows, strict=True) if rows else ([] for _ in schema)
+        return pa.table(
+            [pa.array(list(values), field.type) for values, field in zip(columns, schema, strict=True)], schema=schema
+        )
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     cursor = conn.connection.driver_connection.cursor()
     # COPY takes no parameters: the driver writes them into the statement, quoted as it quotes them.

@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from outreach.ledger.bulk import insert_rows
 from outreach.ledger.bulk_reads import read_frame, read_table
-from outreach.ledger.schema import account_snapshots, decisions, quarantined_rows
+from outreach.ledger.schema import account_contacts, account_snapshots, decisions, quarantined_rows
 from tests.integration.test_bulk_writes import audit_row
 from tests.integration.test_contact_versions import DAY, as_pulled, snapshot_row
 
@@ -122,3 +122,19 @@ def test_dates_are_read_as_dates_whatever_style_the_server_writes_them_in(postgr
         read = read_table(conn, query).column("oldest_unpaid_due_date").to_pylist()
     assert read == [DAY - timedelta(days=40)]
     assert isinstance(read[0], date)
+
+
+def test_an_unchanged_account_keeps_its_version_beside_a_version_without_a_hash(ledger):
+    """Versions moved from an older ledger carry no hash; an account that left the book keeps such a
+    version open. The accounts pulled again unchanged beside it still write no new version."""
+    ledger.replace_snapshot(DAY, as_pulled([snapshot_row(DAY, "AC001"), snapshot_row(DAY, "AC002")]))
+    with ledger.engine.begin() as conn:
+        conn.execute(update(account_contacts).where(account_contacts.c.account_id == "AC002").values(contact_hash=None))
+    later = DAY + timedelta(days=1)
+    ledger.replace_snapshot(later, as_pulled([snapshot_row(later, "AC001")]))
+
+    with ledger.engine.connect() as conn:
+        versions = conn.execute(
+            select(account_contacts.c.valid_from).where(account_contacts.c.account_id == "AC001")
+        ).all()
+    assert len(versions) == 1

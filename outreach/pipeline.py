@@ -223,7 +223,9 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
     counts: Counter[str] = Counter()
     asked: Counter[str] = Counter()
     for part in rounds:
-        snapshot = ledger.snapshot(day.date, shard=part, parties=campaign.parties())
+        snapshot = ledger.snapshot(
+            day.date, shard=part, parties=campaign.parties(), campaign=campaign.id, buckets=campaign.bucket_names
+        )
         histories = ledger.histories(campaign.id, day.date - timedelta(days=HISTORY_DAYS), day.date, part)
         add_reported_payments(histories, snapshot, day.date)
         of_round = events

@@ -53,6 +53,7 @@ from outreach.ledger.schema import (
     attempts,
     decisions,
     events,
+    ladder_states,
     pipeline_runs,
     planned_steps,
     quarantined_rows,
@@ -394,9 +395,14 @@ class Ledger(
         buckets_only: bool = False,
         shard: Shard | None = None,
         parties: Iterable[str] | None = None,
+        campaign: str | None = None,
+        buckets: Iterable[str] | None = None,
     ) -> pd.DataFrame:
         """The day's accounts (of one shard of the book, with ``shard``) with the facts the ledger adds; with
-        ``parties``, only those of the other parties' contact points (a campaign's plan reads no others)."""
+        ``parties``, only those of the other parties' contact points (a campaign's plan reads no others).
+        With ``buckets``, only the accounts in them and, with ``campaign``, those whose ladder position is
+        in that campaign (an account that left its buckets, paid or current, is still the campaign's to
+        close): a campaign's plan does not read the half of the book another campaign serves."""
         columns = list(account_snapshots.columns)
         if parties is not None:
             wanted = {party_column(party, kind) for party in parties for kind in PARTY_CONTACT_KINDS}
@@ -404,6 +410,12 @@ class Ledger(
         query = select(*columns).where(account_snapshots.c.business_date == business_date)
         if buckets_only:
             query = query.where(account_snapshots.c.bucket != "current")
+        if buckets is not None:
+            wanted = account_snapshots.c.bucket.in_(list(buckets))
+            if campaign is not None:
+                on_its_ladder = select(ladder_states.c.account_id).where(ladder_states.c.campaign == campaign)
+                wanted = or_(wanted, account_snapshots.c.account_id.in_(on_its_ladder))
+            query = query.where(wanted)
         if shard is not None and not shard.whole:
             of_shard = select(account_days.c.account_id).where(
                 account_days.c.business_date == business_date, in_shard(shard, account_days)

@@ -11,6 +11,7 @@ policy applies the rules for that party (``ContactRequest.recipient``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache
 from typing import Any, Literal, get_args
 
 # Who a contact is with. Reg F's "consumer" includes an executor (12 CFR 1006.6(a)); a third party
@@ -67,6 +68,10 @@ def as_seen_by(account: Mapping[str, Any], recipient: Any) -> Mapping[str, Any]:
 
 def parties_named(account: Mapping[str, Any], among: Iterable[str] = PARTIES) -> tuple[str, ...]:
     """The other parties (of ``among``) ``account`` gives a name, a phone or an email for."""
-    return tuple(
-        party for party in among if any(account.get(party_column(party, kind)) for kind in ("name", "phone", "email"))
-    )
+    return tuple(party for party in among if any(account.get(name) for name in _naming_columns(party)))
+
+
+@cache
+def _naming_columns(party: str) -> tuple[str, ...]:
+    # Asked for every account of a day's plan: the column names are made once.
+    return tuple(party_column(party, kind) for kind in ("name", "phone", "email"))

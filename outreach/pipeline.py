@@ -209,7 +209,7 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
         for part in rounds:
             snapshot = ledger.snapshot(day.date, shard=part)
             check_reassigned_numbers(ledger, snapshot, day.date, checker, datetime.now(UTC))
-    already = ledger.dispatched_step_keys(day.date)
+    already = 0
     # The plan is made as of the start of the business day: what happened before it counts, and so do
     # the number checks just made for it. One read of the week (many reads by account take several
     # times longer), each round keeping its accounts' events and the answers about numbers.
@@ -245,7 +245,7 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
         )
         # Each round is saved whole before the next is read: a plan that stops part way is planned
         # again from the start, and a round planned twice is the same round (the step keys match).
-        ledger.save_plan(day.date, result.steps, result.audit, campaign=campaign.id, shard=part)
+        dispatched = ledger.save_plan(day.date, result.steps, result.audit, campaign=campaign.id, shard=part)
         ledger.save_positions(result.changed_positions)
         ledger.positions_seen(sorted(result.seen_again), day.date)
         ledger.add_handoffs(result.handoffs)
@@ -253,13 +253,14 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
         steps += len(result.steps)
         approvals += len(result.handoffs)
         moves += len(result.moves) - len(result.seen_again)
-        counts.update(s["decision"] for s in result.steps if s["step_key"] not in already)
+        already += len(dispatched)
+        counts.update(s["decision"] for s in result.steps if s["step_key"] not in dispatched)
         asked.update(result.decided)
         del snapshot, histories, result
     ledger.update_run(ref["run_id"], campaign=campaign.id)
     log.info(
         "%s (%s, in %d round(s)): planned %d steps (%s), %d placement(s) for approval, %d ladder move(s); "
-        "%d already dispatched today; policy decisions %s",
+        "%d of them dispatched already; policy decisions %s",
         campaign.id,
         shard,
         len(rounds),
@@ -267,7 +268,7 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
         dict(counts),
         approvals,
         moves,
-        len(already),
+        already,
         dict(asked),
     )
     return {

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, and_, insert, select, update
+from sqlalchemy import Engine, and_, exists, insert, select, update
 
 from outreach.ledger.schema import attempts, decisions, escalated_accounts, escalations, planned_steps
 from outreach.ledger.step_shards import with_account_hash
@@ -76,7 +76,7 @@ class EscalationRecords:
             planned_steps.c.account_id.in_(list(account_ids)),
             planned_steps.c.status == "pending",
             planned_steps.c.step_key.not_in(list(keep) or [""]),
-            planned_steps.c.step_key.not_in(select(attempts.c.step_key)),
+            ~exists().where(attempts.c.step_key == planned_steps.c.step_key),
         )
         with self.engine.begin() as conn:
             return conn.execute(update(planned_steps).where(scope).values(status="held", status_reason=reason)).rowcount

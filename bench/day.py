@@ -1,6 +1,6 @@
 """Whole-day benchmark: every stage of a business day at N accounts, each in its own process.
 
-    .venv/bin/python bench/day.py --accounts 100000 [--days 2] [--shards N] [--ledger-url postgresql://...]
+    .venv/bin/python bench/day.py --accounts 100000 [--days 2] [--shards N] [--rerun] [--ledger-url postgresql://...]
 
 Generates a book of N delinquent accounts and runs, for each day, the stages a campaign DAG
 runs, each stage in a fresh process as an Airflow task would be (so its peak memory is its own):
@@ -12,6 +12,8 @@ wall and CPU seconds, peak RSS and CPU microseconds per account, then the floor 
 read and a vectorised "which stage today" over it) and each plan's ratio to it. With ``--shards N``
 each campaign is planned and dispatched shard by shard, as N workers would each do their own;
 with ``--side-by-side`` as well, a campaign's N shard tasks run at once, on this machine's cores.
+With ``--rerun``, the last day's campaigns are planned again after its dispatch, as a person re-running
+the day would: its sent steps stay, the rest is replaced.
 """
 
 from __future__ import annotations
@@ -187,6 +189,11 @@ def main() -> None:
         action="store_true",
         help="with --shards N, run each campaign's N shard tasks at once rather than one after the other",
     )
+    parser.add_argument(
+        "--rerun",
+        action="store_true",
+        help="after the last day's dispatch, plan its campaigns again, as a person re-running the day would",
+    )
     parser.add_argument("--stage", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -244,6 +251,12 @@ def main() -> None:
                     sent = run_stage("dispatch", *common, json.dumps(planned["ref"]), "")
                     rows.append((f"day {offset + 1} dispatch {campaign} (log){label}", sent))
             rows.append((f"day {offset + 1} report", run_stage("report", *common, json.dumps(sent["ref"]), "")))
+            if args.rerun and offset == args.days - 1:
+                # The day planned again once its sends are out: what is claimed stays, the rest is replaced.
+                for campaign in CAMPAIGNS:
+                    again = run_side_by_side([("plan", *common, json.dumps(r), campaign) for r in shards])
+                    at_once = f" ({args.shards} shards at once)" if args.shards > 1 else ""
+                    rows.append((f"day {offset + 1} plan {campaign} again{at_once}", together(again)))
 
     print(
         f"{args.accounts:,} accounts, {args.days} day(s); machine: {os.cpu_count()} cores, "

@@ -209,7 +209,6 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
         for part in rounds:
             snapshot = ledger.snapshot(day.date, shard=part)
             check_reassigned_numbers(ledger, snapshot, day.date, checker, datetime.now(UTC))
-    already = 0
     # The plan is made as of the start of the business day: what happened before it counts, and so do
     # the number checks just made for it. One read of the week (many reads by account take several
     # times longer), each round keeping its accounts' events and the answers about numbers.
@@ -219,7 +218,7 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
     event_hashes = events["account_id"].map(account_hash, na_action="ignore") if not events.empty else None
     suppressions = ledger.active_suppressions(day.start)
     planned_at = datetime.now(UTC)
-    steps, approvals, moves = 0, 0, 0
+    steps, approvals, moves, dispatched_already = 0, 0, 0, 0
     counts: Counter[str] = Counter()
     asked: Counter[str] = Counter()
     for part in rounds:
@@ -253,7 +252,7 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
         steps += len(result.steps)
         approvals += len(result.handoffs)
         moves += len(result.moves) - len(result.seen_again)
-        already += len(dispatched)
+        dispatched_already += len(dispatched)
         counts.update(s["decision"] for s in result.steps if s["step_key"] not in dispatched)
         asked.update(result.decided)
         del snapshot, histories, result
@@ -268,7 +267,7 @@ def plan(ref: RunRef, campaign_id: str, settings: Settings | None = None) -> Run
         dict(counts),
         approvals,
         moves,
-        already,
+        dispatched_already,
         dict(asked),
     )
     return {

@@ -73,6 +73,8 @@ account_days = Table(
     # CRC-32 of the account id (``outreach.shards``): the database picks a shard's accounts, or a round's.
     Column("account_hash", BigInteger),
     Index("ix_account_days_account", "account_id", "business_date"),
+    # On PostgreSQL a partition per business date (``outreach.ledger.day_partitions``).
+    postgresql_partition_by="LIST (business_date)",
 )
 
 

@@ -37,6 +37,7 @@ from outreach.ledger.bulk import insert_rows, insert_table, update_rows
 from outreach.ledger.bulk_reads import read_frame, read_table
 from outreach.ledger.collector_records import CollectorRecords
 from outreach.ledger.contact_versions import write_versions
+from outreach.ledger.day_partitions import clear_day, replace_day
 from outreach.ledger.escalation_records import EscalationRecords
 from outreach.ledger.id_lists import in_slices, one_of
 from outreach.ledger.ladder_records import LadderRecords
@@ -313,19 +314,18 @@ class Ledger(
     def replace_snapshot(self, business_date: date, segmented: pa.Table) -> int:
         """Make ``segmented`` the segmented book of ``business_date`` (a re-run replaces it), in one transaction."""
         with self.engine.begin() as conn:
-            conn.execute(delete(account_days).where(account_days.c.business_date == business_date))
             days = table_with_account_hash(segmented)
-            insert_table(conn, account_days.name, days.select(list(DAY_COLUMNS)))
+            day_table = replace_day(conn, business_date, days.select(list(DAY_COLUMNS)), insert_table)
             write_versions(
                 conn, business_date, _with_party_columns(segmented).select(list(CONTACT_COLUMNS)), insert_table
             )
         with self.engine.begin() as conn:
-            bulk.refresh_statistics(conn, account_days.name, account_contacts.name)
+            bulk.refresh_statistics(conn, day_table, account_contacts.name)
         return segmented.num_rows
 
     def clear_snapshot(self, business_date: date) -> None:
         with self.engine.begin() as conn:
-            conn.execute(delete(account_days).where(account_days.c.business_date == business_date))
+            clear_day(conn, business_date)
 
     def account_with_mobile(self, number: str) -> str | None:
         """The account a text from ``number`` is about: the one last texted there, else the newest book's.

@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, select
 
 from outreach.accounts.schema import PARTY_COLUMNS
 from outreach.ledger import Ledger
+from outreach.ledger.day_partitions import partition_name
 from outreach.ledger.migrate import _config
 from outreach.ledger.schema import CONTACT_COLUMNS, account_contacts, account_days, account_snapshots
 from outreach.shards import account_hash
@@ -177,6 +178,36 @@ def test_snapshots_of_an_earlier_ledger_move_into_versions_without_losing_a_day(
     with ledger.engine.connect() as conn:
         hashes = conn.execute(select(account_days.c.account_id, account_days.c.account_hash)).all()
     assert len(hashes) == len(kept) and all(hashed == account_hash(account) for account, hashed in hashes)
+    if ledger.dialect == "postgresql":
+        assert day_tables(ledger) == {day: partition_name(day) for day in days}
+
+
+def day_tables(ledger: Ledger) -> dict[date, str]:
+    """Each business date's partition of the day facts on PostgreSQL, by date."""
+    with ledger.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT child.relname, pg_get_expr(child.relpartbound, child.oid) FROM pg_inherits "
+            "JOIN pg_class child ON child.oid = pg_inherits.inhrelid WHERE inhparent = 'account_days'::regclass"
+        ).all()
+    return {date.fromisoformat(bound.split("'")[1]): name for name, bound in rows}
+
+
+def test_a_day_pulled_again_replaces_that_day_alone(ledger):
+    days = [DAY, DAY + timedelta(days=1), DAY + timedelta(days=2)]
+    for day in days:
+        ledger.replace_snapshot(day, as_pulled([snapshot_row(day, f"AC{n}") for n in range(1, 4)]))
+
+    again = [snapshot_row(days[1], "AC1", balance_due_minor=1), snapshot_row(days[1], "AC4")]
+    ledger.replace_snapshot(days[1], as_pulled(again))
+
+    balances = {day: ledger.snapshot(day).set_index("account_id")["balance_due_minor"].to_dict() for day in days}
+    assert balances[days[1]] == {"AC1": 1, "AC4": 125051}
+    assert balances[days[0]] == {f"AC{n}": 125050 for n in range(1, 4)}
+    assert balances[days[2]] == {f"AC{n}": 125052 for n in range(1, 4)}
+    ledger.clear_snapshot(days[2])
+    assert ledger.snapshot(days[2]).empty and ledger.latest_business_date() == days[1]
+    if ledger.dialect == "postgresql":
+        assert day_tables(ledger) == {day: partition_name(day) for day in days[:2]}
 
 
 def _plain(value):

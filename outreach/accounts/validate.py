@@ -296,6 +296,13 @@ def _run_check(check: Callable[[_Problems], Any]) -> tuple[Any, _Problems]:
     return check(problems), problems
 
 
+def _anywhere(text: pa.Array, found: str) -> bool:
+    """Whether ``found`` may be in any value of ``text``: one scan of its bytes, where a value-by-value
+    search of each column is a third of a second at a million rows; a yes is then looked for value by value."""
+    data = text.buffers()[2]
+    return data is not None and memoryview(data).tobytes().find(found.encode()) >= 0
+
+
 def _duplicates(account_id: pa.Array, lines: np.ndarray, failures: _Failures) -> None:
     """Among otherwise good rows the first occurrence wins; later ones name the line it was on."""
     good = np.flatnonzero(~failures.failed)
@@ -328,19 +335,27 @@ def validate_table(
     failures = _Failures(rows)
     blank = pa.array(np.full(rows, "", dtype=object), pa.string())
 
+    trimmed: dict[str, pa.Array] = {}
+
     def get(name: str) -> pa.Array:
         if name not in raw.column_names:
             return blank
-        return pc.utf8_trim_whitespace(pc.fill_null(raw.column(name).combine_chunks().cast(pa.string()), ""))
+        if name not in trimmed:
+            trimmed[name] = pc.utf8_trim_whitespace(
+                pc.fill_null(raw.column(name).combine_chunks().cast(pa.string()), "")
+            )
+        return trimmed[name]
 
     # A NUL byte passes every other check and then fails the whole day at the database's COPY;
     # U+FFFD stands for bytes that were not UTF-8 (a line exported in another encoding).
     for name in raw.column_names:
         text = get(name)
-        failures.add(pc.match_substring(text, "\x00"), name, "holds a NUL byte, which the ledger cannot store")
-        failures.add(
-            pc.match_substring(text, "\ufffd"), name, "holds bytes that are not UTF-8: this line's encoding is wrong"
-        )
+        for found, reason in (
+            ("\x00", "holds a NUL byte, which the ledger cannot store"),
+            ("\ufffd", "holds bytes that are not UTF-8: this line's encoding is wrong"),
+        ):
+            if _anywhere(text, found):
+                failures.add(pc.match_substring(text, found), name, reason)
     account_id = get("account_id")
     failures.add(pc.equal(account_id, ""), "account_id", "is required")
     country = pc.utf8_upper(get("country"))

@@ -16,9 +16,42 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+
 
 def account_hash(account_id: str) -> int:
     return zlib.crc32(str(account_id).encode("utf-8"))
+
+
+def _crc_table() -> np.ndarray:
+    table = np.arange(256, dtype=np.uint32)
+    for _ in range(8):
+        table = np.where(table & 1, (table >> 1) ^ np.uint32(0xEDB88320), table >> 1).astype(np.uint32)
+    return table
+
+
+_CRC_TABLE = _crc_table()
+
+
+def account_hashes(account_ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """``account_hash`` of each id, all at once: CRC-32 taken a byte position at a time across every id,
+    where one call per id costs half a second for a book of a million."""
+    ids = account_ids.combine_chunks() if isinstance(account_ids, pa.ChunkedArray) else account_ids
+    ids = ids.cast(pa.large_string())
+    if ids.null_count:
+        raise ValueError("an account id is missing: it has no shard")
+    offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[ids.offset : ids.offset + len(ids) + 1]
+    data = ids.buffers()[2]
+    text = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    crc = np.full(len(ids), 0xFFFFFFFF, dtype=np.uint32)
+    for position in range(int(lengths.max()) if len(ids) else 0):
+        # Ids of one length (the usual book) take every row at each position; others only their own.
+        rows = slice(None) if lengths.min() > position else np.flatnonzero(lengths > position)
+        byte = text[starts[rows] + position]
+        crc[rows] = _CRC_TABLE[(crc[rows] ^ byte) & 0xFF] ^ (crc[rows] >> 8)
+    return (crc ^ np.uint32(0xFFFFFFFF)).astype(np.int64)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import pyarrow as pa
 from sqlalchemy import ColumnElement, Table
 
 from outreach.ledger.schema import planned_steps
-from outreach.shards import Shard, account_hash
+from outreach.shards import Shard, account_hash, account_hashes
 
 
 def with_account_hash(steps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -22,7 +22,7 @@ def with_account_hash(steps: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def table_with_account_hash(rows: pa.Table) -> pa.Table:
-    hashes = pa.array([account_hash(a) for a in rows.column("account_id").to_pylist()], pa.int64())
+    hashes = pa.array(account_hashes(rows.column("account_id")), pa.int64())
     if "account_hash" in rows.column_names:
         return rows.set_column(rows.column_names.index("account_hash"), "account_hash", hashes)
     return rows.append_column("account_hash", hashes)

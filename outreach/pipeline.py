@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from outreach import escalation, handoffs, reactions
 from outreach.accounts import SourceSpec, file_spec, load_spec, read_source
+from outreach.accounts.staging import STAGED_NAME, read_staged, write_staged
 from outreach.agencies import load_agencies
 from outreach.buckets import segment_table
 from outreach.campaigns import Campaign, load_campaign, loadable_campaigns
@@ -119,8 +119,8 @@ def pull(
 
     run_dir = settings.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    accounts_path = run_dir / "accounts.parquet"
-    pq.write_table(result.table, accounts_path)
+    accounts_path = run_dir / STAGED_NAME
+    write_staged(result.table, accounts_path)
 
     described = spec.describe(business_date)
     ledger.start_run(run_id, orchestrator_run_id, business_date, described)
@@ -160,7 +160,7 @@ def segment(ref: RunRef, settings: Settings | None = None) -> RunRef:
     settings = settings or Settings.from_env()
     ledger = ledger_for(settings)
     business_date = date.fromisoformat(ref["business_date"])
-    accounts = pq.read_table(ref["accounts_path"])
+    accounts = read_staged(Path(ref["accounts_path"]))
     if not accounts.num_rows:
         ledger.clear_snapshot(business_date)
         return {**ref, "buckets": {}}

@@ -78,11 +78,16 @@ def _first_after(conn: Any, column: Any, account_id: Any, business_date: date) -
 
 
 def write_versions(
-    conn: Any, business_date: date, contacts: pa.Table, bulk_insert: Callable[[Any, str, pa.Table], None]
+    conn: Any,
+    business_date: date,
+    contacts: pa.Table,
+    bulk_insert: Callable[[Any, str, pa.Table], None],
+    hashes: np.ndarray | None = None,
 ) -> int:
     """Open a contact version for every account of ``contacts`` (``account_id`` and ``CONTACT_COLUMNS``)
-    whose details differ from the version in effect on ``business_date``; returns how many."""
-    hashes = contact_hashes(contacts)
+    whose details differ from the version in effect on ``business_date``; returns how many. ``hashes``
+    are their ``contact_hashes``, when the caller has taken them already."""
+    hashes = contact_hashes(contacts) if hashes is None else hashes
     today = pa.table(
         {
             "account_id": contacts.column("account_id"),

@@ -114,24 +114,30 @@ def _none_for_missing(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(object).where(frame.notna(), None)
 
 
-def _snapshot_of(business_date: date, account_ids: list[str], dialect: str) -> Any:
-    """``account_snapshots`` of some accounts on a day, read from its two tables with the accounts named
-    to each: PostgreSQL does not carry a list of ids across the view's join, and would otherwise scan
-    the whole day for every list (a tenth of a second at a million accounts, for every thousand)."""
+def _days_with_contacts(business_date: date, names: Sequence[str] = SNAPSHOT_COLUMNS) -> Any:
+    """``account_snapshots``' columns ``names`` on a day, read from its two tables: a filter can then name
+    either table's own columns (a shard's account hash, a list of ids), where through the view
+    PostgreSQL joins the day to itself to apply them."""
     contacts_then = and_(
         account_contacts.c.account_id == account_days.c.account_id,
         account_contacts.c.valid_from <= account_days.c.business_date,
         or_(account_contacts.c.valid_to.is_(None), account_contacts.c.valid_to > account_days.c.business_date),
     )
-    columns = [(account_days.c[n] if n in account_days.c else account_contacts.c[n]).label(n) for n in SNAPSHOT_COLUMNS]
+    columns = [(account_days.c[n] if n in account_days.c else account_contacts.c[n]).label(n) for n in names]
     return (
         select(*columns)
         .select_from(account_days.join(account_contacts, contacts_then))
-        .where(
-            account_days.c.business_date == business_date,
-            one_of(account_days.c.account_id, account_ids, dialect),
-            one_of(account_contacts.c.account_id, account_ids, dialect),
-        )
+        .where(account_days.c.business_date == business_date)
+    )
+
+
+def _snapshot_of(business_date: date, account_ids: list[str], dialect: str) -> Any:
+    """``account_snapshots`` of some accounts on a day, with the accounts named to each table: PostgreSQL
+    does not carry a list of ids across the join, and would otherwise scan the whole day for every list
+    (a tenth of a second at a million accounts, for every thousand)."""
+    return _days_with_contacts(business_date).where(
+        one_of(account_days.c.account_id, account_ids, dialect),
+        one_of(account_contacts.c.account_id, account_ids, dialect),
     )
 
 
@@ -360,6 +366,13 @@ class Ledger(
             latest = conn.execute(query).scalar()
         return _as_date(latest) if latest is not None else None
 
+    def snapshot_run(self, business_date: date) -> str | None:
+        """The run whose pull the ledger keeps as the book of ``business_date``, or None."""
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(account_days.c.run_id).where(account_days.c.business_date == business_date).limit(1)
+            ).scalar()
+
     def known_account_id(self, typed: str) -> str | None:
         """The account id as the ledger keeps it, for an id as a person typed it (any case, stray spaces);
         None when no snapshot has it. Each guess is an indexed lookup, never a scan of every snapshot."""
@@ -407,28 +420,25 @@ class Ledger(
         With ``buckets``, only the accounts in them and, with ``campaign``, those whose ladder position is
         in that campaign (an account that left its buckets, paid or current, is still the campaign's to
         close): a campaign's plan does not read the half of the book another campaign serves."""
-        columns = list(account_snapshots.columns)
+        names = list(SNAPSHOT_COLUMNS)
         if parties is not None:
             wanted = {party_column(party, kind) for party in parties for kind in PARTY_CONTACT_KINDS}
-            columns = [c for c in columns if c.name not in PARTY_COLUMNS or c.name in wanted]
-        query = select(*columns).where(account_snapshots.c.business_date == business_date)
+            names = [name for name in names if name not in PARTY_COLUMNS or name in wanted]
+        query = _days_with_contacts(business_date, names)
         if buckets_only:
-            query = query.where(account_snapshots.c.bucket != "current")
+            query = query.where(account_days.c.bucket != "current")
         if buckets is not None:
-            served = account_snapshots.c.bucket.in_(list(buckets))
+            served = account_days.c.bucket.in_(list(buckets))
             if campaign is not None:
                 # A join (an account has one position), not ``IN`` a subquery: PostgreSQL hashes a
                 # subquery's ids only while they fit in ``work_mem`` and otherwise reads them all again for
                 # every account (minutes, at a million accounts).
-                position = ladder_states.c.account_id == account_snapshots.c.account_id
-                query = query.select_from(account_snapshots.outerjoin(ladder_states, position))
+                position = ladder_states.c.account_id == account_days.c.account_id
+                query = query.outerjoin(ladder_states, position)
                 served = or_(served, ladder_states.c.campaign == campaign)
             query = query.where(served)
         if shard is not None and not shard.whole:
-            of_shard = select(account_days.c.account_id).where(
-                account_days.c.business_date == business_date, in_shard(shard, account_days)
-            )
-            query = query.where(account_snapshots.c.account_id.in_(of_shard))
+            query = query.where(in_shard(shard, account_days))
         with self.engine.connect() as conn:
             frame = read_frame(conn, query)
         return self.with_contact_preferences(self.with_collector_facts(_none_for_missing(frame)))

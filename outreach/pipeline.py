@@ -24,9 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from outreach import escalation, handoffs, reactions
-from outreach.accounts import SourceSpec, file_spec, load_spec
-from outreach.accounts.known_rows import KNOWN_NAME, KnownRows, read_known, write_known
-from outreach.accounts.sources import read_raw, validate_raw
+from outreach.accounts import SourceSpec, file_spec, load_spec, read_source
 from outreach.accounts.staging import STAGED_NAME, read_staged, write_staged
 from outreach.agencies import load_agencies
 from outreach.buckets import segment_table
@@ -117,15 +115,12 @@ def pull(
     ledger = ledger_for(settings)
     run_id = make_run_id(business_date, orchestrator_run_id)
     # Read everything before writing anything: a source that fails leaves no half-written run.
-    raw = read_raw(spec, business_date, resolve_connection)
-    result = validate_raw(raw, spec, known=_last_days_rows(ledger, settings, business_date, spec))
+    result = read_source(spec, business_date, resolve_connection)
 
     run_dir = settings.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     accounts_path = run_dir / STAGED_NAME
     write_staged(result.table, accounts_path)
-    write_known(run_dir / KNOWN_NAME, raw.table, result, spec.default_region)
-    del raw
 
     described = spec.describe(business_date)
     ledger.start_run(run_id, orchestrator_run_id, business_date, described)
@@ -158,16 +153,6 @@ def pull(
         "accepted": result.table.num_rows,
         "quarantined": len(result.quarantined),
     }
-
-
-def _last_days_rows(ledger: Ledger, settings: Settings, business_date: date, spec: SourceSpec) -> KnownRows | None:
-    """The accepted rows of the pull the ledger keeps as the last business day's book, if its files are kept."""
-    last_day = ledger.latest_business_date(business_date - timedelta(days=1))
-    run_id = ledger.snapshot_run(last_day) if last_day is not None else None
-    if run_id is None:
-        return None
-    run_dir = settings.runs_dir / run_id
-    return read_known(run_dir / KNOWN_NAME, run_dir / STAGED_NAME, spec.default_region)
 
 
 def segment(ref: RunRef, settings: Settings | None = None) -> RunRef:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -25,10 +24,9 @@ import pyarrow.parquet as pq
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from outreach.accounts.known_rows import KnownRows, validate_changed
 from outreach.accounts.phones import PhoneNormaliser
 from outreach.accounts.schema import ACCOUNT_COLUMNS, REQUIRED_COLUMNS
-from outreach.accounts.validate import PullResult, QuarantinedRow
+from outreach.accounts.validate import PullResult, QuarantinedRow, validate_table
 
 
 class SourceError(RuntimeError):
@@ -327,18 +325,13 @@ def _due_dates_from_dpd(dpd: pa.ChunkedArray, business_date: date) -> pa.Array:
     return pa.array(text, pa.string())
 
 
-@dataclass
-class RawRows:
-    """A source's rows as read and mapped, not yet validated: string columns in the schema's names."""
-
-    table: pa.Table
-    lines: np.ndarray
-    unreadable: list[QuarantinedRow]
-    where: str
-
-
-def read_raw(spec: SourceSpec, business_date: date, resolve_connection: Callable[[str], str] | None = None) -> RawRows:
-    """Read and map the whole source for one business date."""
+def read_source(
+    spec: SourceSpec,
+    business_date: date,
+    resolve_connection: Callable[[str], str] | None = None,
+    phones: PhoneNormaliser | None = None,
+) -> PullResult:
+    """Read, map and validate the whole source for one business date."""
     where = spec.describe(business_date)
     if spec.kind == "csv":
         table, lines, bad = _read_csv(where)
@@ -351,27 +344,10 @@ def read_raw(spec: SourceSpec, business_date: date, resolve_connection: Callable
         where_lines = f"source {where}"
     if not table.num_columns:
         table = _empty()
-    return RawRows(_apply_mapping(table, spec, business_date, where_lines), lines, bad, where)
-
-
-def validate_raw(
-    raw: RawRows, spec: SourceSpec, known: KnownRows | None = None, phones: PhoneNormaliser | None = None
-) -> PullResult:
-    """The accepted accounts and the quarantine of a source's rows; with ``known``, the last day's
-    accepted rows, only the rows that differ from them are validated again."""
-    result = validate_changed(raw.table, raw.lines, raw.where, known, phones, spec.default_region)
-    result.quarantined = sorted(raw.unreadable + result.quarantined, key=lambda row: row.line)
+    table = _apply_mapping(table, spec, business_date, where_lines)
+    result = validate_table(table, lines, where, phones=phones, default_region=spec.default_region)
+    result.quarantined = sorted(bad + result.quarantined, key=lambda row: row.line)
     return result
-
-
-def read_source(
-    spec: SourceSpec,
-    business_date: date,
-    resolve_connection: Callable[[str], str] | None = None,
-    phones: PhoneNormaliser | None = None,
-) -> PullResult:
-    """Read, map and validate the whole source for one business date."""
-    return validate_raw(read_raw(spec, business_date, resolve_connection), spec, phones=phones)
 
 
 def read_accounts(path: Path | str, business_date: date | None = None) -> PullResult:

@@ -62,8 +62,6 @@ class PullResult:
     source: str
     table: pa.Table
     quarantined: list[QuarantinedRow] = field(default_factory=list)
-    # Where each accepted account was among the rows validated, in the table's order.
-    accepted_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def rows_read(self) -> int:
@@ -451,12 +449,7 @@ def validate_table(
         QuarantinedRow(source, int(lines[row]), str(failures.field[row]), str(failures.reason[row]), record)
         for row, record in zip(bad, raw_bad, strict=True)
     ]
-    return PullResult(
-        source=source,
-        table=accounts.filter(pa.array(~failures.failed)),
-        quarantined=quarantined,
-        accepted_rows=np.flatnonzero(~failures.failed),
-    )
+    return PullResult(source=source, table=accounts.filter(pa.array(~failures.failed)), quarantined=quarantined)
 
 
 def strings_table(frame: pd.DataFrame) -> pa.Table:

@@ -366,13 +366,6 @@ class Ledger(
             latest = conn.execute(query).scalar()
         return _as_date(latest) if latest is not None else None
 
-    def snapshot_run(self, business_date: date) -> str | None:
-        """The run whose pull the ledger keeps as the book of ``business_date``, or None."""
-        with self.engine.connect() as conn:
-            return conn.execute(
-                select(account_days.c.run_id).where(account_days.c.business_date == business_date).limit(1)
-            ).scalar()
-
     def known_account_id(self, typed: str) -> str | None:
         """The account id as the ledger keeps it, for an id as a person typed it (any case, stray spaces);
         None when no snapshot has it. Each guess is an indexed lookup, never a scan of every snapshot."""

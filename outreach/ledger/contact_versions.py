@@ -58,7 +58,8 @@ def _chunks(values: list[Any]) -> list[list[Any]]:
     return [values[start : start + ACCOUNTS_PER_STATEMENT] for start in range(0, len(values), ACCOUNTS_PER_STATEMENT)]
 
 
-def _in_effect(conn: Any, business_date: date) -> pa.Table:
+def versions_in_effect(conn: Any, business_date: date) -> pa.Table:
+    """Each account's contact version in effect on a day: its id, bounds and hash."""
     on_the_day = and_(
         account_contacts.c.valid_from <= business_date,
         or_(account_contacts.c.valid_to.is_(None), account_contacts.c.valid_to > business_date),
@@ -83,11 +84,13 @@ def write_versions(
     contacts: pa.Table,
     bulk_insert: Callable[[Any, str, pa.Table], None],
     hashes: np.ndarray | None = None,
+    in_effect: pa.Table | None = None,
 ) -> int:
     """Open a contact version for every account of ``contacts`` (``account_id`` and ``CONTACT_COLUMNS``)
     whose details differ from the version in effect on ``business_date``; returns how many. ``hashes``
-    are their ``contact_hashes``, when the caller has taken them already."""
+    (their ``contact_hashes``) and ``in_effect`` (``versions_in_effect``), when the caller has them."""
     hashes = contact_hashes(contacts) if hashes is None else hashes
+    in_effect = versions_in_effect(conn, business_date) if in_effect is None else in_effect
     today = pa.table(
         {
             "account_id": contacts.column("account_id"),
@@ -97,7 +100,7 @@ def write_versions(
     )
     # Joined in Arrow, a million accounts against the versions in effect; only the changed few percent
     # become Python values.
-    known = today.join(_in_effect(conn, business_date), "account_id", join_type="left outer")
+    known = today.join(in_effect, "account_id", join_type="left outer")
     differs = pc.or_kleene(pc.is_null(known.column("contact_hash")), pc.not_equal(known["contact_hash"], known["hash"]))
     changed = (
         known.filter(differs)

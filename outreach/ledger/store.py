@@ -37,7 +37,7 @@ from outreach.ledger import bulk
 from outreach.ledger.bulk import insert_rows, insert_table, update_rows
 from outreach.ledger.bulk_reads import read_frame, read_table
 from outreach.ledger.collector_records import CollectorRecords
-from outreach.ledger.contact_versions import contact_hashes, write_versions
+from outreach.ledger.contact_versions import contact_hashes, versions_in_effect, write_versions
 from outreach.ledger.day_partitions import clear_day, replace_day
 from outreach.ledger.escalation_records import EscalationRecords
 from outreach.ledger.id_lists import in_slices, one_of
@@ -321,16 +321,25 @@ class Ledger(
     def replace_snapshot(self, business_date: date, segmented: pa.Table) -> int:
         """Make ``segmented`` the segmented book of ``business_date`` (a re-run replaces it), in one transaction."""
         contacts = _with_party_columns(segmented).select(list(CONTACT_COLUMNS))
-        with ThreadPoolExecutor(max_workers=1) as hashing, self.engine.begin() as conn:
-            # The contact hashes are Python's work and the day's load is the database's: side by side,
-            # on a million accounts, the one's second is spent while the other's is.
-            hashes = hashing.submit(contact_hashes, contacts)
+        with ThreadPoolExecutor(max_workers=2) as beside, self.engine.begin() as conn:
+            # The contact hashes are Python's work, the day's load and the read of the versions in effect
+            # the database's: side by side, on a million accounts, their seconds overlap. The versions
+            # are read on a connection of their own on PostgreSQL (this transaction has not touched them
+            # yet); an embedded SQLite reads them in this one.
+            hashes = beside.submit(contact_hashes, contacts)
+            in_effect = beside.submit(self._versions_in_effect, business_date) if self.dialect == "postgresql" else None
             days = table_with_account_hash(segmented)
             day_table = replace_day(conn, business_date, days.select(list(DAY_COLUMNS)), insert_table)
-            write_versions(conn, business_date, contacts, insert_table, hashes.result())
+            write_versions(
+                conn, business_date, contacts, insert_table, hashes.result(), in_effect.result() if in_effect else None
+            )
         with self.engine.begin() as conn:
             bulk.refresh_statistics(conn, day_table, account_contacts.name)
         return segmented.num_rows
+
+    def _versions_in_effect(self, business_date: date) -> pa.Table:
+        with self.engine.connect() as conn:
+            return versions_in_effect(conn, business_date)
 
     def clear_snapshot(self, business_date: date) -> None:
         with self.engine.begin() as conn:

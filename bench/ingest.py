@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/ingest.py --accounts 1000000
 
-Generates N accounts as Parquet, then measures, each phase in its own process so
-that peak memory is its own:
+Generates N accounts as Parquet (unless --first-day: yesterday's book, pulled first, and today's
+export of it with 3% of its rows changed, ``--changed``), then measures, each phase in its own
+process so that peak memory is its own:
   (a) floor      read the file and compute DPD with pyarrow/pandas, nothing else
                  (the median of three runs);
   (b) pull       the project's pull: read, map, validate, normalise, quarantine,
@@ -151,6 +152,9 @@ def main() -> None:
         action="store_true",
         help="pull into an empty ledger (a deployment's first day) instead of one holding yesterday's book",
     )
+    parser.add_argument(
+        "--changed", type=float, default=0.03, help="share of the book's rows that changed since yesterday"
+    )
     parser.add_argument("--phase", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -160,13 +164,22 @@ def main() -> None:
         child(phase, Path(path), int(rows), ledger_url, Path(home))
         return
 
+    from bench.day import next_day_book
     from outreach.sample import write_sample_parquet
 
     with tempfile.TemporaryDirectory(prefix="outreach-bench-") as scratch:
         work = Path(scratch)
         book = work / "book.parquet"
+        yesterday = work / "yesterday.parquet"
         started = time.perf_counter()
-        write_sample_parquet(book, BUSINESS_DATE, args.accounts)
+        if args.first_day:
+            write_sample_parquet(book, BUSINESS_DATE, args.accounts)
+        else:
+            # The next day's export of yesterday's book, a few percent of its rows changed, as a
+            # real book changes from one day to the next.
+            write_sample_parquet(yesterday, PREVIOUS_DATE, args.accounts)
+            changed = next_day_book(yesterday, book, BUSINESS_DATE, args.changed)
+            print(f"{changed:,} of {args.accounts:,} rows changed since yesterday")
         print(
             f"generated {args.accounts:,} accounts in {time.perf_counter() - started:.1f} s "
             f"({book.stat().st_size / 1e6:.0f} MB Parquet)"
@@ -176,8 +189,6 @@ def main() -> None:
         common = [str(book), str(sample), ledger_url, str(work / "home")]
         if not args.first_day:
             # A daily pull finds yesterday's book in the ledger and rolls every account against it.
-            yesterday = work / "yesterday.parquet"
-            write_sample_parquet(yesterday, PREVIOUS_DATE, args.accounts)
             run_phase(["yesterday", str(yesterday), *common[1:]])
         # The floor is a second or less and swings with the page cache: the median of three runs.
         floors = sorted((run_phase(["floor", *common]) for _ in range(3)), key=lambda phase: phase["seconds"])

@@ -38,7 +38,7 @@ from outreach.ledger.bulk import insert_rows, insert_table, update_rows
 from outreach.ledger.bulk_reads import read_frame, read_table
 from outreach.ledger.collector_records import CollectorRecords
 from outreach.ledger.contact_versions import contact_hashes, versions_in_effect, write_versions
-from outreach.ledger.day_partitions import clear_day, replace_day
+from outreach.ledger.day_partitions import clear_day, load_day, swap_in_day
 from outreach.ledger.escalation_records import EscalationRecords
 from outreach.ledger.id_lists import in_slices, one_of
 from outreach.ledger.ladder_records import LadderRecords
@@ -329,10 +329,11 @@ class Ledger(
             hashes = beside.submit(contact_hashes, contacts)
             in_effect = beside.submit(self._versions_in_effect, business_date) if self.dialect == "postgresql" else None
             days = table_with_account_hash(segmented)
-            day_table = replace_day(conn, business_date, days.select(list(DAY_COLUMNS)), insert_table)
+            loaded = load_day(conn, business_date, days.select(list(DAY_COLUMNS)), insert_table)
             write_versions(
                 conn, business_date, contacts, insert_table, hashes.result(), in_effect.result() if in_effect else None
             )
+            day_table = swap_in_day(conn, business_date, loaded)
         with self.engine.begin() as conn:
             bulk.refresh_statistics(conn, day_table, account_contacts.name)
         return segmented.num_rows

@@ -48,7 +48,7 @@ def upgrade() -> None:
         name = f"account_days_{day.replace('-', '')}"
         op.execute(f"CREATE TABLE {name} (LIKE {BEFORE} INCLUDING DEFAULTS)")
         op.execute(f"INSERT INTO {name} SELECT * FROM {BEFORE} WHERE business_date = DATE '{day}'")
-        op.execute(f"ALTER TABLE {name} ADD CONSTRAINT {name}_business_date CHECK (business_date = DATE '{day}')")
+        op.execute(f"ALTER TABLE {name} ADD CONSTRAINT {name}_date CHECK (business_date = DATE '{day}')")
         op.execute(f"ALTER TABLE account_days ATTACH PARTITION {name} FOR VALUES IN (DATE '{day}')")
     op.execute(f"DROP TABLE {BEFORE}")
     op.execute(f"CREATE VIEW account_snapshots AS {view}")

@@ -2,6 +2,7 @@
 every day still reads as it was pulled, on SQLite and PostgreSQL, and the snapshots of a ledger
 from before move into the new shape without losing a day."""
 
+import threading
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -250,3 +251,35 @@ def test_a_new_guarantor_is_a_new_version_and_a_book_that_names_no_one_keeps_its
     assert books[day_two].loc["AC2", "guarantor_email"] == "alex@example.com"
     assert books[day_three].loc["AC2", "guarantor_email"] == "alex.roe@example.com"
     assert bool(books[day_three].loc["AC2", "guarantor_consent"]) is True
+
+
+def test_a_day_stays_readable_while_a_re_run_of_it_loads(postgres_ledger, monkeypatch):
+    from outreach.ledger import store
+
+    ledger = postgres_ledger
+    ledger.replace_snapshot(DAY, as_pulled([snapshot_row(DAY, f"AC{n}") for n in range(1, 4)]))
+    loaded, go_on = threading.Event(), threading.Event()
+
+    def insert_then_wait(conn, table, rows):
+        store.bulk.insert_table(conn, table, rows)
+        if table.startswith(partition_name(DAY)):
+            loaded.set()
+            go_on.wait(30)
+
+    monkeypatch.setattr(store, "insert_table", insert_then_wait)
+    again = as_pulled([snapshot_row(DAY, f"AC{n}", balance_due_minor=1) for n in range(1, 4)])
+    rerun = threading.Thread(target=ledger.replace_snapshot, args=(DAY, again))
+    rerun.start()
+    try:
+        assert loaded.wait(30)
+        # Read while the re-run's rows are loaded but not yet committed: the day as it was, at once.
+        read: list = []
+        reader = threading.Thread(target=lambda: read.append(ledger.snapshot(DAY)))
+        reader.start()
+        reader.join(10)
+        assert not reader.is_alive(), "a reader of the day waited for the re-run's load"
+        assert set(read[0]["balance_due_minor"]) == {125050}
+    finally:
+        go_on.set()
+        rerun.join(30)
+    assert set(ledger.snapshot(DAY)["balance_due_minor"]) == {1}

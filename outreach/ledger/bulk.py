@@ -38,6 +38,8 @@ from sqlalchemy.sql.selectable import TableValuedAlias
 SQLITE_INSERT_BATCH = 50_000
 # Rows turned into an Arrow table at a time for COPY: enough to amortise a round trip, little memory.
 COPY_BATCH = 50_000
+# Bytes the driver asks for at a time as it sends COPY's text (its default is 8 KB).
+COPY_READ = 1 << 20
 ROWS_PER_STATEMENT = 1000
 # Rows bound at a time where each row is its own UPDATE: a day's million are never all parameters at once.
 UPDATE_BATCH = 5000
@@ -50,17 +52,42 @@ def insert_table(conn: Any, table: str, rows: pa.Table) -> None:
     columns = ", ".join(rows.column_names)
     cursor = conn.connection.driver_connection.cursor()
     if conn.dialect.name == "postgresql":
-        # Arrow's CSV quotes every string and leaves nulls unquoted and empty: exactly COPY's CSV NULL.
-        buffer = io.BytesIO()
-        pacsv.write_csv(rows, buffer, write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-        buffer.seek(0)
-        cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+        cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", _CsvStream(rows), COPY_READ)
         return
     placeholders = ", ".join("?" for _ in rows.column_names)
     # In slices, so that a million rows never sit in memory as Python objects all at once.
     for batch in rows.to_batches(max_chunksize=SQLITE_INSERT_BATCH):
         values = [_sqlite_plain(column).to_pylist() for column in batch.columns]
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", zip(*values, strict=True))
+
+
+class _CsvStream(io.RawIOBase):
+    """``rows`` as COPY's CSV, made a slice at a time as the driver reads: a million rows never sit in
+    memory as one text (100-150 MB beside the table itself). Arrow's CSV quotes every string and leaves
+    nulls unquoted and empty: exactly COPY's CSV NULL."""
+
+    def __init__(self, rows: pa.Table):
+        self._batches = iter(rows.to_batches(max_chunksize=COPY_BATCH))
+        self._text = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if not len(self._text):
+            batch = next(self._batches, None)
+            if batch is None:
+                return b""
+            text = io.BytesIO()
+            pacsv.write_csv(batch, text, write_options=_COPY_CSV)
+            self._text = text.getbuffer()
+        if size < 0:
+            size = len(self._text)
+        chunk, self._text = self._text[:size], self._text[size:]
+        return bytes(chunk)
+
+
+_COPY_CSV = pacsv.WriteOptions(include_header=False, quoting_style="needed")
 
 
 def insert_rows(conn: Any, table: Table, rows: Sequence[dict[str, Any]]) -> None:

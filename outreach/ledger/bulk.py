@@ -1,17 +1,18 @@
 """The fastest writes each database offers, for the large writes of a day: the book's facts, the plan's
 steps and decisions, the ladder's positions, the dispatch's status changes.
 
-PostgreSQL takes them through COPY; SQLite through executemany of plain tuples (of Arrow tables,
-whose dates and booleans it keeps as text and integers) or through SQLAlchemy (of rows, so that its
-instants are kept in the form SQLAlchemy reads back).
+PostgreSQL takes them through COPY, in its binary form where every column has one; SQLite through
+executemany of plain tuples (of Arrow tables, whose dates and booleans it keeps as text and integers)
+or through SQLAlchemy (of rows, so that its instants are kept in the form SQLAlchemy reads back).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
+import pgpq
 import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import (
@@ -52,7 +53,12 @@ def insert_table(conn: Any, table: str, rows: pa.Table) -> None:
     columns = ", ".join(rows.column_names)
     cursor = conn.connection.driver_connection.cursor()
     if conn.dialect.name == "postgresql":
-        cursor.copy_expert(f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", _CsvStream(rows), COPY_READ)
+        binary = _binary_form(conn, table, rows)
+        if binary is not None:
+            copy, stream = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT binary)", _binary_pieces(binary)
+        else:
+            copy, stream = f"COPY {table} ({columns}) FROM STDIN WITH (FORMAT csv)", _csv_pieces(rows)
+        cursor.copy_expert(copy, _CopyStream(stream), COPY_READ)
         return
     placeholders = ", ".join("?" for _ in rows.column_names)
     # In slices, so that a million rows never sit in memory as Python objects all at once.
@@ -61,26 +67,95 @@ def insert_table(conn: Any, table: str, rows: pa.Table) -> None:
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", zip(*values, strict=True))
 
 
-class _CsvStream(io.RawIOBase):
-    """``rows`` as COPY's CSV, made a slice at a time as the driver reads: a million rows never sit in
-    memory as one text (100-150 MB beside the table itself). Arrow's CSV quotes every string and leaves
-    nulls unquoted and empty: exactly COPY's CSV NULL."""
+# Each column type of the ledger whose binary COPY form pgpq makes, and the Arrow type it makes it from.
+_BINARY_FORMS = {
+    "smallint": pa.int16(),
+    "integer": pa.int32(),
+    "bigint": pa.int64(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+    "real": pa.float32(),
+    "double precision": pa.float64(),
+    "text": pa.string(),
+    "character varying": pa.string(),
+    "timestamp with time zone": pa.timestamp("us", tz="UTC"),
+    "timestamp without time zone": pa.timestamp("us"),
+}
 
-    def __init__(self, rows: pa.Table):
-        self._batches = iter(rows.to_batches(max_chunksize=COPY_BATCH))
+
+def _binary_form(conn: Any, table: str, rows: pa.Table) -> pa.Table | None:
+    """``rows`` in the Arrow types whose binary form the columns of ``table`` read, or None when one of them
+    has none (JSON), holds values of another kind (an instant as text), or a value that does not fit: COPY's
+    CSV then takes them, the database reading each value's text and naming any it refuses."""
+    found = dict(
+        conn.exec_driver_sql(
+            "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+            "WHERE attrelid = %(table)s::regclass AND attnum > 0 AND NOT attisdropped",
+            {"table": table},
+        ).all()
+    )
+    wanted = []
+    for field in rows.schema:
+        target = _BINARY_FORMS.get(found.get(field.name, ""))
+        if target is None or not _same_kind(field.type, target):
+            return None
+        wanted.append(pa.field(field.name, target))
+    try:
+        return rows.cast(pa.schema(wanted))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _same_kind(source: pa.DataType, target: pa.DataType) -> bool:
+    if pa.types.is_null(source):
+        return True
+    if pa.types.is_timestamp(source):
+        # An instant without a zone is read in the session's zone from text, and as UTC from binary.
+        return pa.types.is_timestamp(target) and (source.tz is None) == (target.tz is None)
+    kinds = (
+        pa.types.is_integer,
+        pa.types.is_floating,
+        pa.types.is_boolean,
+        pa.types.is_date,
+        lambda kind: pa.types.is_string(kind) or pa.types.is_large_string(kind),
+    )
+    return any(kind(source) and kind(target) for kind in kinds)
+
+
+def _binary_pieces(rows: pa.Table) -> Iterator[bytes]:
+    encoder = pgpq.ArrowToPostgresBinaryEncoder(rows.schema)
+    yield bytes(encoder.write_header())
+    for batch in rows.to_batches(max_chunksize=COPY_BATCH):
+        yield bytes(encoder.write_batch(batch))
+    yield bytes(encoder.finish())
+
+
+def _csv_pieces(rows: pa.Table) -> Iterator[bytes]:
+    """Arrow's CSV quotes every string and leaves nulls unquoted and empty: exactly COPY's CSV NULL."""
+    for batch in rows.to_batches(max_chunksize=COPY_BATCH):
+        text = io.BytesIO()
+        pacsv.write_csv(batch, text, write_options=_COPY_CSV)
+        yield text.getvalue()
+
+
+class _CopyStream(io.RawIOBase):
+    """COPY's input made a batch at a time as the driver reads it: a million rows never sit in memory as
+    one text (100-150 MB beside the table itself), and the database parses a batch while the next is made."""
+
+    def __init__(self, pieces: Iterator[bytes]):
+        self._pieces = pieces
         self._text = memoryview(b"")
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        if not len(self._text):
-            batch = next(self._batches, None)
-            if batch is None:
+        # An empty piece is not the end (the binary encoder holds rows back until it has a buffer's worth).
+        while not len(self._text):
+            piece = next(self._pieces, None)
+            if piece is None:
                 return b""
-            text = io.BytesIO()
-            pacsv.write_csv(batch, text, write_options=_COPY_CSV)
-            self._text = text.getbuffer()
+            self._text = memoryview(piece)
         if size < 0:
             size = len(self._text)
         chunk, self._text = self._text[:size], self._text[size:]

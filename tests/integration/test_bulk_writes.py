@@ -6,9 +6,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pandas as pd
+import psycopg2
+import pyarrow as pa
+import pytest
 from sqlalchemy import select, update
 
-from outreach.ledger.bulk import insert_rows, refresh_statistics
+from outreach.ledger.bulk import insert_rows, insert_table, refresh_statistics
 from outreach.ledger.schema import attempts, decisions, planned_steps
 
 DAY = date(2026, 11, 20)
@@ -271,3 +274,45 @@ def test_a_small_write_into_a_large_table_keeps_its_statistics_and_a_large_one_r
         write(conn, 5_000, 10_500)
         refresh_statistics(conn, "events", written=5_000)
         assert believed(conn) == 15_500
+
+
+def test_every_kind_of_column_reads_back_as_written_whichever_copy_form_takes_it(postgres_ledger):
+    """Columns of every kind the ledger keeps go in by COPY's binary form, a JSON column by its CSV;
+    both read back as written, nulls, awkward text and the edges of each number included."""
+    columns = (
+        "small smallint, whole integer, big bigint, flag boolean, day date, at timestamptz, "
+        "naive timestamp, ratio double precision, label varchar(40), words text"
+    )
+    rows = pa.table(
+        {
+            "small": pa.array([-32768, None, 32767], pa.int64()),
+            "whole": pa.array([-(2**31), 0, 2**31 - 1], pa.int64()),
+            "big": pa.array([-(2**63), None, 2**63 - 1], pa.int64()),
+            "flag": pa.array([True, None, False]),
+            "day": pa.array([date(1999, 12, 31), date(2000, 1, 1), None]),
+            "at": pa.array([datetime(2026, 11, 20, 14, 5, 6, 789, tzinfo=UTC), None, datetime(1970, 1, 1, tzinfo=UTC)]),
+            "naive": pa.array([datetime(2026, 11, 20, 9, 0), datetime(1999, 1, 1), None]),
+            "ratio": pa.array([0.1, None, -1e300]),
+            "label": pa.array(REASONS[:3]),
+            "words": pa.array(["non-ASCII: 逾期 — ¿", None, "a trailing backslash \\"]),
+        }
+    )
+    with postgres_ledger.engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE every_kind (n serial, {columns})")
+        insert_table(conn, "every_kind", rows)
+        conn.exec_driver_sql("CREATE TABLE with_json (n serial, label text, details json)")
+        insert_table(conn, "with_json", pa.table({"label": ["a", "b"], "details": ['{"x": 1}', None]}))
+    with postgres_ledger.engine.connect() as conn:
+        found = conn.exec_driver_sql(f"SELECT {', '.join(rows.column_names)} FROM every_kind ORDER BY n").all()
+        with_json = conn.exec_driver_sql("SELECT label, details FROM with_json ORDER BY n").all()
+    expected = list(zip(*(column.to_pylist() for column in rows.columns), strict=True))
+    assert [tuple(row) for row in found] == expected
+    assert [tuple(row) for row in with_json] == [("a", {"x": 1}), ("b", None)]
+
+
+def test_a_value_too_large_for_its_column_is_refused_by_name(postgres_ledger):
+    with postgres_ledger.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE narrow (line integer, account_id text)")
+    refused = r'out of range for type integer[\s\S]*line 2, column line: "3000000000"'
+    with pytest.raises(psycopg2.DataError, match=refused), postgres_ledger.engine.begin() as conn:
+        insert_table(conn, "narrow", pa.table({"line": [1, 3_000_000_000], "account_id": ["A1", "A2"]}))

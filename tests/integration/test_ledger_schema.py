@@ -1,12 +1,22 @@
 """The ledger's schema comes from its migrations, on SQLite and on PostgreSQL alike."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, text
 
 from outreach.ledger import Ledger
-from outreach.ledger.migrate import LedgerSchemaError, current_revision, head_revision
+from outreach.ledger.migrate import (
+    LedgerSchemaError,
+    current_revision,
+    head_revision,
+    newest_revision,
+    recorded_revision,
+)
 from outreach.ledger.schema import drop_ledger, metadata
 from outreach.shards import account_hash
 
@@ -16,6 +26,31 @@ def test_the_migrated_schema_is_exactly_the_code_schema(ledger):
         differences = compare_metadata(MigrationContext.configure(conn), metadata)
     assert differences == []
     assert current_revision(ledger.engine) == head_revision(ledger.engine)
+
+
+def test_the_newest_migration_file_is_alembics_head_and_a_ledger_at_it_is_known_without_alembic(ledger, tmp_path):
+    """A task on an up-to-date ledger does not import Alembic: the newest revision is read from the
+    migration files' names, which must therefore name Alembic's own head."""
+    from alembic.script import ScriptDirectory
+
+    from outreach.ledger.migrate import _config
+
+    scripts = ScriptDirectory.from_config(_config(ledger.engine))
+    for script in scripts.walk_revisions():
+        assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
+    assert newest_revision() == head_revision(ledger.engine)
+    assert recorded_revision(ledger.engine) == newest_revision()
+
+    check = (
+        "import sys; from outreach.ledger import Ledger; "
+        f"Ledger.from_url({str(ledger.engine.url.render_as_string(hide_password=False))!r}).create_schema(); "
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'alembic'))"
+    )
+    imported = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
+    assert imported.stdout.strip() == "[]"
+    fresh = f"sqlite:///{tmp_path / 'new.db'}"
+    Ledger.from_url(fresh).create_schema()
+    assert recorded_revision(create_engine(fresh)) == newest_revision()
 
 
 def test_upgrading_twice_changes_nothing(ledger):

@@ -44,6 +44,9 @@ AMOUNT_PARTS = r"^(?P<sign>-?)(?P<whole>\d+)(?:\.(?P<fraction>\d+))?$"
 NULL_STRING = pa.scalar(None, pa.string())
 CONSENT_COLUMNS = ("consent_sms", "consent_voice", "consent_email")
 CHECK_THREADS = 2
+# Beyond this many runs of good rows between quarantined ones, the accepted rows are copied into one
+# table: each run kept as a slice is a chunk every later step handles on its own.
+MAX_KEPT_SLICES = 256
 
 
 @dataclass(frozen=True)
@@ -306,7 +309,7 @@ def _anywhere(text: pa.Array, found: str) -> bool:
 def _duplicates(account_id: pa.Array, lines: np.ndarray, failures: _Failures) -> None:
     """Among otherwise good rows the first occurrence wins; later ones name the line it was on."""
     good = np.flatnonzero(~failures.failed)
-    encoded = account_id.take(good).dictionary_encode()
+    encoded = (account_id if len(good) == len(account_id) else account_id.take(good)).dictionary_encode()
     if len(encoded.dictionary) == len(good):
         return
     group = encoded.indices.to_numpy()
@@ -449,7 +452,20 @@ def validate_table(
         QuarantinedRow(source, int(lines[row]), str(failures.field[row]), str(failures.reason[row]), record)
         for row, record in zip(bad, raw_bad, strict=True)
     ]
-    return PullResult(source=source, table=accounts.filter(pa.array(~failures.failed)), quarantined=quarantined)
+    return PullResult(source=source, table=_without_rows(accounts, bad), quarantined=quarantined)
+
+
+def _without_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """``table`` less ``rows`` (ascending positions). A day quarantines a few rows, if any: the others are
+    kept as slices of ``table``, not copied (a copy of a million accounts is most of a second)."""
+    if not len(rows):
+        return table
+    starts = np.concatenate([[0], rows + 1])
+    ends = np.concatenate([rows, [table.num_rows]])
+    kept = [(start, end) for start, end in zip(starts.tolist(), ends.tolist(), strict=True) if end > start]
+    if len(kept) > MAX_KEPT_SLICES:
+        return table.filter(pa.array(~flags_at(table.num_rows, rows)))
+    return pa.concat_tables([table.slice(start, end - start) for start, end in kept]) if kept else table.slice(0, 0)
 
 
 def strings_table(frame: pd.DataFrame) -> pa.Table:

@@ -1,9 +1,13 @@
 from pathlib import Path
+from unittest.mock import patch
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from outreach.accounts import SourceError, read_accounts
+from outreach.accounts import SourceError, read_accounts, validate
+from outreach.accounts.validate import validate_records
 from tests.factories import raw_account, write_csv
 
 
@@ -135,3 +139,16 @@ def test_the_other_parties_contact_points_are_read_checked_and_quarantined_by_fi
         (4, "attorney_email"),
         (5, "guarantor_consent"),
     ]
+
+
+@settings(max_examples=40, deadline=None)
+@given(bad=st.lists(st.booleans(), min_size=0, max_size=40), copied_beyond=st.sampled_from([2, 256]))
+def test_every_good_row_flows_on_in_order_however_the_bad_ones_fall(bad, copied_beyond):
+    """The accepted accounts are the good rows in their order, whether they are kept as runs between
+    the quarantined rows or copied into one table once the runs are many."""
+    rows = [raw_account(account_id=f"AC{n}", currency="XXX" if fails else "USD") for n, fails in enumerate(bad)]
+    with patch.object(validate, "MAX_KEPT_SLICES", copied_beyond):
+        result = validate_records(rows)
+    assert result.table.column("account_id").to_pylist() == [f"AC{n}" for n, fails in enumerate(bad) if not fails]
+    assert result.table.column("balance_due_minor").to_pylist() == [125050] * bad.count(False)
+    assert [row.line for row in result.quarantined] == [n + 2 for n, fails in enumerate(bad) if fails]

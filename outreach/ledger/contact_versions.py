@@ -78,19 +78,9 @@ def _first_after(conn: Any, column: Any, account_id: Any, business_date: date) -
     return {account: pd.Timestamp(first).date() for account, first in rows}
 
 
-def write_versions(
-    conn: Any,
-    business_date: date,
-    contacts: pa.Table,
-    bulk_insert: Callable[[Any, str, pa.Table], None],
-    hashes: np.ndarray | None = None,
-    in_effect: pa.Table | None = None,
-) -> int:
-    """Open a contact version for every account of ``contacts`` (``account_id`` and ``CONTACT_COLUMNS``)
-    whose details differ from the version in effect on ``business_date``; returns how many. ``hashes``
-    (their ``contact_hashes``) and ``in_effect`` (``versions_in_effect``), when the caller has them."""
-    hashes = contact_hashes(contacts) if hashes is None else hashes
-    in_effect = versions_in_effect(conn, business_date) if in_effect is None else in_effect
+def changed_versions(contacts: pa.Table, hashes: np.ndarray, in_effect: pa.Table) -> pd.DataFrame:
+    """The accounts of ``contacts`` whose details differ from their version in effect (``versions_in_effect``),
+    or that have none: each one's row in ``contacts``, its new hash and the version it replaces."""
     today = pa.table(
         {
             "account_id": contacts.column("account_id"),
@@ -102,11 +92,23 @@ def write_versions(
     # become Python values.
     known = today.join(in_effect, "account_id", join_type="left outer")
     differs = pc.or_kleene(pc.is_null(known.column("contact_hash")), pc.not_equal(known["contact_hash"], known["hash"]))
-    changed = (
+    return (
         known.filter(differs)
         .sort_by("row")
         .to_pandas(date_as_object=True, types_mapper={pa.int64(): pd.Int64Dtype()}.get)
     )
+
+
+def write_versions(
+    conn: Any,
+    business_date: date,
+    contacts: pa.Table,
+    bulk_insert: Callable[[Any, str, pa.Table], None],
+    changed: pd.DataFrame,
+) -> int:
+    """Open a contact version on ``business_date`` for every account of ``contacts`` (``account_id`` and
+    ``CONTACT_COLUMNS``) in ``changed`` (their ``changed_versions`` against the versions in effect that
+    day); returns how many."""
     if changed.empty:
         return 0
     newest = conn.execute(select(func.max(account_days.c.business_date))).scalar()

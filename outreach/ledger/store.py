@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -37,7 +37,7 @@ from outreach.ledger import bulk
 from outreach.ledger.bulk import insert_rows, insert_table, update_rows
 from outreach.ledger.bulk_reads import read_frame, read_table
 from outreach.ledger.collector_records import CollectorRecords
-from outreach.ledger.contact_versions import contact_hashes, versions_in_effect, write_versions
+from outreach.ledger.contact_versions import changed_versions, contact_hashes, versions_in_effect, write_versions
 from outreach.ledger.day_partitions import clear_day, load_day, swap_in_day
 from outreach.ledger.escalation_records import EscalationRecords
 from outreach.ledger.id_lists import in_slices, one_of
@@ -322,17 +322,24 @@ class Ledger(
         """Make ``segmented`` the segmented book of ``business_date`` (a re-run replaces it), in one transaction."""
         contacts = _with_party_columns(segmented).select(list(CONTACT_COLUMNS))
         with ThreadPoolExecutor(max_workers=2) as beside, self.engine.begin() as conn:
-            # The contact hashes are Python's work, the day's load and the read of the versions in effect
-            # the database's: side by side, on a million accounts, their seconds overlap. The versions
-            # are read on a connection of their own on PostgreSQL (this transaction has not touched them
-            # yet); an embedded SQLite reads them in this one.
+            # The contact hashes are Python's work, the day's load the database's: side by side, on a million
+            # accounts, their seconds overlap. On PostgreSQL the versions in effect are read, and the accounts
+            # whose details changed found, on a connection of their own (this transaction has not touched
+            # them yet) while this one loads; an embedded SQLite reads them in this one, after.
             hashes = beside.submit(contact_hashes, contacts)
-            in_effect = beside.submit(self._versions_in_effect, business_date) if self.dialect == "postgresql" else None
+            changing = (
+                beside.submit(self._changed_contacts, business_date, contacts, hashes)
+                if self.dialect == "postgresql"
+                else None
+            )
             days = table_with_account_hash(segmented)
             loaded = load_day(conn, business_date, days.select(list(DAY_COLUMNS)), insert_table)
-            opened = write_versions(
-                conn, business_date, contacts, insert_table, hashes.result(), in_effect.result() if in_effect else None
+            changed = (
+                changing.result()
+                if changing is not None
+                else changed_versions(contacts, hashes.result(), versions_in_effect(conn, business_date))
             )
+            opened = write_versions(conn, business_date, contacts, insert_table, changed)
             day_table = swap_in_day(conn, business_date, loaded)
         with self.engine.begin() as conn:
             bulk.refresh_statistics(conn, day_table)
@@ -341,9 +348,10 @@ class Ledger(
             bulk.refresh_statistics(conn, account_contacts.name, written=opened)
         return segmented.num_rows
 
-    def _versions_in_effect(self, business_date: date) -> pa.Table:
+    def _changed_contacts(self, business_date: date, contacts: pa.Table, hashes: Future[np.ndarray]) -> pd.DataFrame:
         with self.engine.connect() as conn:
-            return versions_in_effect(conn, business_date)
+            in_effect = versions_in_effect(conn, business_date)
+        return changed_versions(contacts, hashes.result(), in_effect)
 
     def clear_snapshot(self, business_date: date) -> None:
         with self.engine.begin() as conn:

@@ -60,6 +60,14 @@ class PhoneNormaliser:
     def normalise(self, values: pa.Array, regions: pa.Array) -> tuple[pa.Array, pa.Array]:
         """(E.164 or null, reason or null) for every value; empty values are simply absent."""
         raw = pc.utf8_trim_whitespace(pc.fill_null(values, ""))
+        given = np.flatnonzero(row_flags(pc.not_equal(raw, "")))
+        if len(given) * 2 < len(raw):
+            # Most rows give no number here (a home phone, another party's): only those that do are worked on.
+            numbers, reasons = self._normalise_given(raw.take(given), regions.take(given))
+            return spread(numbers, given, len(raw)), spread(reasons, given, len(raw))
+        return self._normalise_given(raw, regions)
+
+    def _normalise_given(self, raw: pa.Array, regions: pa.Array) -> tuple[pa.Array, pa.Array]:
         # Only numbers not already in E.164 pay for removing punctuation.
         spelled = np.flatnonzero(
             row_flags(pc.and_(pc.not_equal(raw, ""), pc.invert(pc.match_substring_regex(raw, E164))))

@@ -303,7 +303,15 @@ def _anywhere(text: pa.Array, found: str) -> bool:
     """Whether ``found`` may be in any value of ``text``: one scan of its bytes, where a value-by-value
     search of each column is a third of a second at a million rows; a yes is then looked for value by value."""
     data = text.buffers()[2]
-    return data is not None and memoryview(data).tobytes().find(found.encode()) >= 0
+    if data is None:
+        return False
+    scanned = np.frombuffer(data, dtype=np.uint8)
+    wanted = np.frombuffer(found.encode(), dtype=np.uint8)
+    # Where the first byte is, then which of those go on with the second, and so on.
+    starts = np.flatnonzero(scanned[: len(scanned) - len(wanted) + 1] == wanted[0])
+    for offset in range(1, len(wanted)):
+        starts = starts[scanned[starts + offset] == wanted[offset]]
+    return bool(len(starts))
 
 
 def _duplicates(account_id: pa.Array, lines: np.ndarray, failures: _Failures) -> None:

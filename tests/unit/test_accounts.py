@@ -152,3 +152,20 @@ def test_every_good_row_flows_on_in_order_however_the_bad_ones_fall(bad, copied_
     assert result.table.column("account_id").to_pylist() == [f"AC{n}" for n, fails in enumerate(bad) if not fails]
     assert result.table.column("balance_due_minor").to_pylist() == [125050] * bad.count(False)
     assert [row.line for row in result.quarantined] == [n + 2 for n, fails in enumerate(bad) if fails]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    row=st.integers(0, 9),
+    field=st.sampled_from(["name", "postal_code", "product"]),
+    found=st.sampled_from(["\x00", "\ufffd"]),
+    at=st.integers(0, 6),
+)
+def test_a_nul_byte_or_a_replacement_character_quarantines_its_row_wherever_it_falls(row, field, found, at):
+    rows = [raw_account(account_id=f"AC{n}", name=f"Holder {n}", postal_code="10001") for n in range(10)]
+    value = rows[row][field] or "x"
+    rows[row][field] = value[:at] + found + value[at:]
+    result = validate_records(rows)
+    assert [(q.line, q.field) for q in result.quarantined] == [(row + 2, field)]
+    assert ("NUL byte" if found == "\x00" else "not UTF-8") in result.quarantined[0].reason
+    assert result.table.num_rows == 9

@@ -169,3 +169,27 @@ def test_a_nul_byte_or_a_replacement_character_quarantines_its_row_wherever_it_f
     assert [(q.line, q.field) for q in result.quarantined] == [(row + 2, field)]
     assert ("NUL byte" if found == "\x00" else "not UTF-8") in result.quarantined[0].reason
     assert result.table.num_rows == 9
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["AC1", "AC2", "AC3", "AC4"]), st.booleans()), min_size=1, max_size=25))
+def test_of_the_good_rows_with_one_account_id_the_first_is_kept_and_the_others_name_its_line(rows):
+    """A row quarantined for another field does not count as the account's first; a later good row does."""
+    records = [raw_account(account_id=account, currency="USD" if good else "XXX") for account, good in rows]
+    result = validate_records(records)
+
+    first_line: dict[str, int] = {}
+    expected_kept, expected_quarantined = [], []
+    for line, (account, good) in enumerate(rows, start=2):
+        if not good:
+            expected_quarantined.append((line, "currency", None))
+        elif account in first_line:
+            expected_quarantined.append(
+                (line, "account_id", f"duplicate account_id, first seen on line {first_line[account]}")
+            )
+        else:
+            first_line[account] = line
+            expected_kept.append(account)
+    assert result.table.column("account_id").to_pylist() == expected_kept
+    got = [(q.line, q.field, q.reason if q.field == "account_id" else None) for q in result.quarantined]
+    assert got == expected_quarantined

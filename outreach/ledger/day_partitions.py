@@ -27,6 +27,10 @@ def partition_name(business_date: date) -> str:
     return f"{account_days.name}_{business_date:%Y%m%d}"
 
 
+def _date_literal(business_date: date) -> str:
+    return f"DATE '{business_date.isoformat()}'"
+
+
 def partitioned(conn: Any) -> bool:
     return conn.dialect.name == "postgresql"
 
@@ -49,7 +53,7 @@ def load_day(conn: Any, business_date: date, days: pa.Table, bulk_insert: Callab
         bulk_insert(conn, account_days.name, days)
         return account_days.name
     loading = f"{partition_name(business_date)}_loading"
-    day = f"DATE '{business_date.isoformat()}'"
+    day = _date_literal(business_date)
     conn.exec_driver_sql(f"CREATE TABLE {loading} (LIKE {account_days.name} INCLUDING DEFAULTS)")
     bulk_insert(conn, loading, days)
     # The bound as a constraint of the new table: attaching it then needs no second read of the day's
@@ -74,6 +78,6 @@ def swap_in_day(conn: Any, business_date: date, loaded: str) -> str:
     conn.exec_driver_sql(f"ALTER TABLE {name} RENAME CONSTRAINT {loaded}_date TO {name}_date")
     conn.exec_driver_sql(f"ALTER INDEX {loaded}_pkey RENAME TO {name}_pkey")
     conn.exec_driver_sql(f"ALTER INDEX {loaded}_account RENAME TO {name}_account")
-    day = f"DATE '{business_date.isoformat()}'"
+    day = _date_literal(business_date)
     conn.exec_driver_sql(f"ALTER TABLE {account_days.name} ATTACH PARTITION {name} FOR VALUES IN ({day})")
     return name

@@ -15,6 +15,13 @@ process so that peak memory is its own:
                  run on a sample; its per-row time is extrapolated to N, its read
                  of the whole file is counted once.
 Prints rows/s, peak RSS, and the ratios b/a and c/b.
+
+With --overlap, it then measures what pipelining the pull with the segmentation could save at
+most: reading and validating the book (the pull's Python work) and loading the day's facts with
+their indexes (the segmentation's database work, rolled back), one after the other and then side
+by side on two threads, each way in its own process. The day's facts are made before the clock
+starts, so side by side is a bound no batch-by-batch pipeline can beat: a real one could load a
+batch only once it was validated, and index the day only once all of it was loaded.
 """
 
 from __future__ import annotations
@@ -107,6 +114,52 @@ def phase_reference(path: Path, rows: int, ledger_url: str) -> tuple[int, float]
     return len(out), read_seconds
 
 
+def phase_overlap(path: Path, ledger_url: str, side_by_side: bool) -> tuple[float, float]:
+    """Seconds of the pull's read and validation, and of the day's load, run as ``side_by_side`` says;
+    returns (their total wall time, the load's own)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+
+    from outreach.accounts import file_spec, read_source
+    from outreach.buckets import segment_table
+    from outreach.ledger.bulk import insert_table
+    from outreach.ledger.day_partitions import load_day
+    from outreach.ledger.schema import DAY_COLUMNS
+    from outreach.ledger.step_shards import table_with_account_hash
+    from outreach.ledger.store import Ledger
+
+    ledger = Ledger.from_url(ledger_url)
+    spec = file_spec(path)
+    accepted = read_source(spec, BUSINESS_DATE).table
+    segmented = segment_table(accepted, BUSINESS_DATE, ledger.latest_buckets_before(BUSINESS_DATE))
+    segmented = segmented.append_column("run_id", pa.array(["overlap"] * segmented.num_rows, pa.string()))
+    segmented = segmented.append_column("business_date", pa.array([BUSINESS_DATE] * segmented.num_rows, pa.date32()))
+    days = table_with_account_hash(segmented).select(list(DAY_COLUMNS))
+
+    def load() -> float:
+        started = time.perf_counter()
+        with ledger.engine.connect() as conn:
+            transaction = conn.begin()
+            load_day(conn, BUSINESS_DATE, days, insert_table)
+            transaction.rollback()
+        return time.perf_counter() - started
+
+    def validate() -> None:
+        read_source(spec, BUSINESS_DATE)
+
+    started = time.perf_counter()
+    if side_by_side:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            validated = pool.submit(validate)
+            load_seconds = pool.submit(load).result()
+            validated.result()
+    else:
+        validate()
+        load_seconds = load()
+    return time.perf_counter() - started, load_seconds
+
+
 def run_phase(args: list[str]) -> dict:
     started = time.perf_counter()
     result = subprocess.run([sys.executable, __file__, "--phase", *args], capture_output=True, text=True, check=False)
@@ -135,6 +188,10 @@ def child(phase: str, path: Path, rows: int, ledger_url: str, home: Path) -> Non
         count = phase_pull(path, ledger_url, home)
     elif phase == "yesterday":
         count = phase_pull(path, ledger_url, home, PREVIOUS_DATE)
+    elif phase in ("one-after-the-other", "side-by-side"):
+        total, load_seconds = phase_overlap(path, ledger_url, phase == "side-by-side")
+        print(json.dumps({"rows": rows, "seconds": total, "load_seconds": load_seconds}))
+        return
     else:
         count, fixed_seconds = phase_reference(path, rows, ledger_url)
     seconds = time.perf_counter() - started
@@ -154,6 +211,11 @@ def main() -> None:
     )
     parser.add_argument(
         "--changed", type=float, default=0.03, help="share of the book's rows that changed since yesterday"
+    )
+    parser.add_argument(
+        "--overlap",
+        action="store_true",
+        help="also measure the most that pipelining the pull with the segmentation could save",
     )
     parser.add_argument("--phase", nargs="*", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -195,6 +257,9 @@ def main() -> None:
         floor = floors[1]
         pull = run_phase(["pull", *common])
         reference = run_phase(["reference", *common])
+        overlap = (
+            [run_phase([mode, *common]) for mode in ("one-after-the-other", "side-by-side")] if args.overlap else []
+        )
 
     # Only the per-row work grows with the rows; reading the file is paid once whatever the sample.
     scale = args.accounts / max(1, sample)
@@ -219,6 +284,14 @@ def main() -> None:
         f"{reference['peak_mb']:>9,.0f}  (per-row work measured on {sample:,} rows: {per_row_seconds:.2f} s)"
     )
     print(f"b/a = {pull['seconds'] / floor['seconds']:.1f}x   c/b = {reference_seconds / pull['seconds']:.1f}x")
+    if overlap:
+        serial, side = overlap
+        saved = serial["seconds"] - side["seconds"]
+        print(
+            f"read + validate, then the day's load ({serial['load_seconds']:.2f} s of it): {serial['seconds']:.2f} s; "
+            f"side by side: {side['seconds']:.2f} s. Pipelining could save at most {saved:.2f} s: "
+            f"b/a {(pull['seconds'] - saved) / floor['seconds']:.1f}x at best"
+        )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,11 @@ from tests.airflow_env import PROJECT
 
 def test_the_ingest_benchmark_runs_at_a_small_size():
     result = subprocess.run(
-        [sys.executable, str(PROJECT / "bench" / "ingest.py"), "--accounts", "3000", "--reference-sample", "300"],
+        [
+            sys.executable,
+            str(PROJECT / "bench" / "ingest.py"),
+            *("--accounts", "3000", "--reference-sample", "300", "--overlap"),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
@@ -18,6 +22,7 @@ def test_the_ingest_benchmark_runs_at_a_small_size():
     for phase in ("(a) floor", "(b) pull", "(c) row by row"):
         assert phase in result.stdout
     assert "b/a =" in result.stdout and "c/b =" in result.stdout
+    assert re.search(r"Pipelining could save at most -?\d+\.\d+ s: b/a \d+\.\dx at best", result.stdout)
 
 
 def test_the_dispatch_benchmark_runs_at_a_small_size():

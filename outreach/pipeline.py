@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from outreach import escalation, handoffs, reactions
 from outreach.accounts import SourceSpec, file_spec, load_spec, read_source
-from outreach.accounts.staging import STAGED_NAME, read_staged, write_staged
+from outreach.accounts.staging import STAGED_NAME, read_staged, remove_staged_before, write_staged
 from outreach.agencies import load_agencies
 from outreach.buckets import segment_table
 from outreach.campaigns import Campaign, load_campaign, loadable_campaigns
@@ -121,6 +121,9 @@ def pull(
     run_dir.mkdir(parents=True, exist_ok=True)
     accounts_path = run_dir / STAGED_NAME
     write_staged(result.table, accounts_path)
+    removed = remove_staged_before(settings.runs_dir, settings.staged_days)
+    if removed:
+        log.info("removed %d staged account files older than %d days", len(removed), settings.staged_days)
 
     described = spec.describe(business_date)
     ledger.start_run(run_id, orchestrator_run_id, business_date, described)
@@ -160,7 +163,13 @@ def segment(ref: RunRef, settings: Settings | None = None) -> RunRef:
     settings = settings or Settings.from_env()
     ledger = ledger_for(settings)
     business_date = date.fromisoformat(ref["business_date"])
-    accounts = read_staged(Path(ref["accounts_path"]))
+    staged = Path(ref["accounts_path"])
+    if not staged.exists():
+        raise FileNotFoundError(
+            f"run {ref['run_id']}: its staged accounts ({staged}) are gone; a pull's are kept "
+            f"{settings.staged_days} days (OUTREACH_STAGED_DAYS). Run the pull again to read the source anew"
+        )
+    accounts = read_staged(staged)
     if not accounts.num_rows:
         ledger.clear_snapshot(business_date)
         return {**ref, "buckets": {}}

@@ -56,6 +56,8 @@ class Settings:
     # Accounts a plan holds at once: a shard larger than this is planned in rounds, each read, decided
     # and saved before the next, so the plan's memory follows the round, not the book.
     plan_round_accounts: int = 100_000
+    # Days a pull's staged accounts are kept for its segmentation to be run again; older ones are removed.
+    staged_days: int = 7
 
     @property
     def sms_provider(self) -> str:
@@ -125,6 +127,7 @@ class Settings:
             failure_alarm_min_sends=int(_number(env, "OUTREACH_FAILURE_ALARM_MIN_SENDS", 20)),
             shards=int(shards),
             plan_round_accounts=_whole(env, "OUTREACH_PLAN_ROUND_ACCOUNTS", 100_000),
+            staged_days=_whole(env, "OUTREACH_STAGED_DAYS", 7),
         )
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
+import time
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -159,6 +162,22 @@ def test_a_missing_accounts_file_fails_the_pull_naming_the_file(sqlite_ledger, s
     settings = settings_for(sqlite_ledger, tmp_path / "drop" / "accounts-2026-11-20.csv")
     with pytest.raises(SourceError, match=r"accounts-2026-11-20\.csv does not exist"):
         pipeline.pull(DAY, "scheduled__1", settings)
+
+
+def test_a_pull_removes_staged_accounts_older_than_the_kept_days_and_their_segmentation_says_so(
+    sqlite_ledger, settings_for, book
+):
+    settings = replace(settings_for(sqlite_ledger, book), staged_days=7)
+    first = pipeline.pull(DAY, "scheduled__1", settings)
+    eight_days_ago = time.time() - 8 * 86_400
+    os.utime(first["accounts_path"], (eight_days_ago, eight_days_ago))
+
+    second = pipeline.pull(DAY, "manual__2", settings)
+
+    assert not Path(first["accounts_path"]).exists() and Path(second["accounts_path"]).exists()
+    with pytest.raises(FileNotFoundError, match=r"kept 7 days \(OUTREACH_STAGED_DAYS\)\. Run the pull again"):
+        pipeline.segment(first, settings)
+    assert sum(pipeline.segment(second, settings)["buckets"].values()) == 600
 
 
 def _dispatch_in_another_process(ledger_url: str, home: str, name: str) -> None:

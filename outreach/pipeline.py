@@ -13,6 +13,7 @@ import os
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -169,11 +170,14 @@ def segment(ref: RunRef, settings: Settings | None = None) -> RunRef:
             f"run {ref['run_id']}: its staged accounts ({staged}) are gone; a pull's are kept "
             f"{settings.staged_days} days (OUTREACH_STAGED_DAYS). Run the pull again to read the source anew"
         )
-    accounts = read_staged(staged)
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        # The last day's buckets come from the database while the accepted accounts come from disk.
+        previous_buckets = beside.submit(ledger.latest_buckets_before, business_date)
+        accounts = read_staged(staged)
     if not accounts.num_rows:
         ledger.clear_snapshot(business_date)
         return {**ref, "buckets": {}}
-    segmented = segment_table(accounts, business_date, ledger.latest_buckets_before(business_date))
+    segmented = segment_table(accounts, business_date, previous_buckets.result())
     segmented = segmented.append_column("run_id", pa.array([ref["run_id"]] * segmented.num_rows, pa.string()))
     segmented = segmented.append_column("business_date", pa.array([business_date] * segmented.num_rows, pa.date32()))
     ledger.replace_snapshot(business_date, segmented)

@@ -94,6 +94,21 @@ def test_typed_parquet_columns_stay_exact(tmp_path):
     assert account["oldest_unpaid_due_date"] == date(2026, 11, 1) and bool(account["consent_sms"])
 
 
+def test_a_parquet_book_with_64_bit_text_offsets_reads_as_the_same_accounts(tmp_path):
+    # pandas writes its text columns this way; validation narrows them itself.
+    good = {**raw_account(), "account_id": " AC1 ", "mobile_phone": "(415) 555-0100"}
+    bad = {**raw_account(), "account_id": "AC2", "oldest_unpaid_due_date": "yesterday"}
+    plain = pa.Table.from_pylist([good, bad])
+    wide = plain.cast(pa.schema([(name, pa.large_string()) for name in plain.column_names]))
+    results = {}
+    for name, table in (("plain", plain), ("wide", wide)):
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+        results[name] = read_source(SourceSpec(kind="parquet", path=str(tmp_path / f"{name}.parquet")), DAY)
+    assert results["wide"].table.equals(results["plain"].table)
+    assert results["wide"].table.column("account_id").to_pylist() == ["AC1"]
+    assert [(q.line, q.field) for q in results["wide"].quarantined] == [(2, "oldest_unpaid_due_date")]
+
+
 def test_the_path_may_name_the_business_date(tmp_path):
     write_csv(tmp_path / "accounts-2026-11-20.csv", [raw_account()])
     spec = SourceSpec(kind="csv", path=str(tmp_path / "accounts-{business_date}.csv"))

@@ -26,6 +26,8 @@ import pyarrow.compute as pc
 
 from outreach import escalation, handoffs, reactions
 from outreach.accounts import SourceSpec, file_spec, load_spec, read_source
+from outreach.accounts.phone_prefixes import load_prefixes, save_prefixes
+from outreach.accounts.phones import PhoneNormaliser
 from outreach.accounts.staging import STAGED_NAME, read_staged, remove_staged_before, write_staged
 from outreach.agencies import load_agencies
 from outreach.buckets import segment_table
@@ -116,7 +118,12 @@ def pull(
     ledger = ledger_for(settings)
     run_id = make_run_id(business_date, orchestrator_run_id)
     # Read everything before writing anything: a source that fails leaves no half-written run.
-    result = read_source(spec, business_date, resolve_connection)
+    known_prefixes = load_prefixes(settings.cache_dir)
+    phones = PhoneNormaliser(known_prefixes)
+    result = read_source(spec, business_date, resolve_connection, phones=phones)
+    decided = phones.known_prefixes()
+    if len(decided) > len(known_prefixes):
+        save_prefixes(settings.cache_dir, decided)
 
     run_dir = settings.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)

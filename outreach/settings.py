@@ -81,6 +81,11 @@ class Settings:
     def runs_dir(self) -> Path:
         return self.home / "runs"
 
+    @property
+    def cache_dir(self) -> Path:
+        """What a task may keep to spare the next one work, and lose at no cost but that work."""
+        return self.home / "cache"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env

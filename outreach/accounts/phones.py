@@ -37,10 +37,11 @@ def _parse_one(value: str, region: str) -> tuple[str | None, str | None]:
 
 
 class PhoneNormaliser:
-    """Caches per E.164 prefix, shared across columns and batches."""
+    """Caches per E.164 prefix, shared across columns and batches; ``known`` are prefixes already
+    decided (``prefix:length`` to valid), as ``known_prefixes`` gives them back."""
 
-    def __init__(self) -> None:
-        self._prefix_valid: dict[str, bool] = {}
+    def __init__(self, known: dict[str, bool] | None = None) -> None:
+        self._prefix_valid: dict[str, bool] = dict(known or {})
         # Columns are normalised on several threads at once; the cache is shared between them.
         self._lock = threading.Lock()
 
@@ -56,6 +57,10 @@ class PhoneNormaliser:
                     representative = numbers[position].as_py()
                     self._prefix_valid[key] = _parse_one(representative, "ZZ")[0] == representative
             return pa.array([key for key, valid in self._prefix_valid.items() if valid], type=pa.string())
+
+    def known_prefixes(self) -> dict[str, bool]:
+        with self._lock:
+            return dict(self._prefix_valid)
 
     def normalise(self, values: pa.Array, regions: pa.Array) -> tuple[pa.Array, pa.Array]:
         """(E.164 or null, reason or null) for every value; empty values are simply absent."""

@@ -15,6 +15,8 @@ import pytest
 
 from outreach import pipeline
 from outreach.accounts import SourceError
+from outreach.accounts.phone_prefixes import load_prefixes
+from outreach.accounts.staging import read_staged
 from outreach.report import build_report
 from outreach.sample import write_sample
 from tests.days import Book, plan_all
@@ -178,6 +180,21 @@ def test_a_pull_removes_staged_accounts_older_than_the_kept_days_and_their_segme
     with pytest.raises(FileNotFoundError, match=r"kept 7 days \(OUTREACH_STAGED_DAYS\)\. Run the pull again"):
         pipeline.segment(first, settings)
     assert sum(pipeline.segment(second, settings)["buckets"].values()) == 600
+
+
+def test_the_next_pull_reads_the_phone_prefixes_the_last_one_decided_and_accepts_the_same_accounts(
+    sqlite_ledger, settings_for, book
+):
+    settings = settings_for(sqlite_ledger, book)
+    first = pipeline.pull(DAY, "scheduled__1", settings)
+    remembered = load_prefixes(settings.cache_dir)
+    assert remembered and any(key.startswith("+1") for key in remembered)
+
+    second = pipeline.pull(DAY, "manual__2", settings)
+
+    assert load_prefixes(settings.cache_dir) == remembered, "nothing new to remember"
+    assert read_staged(Path(second["accounts_path"])).equals(read_staged(Path(first["accounts_path"])))
+    assert (second["accepted"], second["quarantined"]) == (600, 9)
 
 
 def _dispatch_in_another_process(ledger_url: str, home: str, name: str) -> None:

@@ -1,0 +1,44 @@
+"""The phone prefixes one pull decided spare the next pull the parsing, and never change an answer."""
+
+import json
+import logging
+
+import phonenumbers
+import pyarrow as pa
+
+from outreach.accounts.phone_prefixes import load_prefixes, prefixes_file, save_prefixes
+from outreach.accounts.phones import INVALID_FOR_COUNTRY_CODE, PhoneNormaliser
+
+NUMBERS = pa.array(["+12125550142", "+13125550199", "+8613812345678", "+19995550100", "(415) 555-0100", ""])
+REGIONS = pa.array(["US", "US", "CN", "US", "US", "US"])
+
+
+def test_a_normaliser_given_the_prefixes_another_decided_gives_the_same_answers(tmp_path):
+    first = PhoneNormaliser()
+    expected = first.normalise(NUMBERS, REGIONS)
+    save_prefixes(tmp_path, first.known_prefixes())
+
+    known = load_prefixes(tmp_path)
+    assert known == first.known_prefixes() and known, "the decided prefixes come back as they were"
+    assert PhoneNormaliser(known).normalise(NUMBERS, REGIONS) == expected
+
+
+def test_a_remembered_prefix_is_not_decided_again():
+    # Told (wrongly, for the test's sake) that New York's 555 exchange is invalid, the normaliser believes it.
+    numbers, reasons = PhoneNormaliser({"+1212555:12": False}).normalise(pa.array(["+12125550142"]), pa.array(["US"]))
+    assert numbers.to_pylist() == [None] and reasons.to_pylist() == [INVALID_FOR_COUNTRY_CODE]
+
+
+def test_the_file_belongs_to_one_version_of_the_numbering_plans(tmp_path):
+    (tmp_path / "phone-prefixes-0.0.1.json").write_text(json.dumps({"+1212555:12": False}))
+    assert phonenumbers.__version__ in prefixes_file(tmp_path).name
+    assert load_prefixes(tmp_path) == {}
+
+
+def test_a_file_that_cannot_be_read_is_set_aside_with_a_warning(tmp_path, caplog):
+    for text in ("{not json", json.dumps(["+1212555:12"]), json.dumps({"+1212555:12": "yes"})):
+        prefixes_file(tmp_path).write_text(text)
+        with caplog.at_level(logging.WARNING, logger="outreach.accounts.phone_prefixes"):
+            assert load_prefixes(tmp_path) == {}
+        assert "every prefix is decided again" in caplog.text
+        caplog.clear()

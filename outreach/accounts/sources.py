@@ -106,11 +106,10 @@ def _open(location: str):
 
 
 def _as_strings(table: pa.Table, location: str) -> pa.Table:
-    """Every column as text (dates ISO, decimals exact), so one validator serves every source. Text kept
-    with 64-bit offsets (as pandas writes Parquet) stays so: validation narrows each column on its threads."""
+    """Every column as text (dates ISO, decimals exact), so one validator serves every source."""
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
-        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        if not pa.types.is_string(column.type):
             try:
                 column = column.cast(pa.string())
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:

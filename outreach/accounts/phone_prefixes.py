@@ -42,15 +42,20 @@ def load_prefixes(cache_dir: Path) -> dict[str, bool]:
     return known
 
 
-def save_prefixes(cache_dir: Path, known: dict[str, bool]) -> None:
-    """``known`` written whole, in place of the file at once: a pull reading it meanwhile reads the old one."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
+def save_prefixes(cache_dir: Path, known: dict[str, bool]) -> bool:
+    """``known`` written whole, in place of the file at once: a pull reading it meanwhile reads the old one.
+    A file that cannot be written costs the next pull its parsing, never this pull: False, with a warning."""
     path = prefixes_file(cache_dir)
-    handle, temporary = tempfile.mkstemp(dir=cache_dir, prefix=".phone-prefixes-", suffix=".json")
+    temporary = None
     try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=cache_dir, prefix=".phone-prefixes-", suffix=".json")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(known, out, sort_keys=True)
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        log.warning("phone prefixes file %s cannot be written (%s): the next pull decides them again", path, exc)
+        return False
+    return True

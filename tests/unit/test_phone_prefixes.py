@@ -42,3 +42,14 @@ def test_a_file_that_cannot_be_read_is_set_aside_with_a_warning(tmp_path, caplog
             assert load_prefixes(tmp_path) == {}
         assert "every prefix is decided again" in caplog.text
         caplog.clear()
+
+
+def test_a_cache_that_cannot_be_written_costs_the_next_pull_its_parsing_not_this_one(tmp_path, caplog):
+    blocked = tmp_path / "home-is-a-file"
+    blocked.write_text("")
+    with caplog.at_level(logging.WARNING, logger="outreach.accounts.phone_prefixes"):
+        assert save_prefixes(blocked / "cache", {"+1212555:12": True}) is False
+    assert "cannot be written" in caplog.text
+    assert save_prefixes(tmp_path / "cache", {"+1212555:12": True}) is True
+    assert load_prefixes(tmp_path / "cache") == {"+1212555:12": True}
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [prefixes_file(tmp_path / "cache").name]

@@ -1,6 +1,7 @@
 """The pull's accepted accounts reach the segmentation exactly as accepted, a run pulled by the
 previous release (which staged Parquet) still segments, and staged files do not pile up."""
 
+import logging
 import os
 from datetime import date
 
@@ -59,3 +60,16 @@ def test_staged_accounts_older_than_the_kept_days_are_removed_and_newer_ones_kep
     assert recent.exists() and backfilled.exists()
     assert note.read_text() == "kept", "only staged files are removed from a run's folder"
     assert not (tmp_path / "2026-10-30-bbbb").exists(), "a run's folder left empty goes with its file"
+
+
+def test_a_staged_file_that_cannot_be_removed_is_named_and_the_others_still_go(tmp_path, caplog):
+    now = 1_800_000_000.0
+    # A directory where the file should be: removing it fails whoever runs the pull, root included.
+    stuck = tmp_path / "2026-11-01-aaaa" / "accounts.arrow"
+    stuck.mkdir(parents=True)
+    os.utime(stuck, (now - 9 * 86_400, now - 9 * 86_400))
+    other = _staged(tmp_path, "2026-11-02-bbbb", days_ago=9, now=now)
+    with caplog.at_level(logging.ERROR, logger="outreach.accounts.staging"):
+        removed = remove_staged_before(tmp_path, 7, now=now)
+    assert removed == [other] and stuck.exists() and not other.exists()
+    assert str(stuck) in caplog.text and "cannot be removed" in caplog.text

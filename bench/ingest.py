@@ -114,7 +114,7 @@ def phase_reference(path: Path, rows: int, ledger_url: str) -> tuple[int, float]
     return len(out), read_seconds
 
 
-def phase_overlap(path: Path, ledger_url: str, side_by_side: bool) -> tuple[float, float]:
+def phase_overlap(path: Path, ledger_url: str, home: Path, side_by_side: bool) -> tuple[float, float]:
     """Seconds of the pull's read and validation, and of the day's load, run as ``side_by_side`` says;
     returns (their total wall time, the load's own)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -122,12 +122,15 @@ def phase_overlap(path: Path, ledger_url: str, side_by_side: bool) -> tuple[floa
     import pyarrow as pa
 
     from outreach.accounts import file_spec, read_source
+    from outreach.accounts.phone_prefixes import load_prefixes
+    from outreach.accounts.phones import PhoneNormaliser
     from outreach.buckets import segment_table
     from outreach.ledger.bulk import insert_table
     from outreach.ledger.day_partitions import load_day
     from outreach.ledger.schema import DAY_COLUMNS
     from outreach.ledger.step_shards import table_with_account_hash
     from outreach.ledger.store import Ledger
+    from outreach.settings import Settings
 
     ledger = Ledger.from_url(ledger_url)
     spec = file_spec(path)
@@ -146,7 +149,12 @@ def phase_overlap(path: Path, ledger_url: str, side_by_side: bool) -> tuple[floa
         return time.perf_counter() - started
 
     def validate() -> None:
-        read_source(spec, BUSINESS_DATE)
+        # With the phone prefixes the pulls before it remembered, as the pull itself validates.
+        read_source(
+            spec,
+            BUSINESS_DATE,
+            phones=PhoneNormaliser(load_prefixes(Settings(home, ledger_url, path, "UTC").cache_dir)),
+        )
 
     started = time.perf_counter()
     if side_by_side:
@@ -189,7 +197,7 @@ def child(phase: str, path: Path, rows: int, ledger_url: str, home: Path) -> Non
     elif phase == "yesterday":
         count = phase_pull(path, ledger_url, home, PREVIOUS_DATE)
     elif phase in ("one-after-the-other", "side-by-side"):
-        total, load_seconds = phase_overlap(path, ledger_url, phase == "side-by-side")
+        total, load_seconds = phase_overlap(path, ledger_url, home, phase == "side-by-side")
         print(json.dumps({"rows": rows, "seconds": total, "load_seconds": load_seconds}))
         return
     else:

@@ -26,9 +26,15 @@ import pyarrow.compute as pc
 
 from outreach import escalation, handoffs, reactions
 from outreach.accounts import SourceSpec, file_spec, load_spec, read_source
-from outreach.accounts.phone_prefixes import load_prefixes, save_prefixes
+from outreach.accounts.phone_prefixes import kept_prefixes, load_prefixes, save_prefixes
 from outreach.accounts.phones import PhoneNormaliser
-from outreach.accounts.staging import STAGED_NAME, read_staged, remove_staged_before, write_staged
+from outreach.accounts.staging import (
+    STAGED_NAME,
+    StagedAccountsGone,
+    read_staged,
+    remove_staged_before,
+    write_staged,
+)
 from outreach.agencies import load_agencies
 from outreach.buckets import segment_table
 from outreach.campaigns import Campaign, load_campaign, loadable_campaigns
@@ -121,15 +127,14 @@ def pull(
     known_prefixes = load_prefixes(settings.cache_dir)
     phones = PhoneNormaliser(known_prefixes)
     result = read_source(spec, business_date, resolve_connection, phones=phones)
-    decided = phones.known_prefixes()
-    if len(decided) > len(known_prefixes):
-        save_prefixes(settings.cache_dir, decided)
+    if kept_prefixes(phones.known_prefixes()) != known_prefixes:
+        save_prefixes(settings.cache_dir, phones.known_prefixes())
 
     run_dir = settings.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     accounts_path = run_dir / STAGED_NAME
     write_staged(result.table, accounts_path)
-    removed = remove_staged_before(settings.runs_dir, settings.staged_days)
+    removed = remove_staged_before(settings.runs_dir, settings.staged_days, keep=run_dir)
     if removed:
         log.info("removed %d staged account files older than %d days", len(removed), settings.staged_days)
 
@@ -173,18 +178,24 @@ def segment(ref: RunRef, settings: Settings | None = None) -> RunRef:
     business_date = date.fromisoformat(ref["business_date"])
     staged = Path(ref["accounts_path"])
     if not staged.exists():
-        raise FileNotFoundError(
+        raise StagedAccountsGone(
             f"run {ref['run_id']}: its staged accounts ({staged}) are gone; a pull's are kept "
-            f"{settings.staged_days} days (OUTREACH_STAGED_DAYS). Run the pull again to read the source anew"
+            f"{settings.staged_days} days (OUTREACH_STAGED_DAYS). Run the pull again to stage them anew: it "
+            f"reads the source as it is now, so only where the source still holds the book of {business_date}"
         )
-    with ThreadPoolExecutor(max_workers=1) as beside:
-        # The last day's buckets come from the database while the accepted accounts come from disk.
-        previous_buckets = beside.submit(ledger.latest_buckets_before, business_date)
+    if ledger.dialect == "postgresql":
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            # The last day's buckets come from the database's core while the accepted accounts come from disk.
+            previous = beside.submit(ledger.latest_buckets_before, business_date)
+            accounts = read_staged(staged)
+            previous_buckets = previous.result()
+    else:
         accounts = read_staged(staged)
+        previous_buckets = ledger.latest_buckets_before(business_date)
     if not accounts.num_rows:
         ledger.clear_snapshot(business_date)
         return {**ref, "buckets": {}}
-    segmented = segment_table(accounts, business_date, previous_buckets.result())
+    segmented = segment_table(accounts, business_date, previous_buckets)
     segmented = segmented.append_column("run_id", pa.array([ref["run_id"]] * segmented.num_rows, pa.string()))
     segmented = segmented.append_column("business_date", pa.array([business_date] * segmented.num_rows, pa.date32()))
     ledger.replace_snapshot(business_date, segmented)

@@ -87,8 +87,13 @@ def campaign_dag(campaign_id: str):
         @task
         def segment(ref: dict) -> dict:
             from outreach import pipeline
+            from outreach.accounts.staging import StagedAccountsGone
 
-            return pipeline.segment(ref)
+            try:
+                return pipeline.segment(ref)
+            except StagedAccountsGone as exc:
+                # Retrying cannot bring the file back; the message says what can.
+                raise AirflowFailException(str(exc)) from exc
 
         @task
         def shards(ref: dict) -> list[dict]:

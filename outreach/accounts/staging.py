@@ -36,12 +36,26 @@ def read_staged(path: Path) -> pa.Table:
     return feather.read_table(path, memory_map=False)
 
 
-def remove_staged_before(runs_dir: Path, days: float, now: float | None = None) -> list[Path]:
+class StagedAccountsGone(FileNotFoundError):
+    """A segmentation's staged accounts were removed; only a new pull brings them back."""
+
+
+def remove_staged_before(runs_dir: Path, days: float, now: float | None = None, keep: Path | None = None) -> list[Path]:
     """The staged files under ``runs_dir`` written more than ``days`` ago removed (and their run's folder,
-    once empty); returns them. Nothing else in a run's folder is touched."""
+    once empty), except in the folder ``keep`` (the pulling run's own); returns them. Nothing else in a
+    run's folder is touched, and nothing that cannot be removed stops the caller: it is logged."""
     oldest_kept = (time.time() if now is None else now) - days * SECONDS_A_DAY
     removed = []
-    for path in sorted(p for name in STAGED_NAMES for p in runs_dir.glob(f"*/{name}")):
+    try:
+        staged = sorted(p for name in STAGED_NAMES for p in runs_dir.glob(f"*/{name}"))
+    except OSError as exc:
+        log.error(
+            "staged accounts under %s cannot be listed, so none kept beyond their days is removed: %s", runs_dir, exc
+        )
+        return removed
+    for path in staged:
+        if keep is not None and path.parent == keep:
+            continue
         try:
             if path.stat().st_mtime >= oldest_kept:
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -15,7 +16,7 @@ import pytest
 
 from outreach import pipeline
 from outreach.accounts import SourceError
-from outreach.accounts.phone_prefixes import load_prefixes
+from outreach.accounts.phone_prefixes import load_prefixes, save_prefixes
 from outreach.accounts.staging import read_staged
 from outreach.report import build_report
 from outreach.sample import write_sample
@@ -182,19 +183,29 @@ def test_a_pull_removes_staged_accounts_older_than_the_kept_days_and_their_segme
     assert sum(pipeline.segment(second, settings)["buckets"].values()) == 600
 
 
-def test_the_next_pull_reads_the_phone_prefixes_the_last_one_decided_and_accepts_the_same_accounts(
-    sqlite_ledger, settings_for, book
-):
+def test_the_next_pull_reads_the_phone_prefixes_the_last_one_decided(sqlite_ledger, settings_for, book):
     settings = settings_for(sqlite_ledger, book)
     first = pipeline.pull(DAY, "scheduled__1", settings)
     remembered = load_prefixes(settings.cache_dir)
-    assert remembered and any(key.startswith("+1") for key in remembered)
+    assert remembered and all(valid for valid in remembered.values())
 
     second = pipeline.pull(DAY, "manual__2", settings)
-
     assert load_prefixes(settings.cache_dir) == remembered, "nothing new to remember"
     assert read_staged(Path(second["accounts_path"])).equals(read_staged(Path(first["accounts_path"])))
-    assert (second["accepted"], second["quarantined"]) == (600, 9)
+
+    # The proof that the file is read: an answer planted in it (999 is no area code) is believed.
+    with book.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    rows[0]["mobile_phone"] = "+19995550100"
+    with book.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    refused = pipeline.pull(DAY, "manual__3", settings)["run_id"]
+    assert (2, "mobile_phone") in {(q["line"], q["field"]) for q in sqlite_ledger.quarantined(refused)}
+    save_prefixes(settings.cache_dir, {**remembered, "+1999555:12": True})
+    believed = pipeline.pull(DAY, "manual__4", settings)["run_id"]
+    assert 2 not in {q["line"] for q in sqlite_ledger.quarantined(believed)}
 
 
 def _dispatch_in_another_process(ledger_url: str, home: str, name: str) -> None:

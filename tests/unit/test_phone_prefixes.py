@@ -6,7 +6,7 @@ import logging
 import phonenumbers
 import pyarrow as pa
 
-from outreach.accounts.phone_prefixes import load_prefixes, prefixes_file, save_prefixes
+from outreach.accounts.phone_prefixes import kept_prefixes, load_prefixes, prefixes_file, save_prefixes
 from outreach.accounts.phones import INVALID_FOR_COUNTRY_CODE, PhoneNormaliser
 
 NUMBERS = pa.array(["+12125550142", "+13125550199", "+8613812345678", "+19995550100", "(415) 555-0100", ""])
@@ -19,8 +19,14 @@ def test_a_normaliser_given_the_prefixes_another_decided_gives_the_same_answers(
     save_prefixes(tmp_path, first.known_prefixes())
 
     known = load_prefixes(tmp_path)
-    assert known == first.known_prefixes() and known, "the decided prefixes come back as they were"
+    assert known == {key: True for key, valid in first.known_prefixes().items() if valid} and known
     assert PhoneNormaliser(known).normalise(NUMBERS, REGIONS) == expected
+
+
+def test_the_file_never_holds_most_of_a_number():
+    # Niue's numbers are 8 characters long: their prefix would be the whole number.
+    decided = {"+1212555:12": True, "+6837012:8": True, "+5002345:9": True, "+1999555:12": False}
+    assert kept_prefixes(decided) == {"+1212555:12": True}
 
 
 def test_a_remembered_prefix_is_not_decided_again():
@@ -29,14 +35,22 @@ def test_a_remembered_prefix_is_not_decided_again():
     assert numbers.to_pylist() == [None] and reasons.to_pylist() == [INVALID_FOR_COUNTRY_CODE]
 
 
-def test_the_file_belongs_to_one_version_of_the_numbering_plans(tmp_path):
-    (tmp_path / "phone-prefixes-0.0.1.json").write_text(json.dumps({"+1212555:12": False}))
+def test_the_file_belongs_to_one_version_of_the_numbering_plans_and_one_way_of_cutting_prefixes(tmp_path):
+    (tmp_path / "phone-prefixes-8-0.0.1.json").write_text(json.dumps({"+1212555:12": True}))
+    (tmp_path / f"phone-prefixes-6-{phonenumbers.__version__}.json").write_text(json.dumps({"+12125:12": True}))
     assert phonenumbers.__version__ in prefixes_file(tmp_path).name
     assert load_prefixes(tmp_path) == {}
 
 
 def test_a_file_that_cannot_be_read_is_set_aside_with_a_warning(tmp_path, caplog):
-    for text in ("{not json", json.dumps(["+1212555:12"]), json.dumps({"+1212555:12": "yes"})):
+    unreadable = (
+        "{not json",
+        json.dumps(["+1212555:12"]),
+        json.dumps({"+1212555:12": "yes"}),
+        json.dumps({"+1212555:12": False}),
+        json.dumps({"12125550142": True}),
+    )
+    for text in unreadable:
         prefixes_file(tmp_path).write_text(text)
         with caplog.at_level(logging.WARNING, logger="outreach.accounts.phone_prefixes"):
             assert load_prefixes(tmp_path) == {}

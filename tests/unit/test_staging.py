@@ -53,8 +53,11 @@ def test_staged_accounts_older_than_the_kept_days_are_removed_and_newer_ones_kep
     note = tmp_path / "2026-11-01-aaaa" / "operator-note.txt"
     note.write_text("kept")
 
-    removed = remove_staged_before(tmp_path, 7, now=now)
+    # The pulling run's own folder, a re-pull of a run whose file an earlier pull wrote, is never touched.
+    own = _staged(tmp_path, "2026-10-01-eeee", days_ago=20, now=now)
+    removed = remove_staged_before(tmp_path, 7, now=now, keep=own.parent)
 
+    assert own.exists()
     assert sorted(removed) == sorted([old, old_parquet])
     assert not old.exists() and not old_parquet.exists()
     assert recent.exists() and backfilled.exists()

@@ -162,13 +162,38 @@ def run_side_by_side(stages: list[tuple[str, ...]]) -> list[dict]:
 
 
 def together(figures: list[dict]) -> dict:
-    """Tasks run at once, as one stage: the slowest one's wall, their CPU added up, the largest peak."""
+    """Tasks run at once, as one stage: the slowest one's wall, their CPU added up, the largest peak, and
+    (for dispatches) their steps due and sends added up."""
+    summaries = [f["ref"]["dispatch"] for f in figures if "dispatch" in f["ref"]]
     return {
         "wall": max(f["wall"] for f in figures),
         "cpu": sum(f["cpu"] for f in figures),
         "peak_mb": max(f["peak_mb"] for f in figures),
         "ref": figures[-1]["ref"],
+        **({"dispatch": _summed(summaries)} if summaries else {}),
     }
+
+
+def _summed(summaries: list[dict]) -> dict:
+    return {key: sum(s[key] for s in summaries) for key in ("due", "sent", "waiting", "expired", "held_at_send")}
+
+
+def dispatch_costs(rows: list[tuple[str, dict]]) -> list[str]:
+    """Each dispatch stage's CPU per step it decided (sent now, left waiting for its window, expired or
+    held at the last check) and per send: the bookkeeping a step costs."""
+    lines = []
+    for name, figures in rows:
+        if " dispatch " not in name:
+            continue
+        counts = figures.get("dispatch") or _summed([figures["ref"]["dispatch"]])
+        steps = counts["due"] + counts["waiting"] + counts["expired"] + counts["held_at_send"]
+        if steps:
+            per_send = f", {figures['cpu'] / counts['sent'] * 1e6:,.0f} a send" if counts["sent"] else ""
+            lines.append(
+                f"{name}: {steps:,} steps ({counts['due']:,} due now, {counts['sent']:,} sent): "
+                f"{figures['cpu'] / steps * 1e6:,.0f} CPU us a step{per_send}"
+            )
+    return lines
 
 
 def main() -> None:
@@ -267,6 +292,8 @@ def main() -> None:
         per_account = figures["cpu"] / args.accounts * 1e6
         wall, cpu, peak = figures["wall"], figures["cpu"], figures["peak_mb"]
         print(f"{name:<48} {wall:>8.1f} {cpu:>8.1f} {peak:>8,.0f} {per_account:>12,.0f}")
+    for line in dispatch_costs(rows):
+        print(line)
     floors = {name.split(" floor")[0]: figures["wall"] for name, figures in rows if name.endswith("floor")}
     for name, figures in rows:
         if " plan " in name and " shard " not in name:

@@ -62,5 +62,10 @@ def test_the_whole_day_benchmark_runs_two_days_in_shards_at_a_small_size():
         for stage in ("pull + segment", "plan m1_self_service shard 2/2", "dispatch m2_plus (log) shard 1/2", "report"):
             assert f"day {day} {stage}" in result.stdout
     assert "day 2 plan m2_plus on 2 workers" in result.stdout and "x the floor" in result.stdout
+    costs = re.findall(
+        r"day 1 dispatch m2_plus \(log\) shard \d/2: (\d+) steps \((\d+) due now, (\d+) sent\)", result.stdout
+    )
+    assert len(costs) == 2 and all(int(steps) >= int(due) >= int(sent) > 0 for steps, due, sent in costs)
+    assert "CPU us a step" in result.stdout and " a send" in result.stdout
     changed = re.search(r"day 2: (\d+) of 300 rows changed", result.stderr)
     assert changed and 0 < int(changed.group(1)) < 30, "about 3% of the book changes on day 2"

@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 
 from outreach import escalation, handoffs, reactions
 from outreach.accounts import SourceSpec, file_spec, load_spec, read_source
-from outreach.accounts.phone_prefixes import kept_prefixes, load_prefixes, save_prefixes
+from outreach.accounts.phone_prefixes import load_prefixes, save_prefixes
 from outreach.accounts.phones import PhoneNormaliser
 from outreach.accounts.staging import (
     STAGED_NAME,
@@ -127,8 +127,7 @@ def pull(
     known_prefixes = load_prefixes(settings.cache_dir)
     phones = PhoneNormaliser(known_prefixes)
     result = read_source(spec, business_date, resolve_connection, phones=phones)
-    if kept_prefixes(phones.known_prefixes()) != known_prefixes:
-        save_prefixes(settings.cache_dir, phones.known_prefixes())
+    save_prefixes(settings.cache_dir, phones.known_prefixes(), remembered=known_prefixes)
 
     run_dir = settings.runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=True)

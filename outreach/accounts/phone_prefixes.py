@@ -56,17 +56,20 @@ def _keepable(key: str, valid: bool) -> bool:
     return valid and match is not None and int(match.group(1)) - PREFIX_LENGTH >= HIDDEN_DIGITS
 
 
-def kept_prefixes(known: dict[str, bool]) -> dict[str, bool]:
+def _kept(known: dict[str, bool]) -> dict[str, bool]:
     """What of ``known`` the file keeps."""
     return {key: True for key, valid in known.items() if _keepable(key, valid)}
 
 
-def save_prefixes(cache_dir: Path, known: dict[str, bool]) -> bool:
+def save_prefixes(cache_dir: Path, known: dict[str, bool], remembered: dict[str, bool] | None = None) -> bool:
     """The valid prefixes of ``known`` that leave enough of a number out, written whole, in place of the
-    file at once: a pull reading it meanwhile reads the old one. A file that cannot be written costs the
-    next pull its parsing, never this pull: False, with a warning."""
+    file at once: a pull reading it meanwhile reads the old one. Nothing is written when they are what
+    the file held already (``remembered``, as ``load_prefixes`` gave it). A file that cannot be written
+    costs the next pull its parsing, never this pull: False, with a warning."""
     path = prefixes_file(cache_dir)
-    kept = kept_prefixes(known)
+    kept = _kept(known)
+    if kept == remembered:
+        return True
     temporary = None
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)

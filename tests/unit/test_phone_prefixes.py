@@ -6,7 +6,7 @@ import logging
 import phonenumbers
 import pyarrow as pa
 
-from outreach.accounts.phone_prefixes import kept_prefixes, load_prefixes, prefixes_file, save_prefixes
+from outreach.accounts.phone_prefixes import load_prefixes, prefixes_file, save_prefixes
 from outreach.accounts.phones import INVALID_FOR_COUNTRY_CODE, PhoneNormaliser
 
 NUMBERS = pa.array(["+12125550142", "+13125550199", "+8613812345678", "+19995550100", "(415) 555-0100", ""])
@@ -23,10 +23,22 @@ def test_a_normaliser_given_the_prefixes_another_decided_gives_the_same_answers(
     assert PhoneNormaliser(known).normalise(NUMBERS, REGIONS) == expected
 
 
-def test_the_file_never_holds_most_of_a_number():
+def test_the_file_never_holds_most_of_a_number(tmp_path):
     # Niue's numbers are 8 characters long: their prefix would be the whole number.
     decided = {"+1212555:12": True, "+6837012:8": True, "+5002345:9": True, "+1999555:12": False}
-    assert kept_prefixes(decided) == {"+1212555:12": True}
+    save_prefixes(tmp_path, decided)
+    assert load_prefixes(tmp_path) == {"+1212555:12": True}
+    assert "6837012" not in prefixes_file(tmp_path).read_text()
+
+
+def test_a_pull_that_decided_nothing_new_leaves_the_file_as_it_was(tmp_path):
+    save_prefixes(tmp_path, {"+1212555:12": True})
+    remembered = load_prefixes(tmp_path)
+    prefixes_file(tmp_path).write_text(prefixes_file(tmp_path).read_text() + "\n")  # a mark a rewrite would lose
+    assert save_prefixes(tmp_path, {**remembered, "+6837012:8": True, "+1999555:12": False}, remembered=remembered)
+    assert prefixes_file(tmp_path).read_text().endswith("\n")
+    save_prefixes(tmp_path, {**remembered, "+1312555:12": True}, remembered=remembered)
+    assert load_prefixes(tmp_path) == {"+1212555:12": True, "+1312555:12": True}
 
 
 def test_a_remembered_prefix_is_not_decided_again():

@@ -16,6 +16,8 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__ALLOWED_DESERIALIZATION_CLASSES := airflow.* outreach.*
 export UV_PYTHON_DOWNLOADS := never
+# Arrow's allocator for every process run from here, the live Airflow's tasks included (see outreach/arrow_memory.py).
+export ARROW_DEFAULT_MEMORY_POOL ?= jemalloc
 
 .PHONY: demo test setup browser airflow-db airflow clean
 

@@ -6,7 +6,9 @@ Generates N accounts as Parquet (unless --first-day: yesterday's book, pulled fi
 export of it with 3% of its rows changed, ``--changed``), then measures, each phase in its own
 process so that peak memory is its own:
   (a) floor      read the file and compute DPD with pyarrow/pandas, nothing else
-                 (the median of three runs);
+                 (the median of three runs), with the allocator the project gives Arrow
+                 (``outreach/arrow_memory.py``), as every phase has; it is also run on
+                 Arrow's own default allocator, and printed, for comparison;
   (b) pull       the project's pull: read, map, validate, normalise, quarantine,
                  segment (DPD, bucket, roll against yesterday's book, which the
                  ledger already holds unless --first-day) and write the snapshot;
@@ -168,9 +170,11 @@ def phase_overlap(path: Path, ledger_url: str, home: Path, side_by_side: bool) -
     return time.perf_counter() - started, load_seconds
 
 
-def run_phase(args: list[str]) -> dict:
+def run_phase(args: list[str], env: dict[str, str] | None = None) -> dict:
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, __file__, "--phase", *args], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, __file__, "--phase", *args], capture_output=True, text=True, check=False, env=env
+    )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         sys.exit(f"phase {args[0]} failed:\n{result.stderr[-3000:]}")
@@ -235,7 +239,13 @@ def main() -> None:
         return
 
     from bench.day import next_day_book
+    from outreach.arrow_memory import ENVIRONMENT_VARIABLE, prefer_arrow_pool
     from outreach.sample import write_sample_parquet
+
+    # Every phase's process inherits the allocator the project's own processes use (the floor too: a
+    # floor on another allocator would measure the allocators, not the work).
+    prefer_arrow_pool()
+    arrow_default = {name: value for name, value in os.environ.items() if name != ENVIRONMENT_VARIABLE}
 
     with tempfile.TemporaryDirectory(prefix="outreach-bench-") as scratch:
         work = Path(scratch)
@@ -263,6 +273,9 @@ def main() -> None:
         # The floor is a second or less and swings with the page cache: the median of three runs.
         floors = sorted((run_phase(["floor", *common]) for _ in range(3)), key=lambda phase: phase["seconds"])
         floor = floors[1]
+        default_floor = sorted(
+            (run_phase(["floor", *common], env=arrow_default) for _ in range(3)), key=lambda phase: phase["seconds"]
+        )[1]
         pull = run_phase(["pull", *common])
         reference = run_phase(["reference", *common])
         overlap = (
@@ -282,6 +295,11 @@ def main() -> None:
     print(
         f"{'(a) floor: read + DPD':<28} {floor['seconds']:>9.2f} {args.accounts / floor['seconds']:>12,.0f} "
         f"{floor['peak_mb']:>9,.0f}"
+    )
+    print(
+        f"{'    on Arrow default alloc.':<28} {default_floor['seconds']:>9.2f} "
+        f"{args.accounts / default_floor['seconds']:>12,.0f} {default_floor['peak_mb']:>9,.0f}  "
+        f"(the same floor with {ENVIRONMENT_VARIABLE} unset)"
     )
     print(
         f"{'(b) pull, end to end':<28} {pull['seconds']:>9.2f} {args.accounts / pull['seconds']:>12,.0f} "

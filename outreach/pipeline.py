@@ -36,6 +36,7 @@ from outreach.accounts.staging import (
     write_staged,
 )
 from outreach.agencies import load_agencies
+from outreach.arrow_memory import arrow_pool_problem
 from outreach.buckets import segment_table
 from outreach.campaigns import Campaign, load_campaign, loadable_campaigns
 from outreach.channels.reassigned_numbers import ReassignedNumbers
@@ -123,6 +124,9 @@ def pull(
     spec = source_for(settings, source)
     ledger = ledger_for(settings)
     run_id = make_run_id(business_date, orchestrator_run_id)
+    pool_problem = arrow_pool_problem()
+    if pool_problem:
+        log.warning(pool_problem)
     # Read everything before writing anything: a source that fails leaves no half-written run.
     known_prefixes = load_prefixes(settings.cache_dir)
     phones = PhoneNormaliser(known_prefixes)

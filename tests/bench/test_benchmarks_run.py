@@ -21,6 +21,7 @@ def test_the_ingest_benchmark_runs_at_a_small_size():
     assert result.returncode == 0, result.stderr[-3000:]
     for phase in ("(a) floor", "(b) pull", "(c) row by row"):
         assert phase in result.stdout
+    assert "the same floor with ARROW_DEFAULT_MEMORY_POOL unset" in result.stdout
     assert "b/a =" in result.stdout and "c/b =" in result.stdout
     assert re.search(r"Pipelining could save at most -?\d+\.\d+ s: b/a \d+\.\dx at best", result.stdout)
 

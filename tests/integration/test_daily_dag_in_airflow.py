@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 import pytest
 
+from outreach.accounts.staging import STAGED_NAME
 from outreach.ledger import Ledger
 from tests.airflow_env import AIRFLOW, OUTREACH, run
 
@@ -55,6 +56,21 @@ def test_a_missing_accounts_file_fails_the_pull_task_with_its_name(airflow_env, 
     output = result.stdout + result.stderr
     assert "SourceError: accounts file" in output and "accounts-missing.csv does not exist" in output
     assert "new_state=up_for_retry" in output  # a late file drop gets another chance
+
+
+def test_a_segmentation_whose_staged_accounts_are_gone_fails_at_once_and_says_to_pull_again(airflow_env, tmp_path):
+    env = airflow_env(OUTREACH_CLOCK="logical")
+    assert run([OUTREACH, "sample", "--accounts", "60", "--date", str(BUSINESS_DATE)], env).returncode == 0
+    day = run([AIRFLOW, "dags", "test", DAG, LOGICAL_DATE], env)
+    assert day.returncode == 0, day.stdout[-4000:]
+    # Kept past OUTREACH_STAGED_DAYS, a later pull would have removed them.
+    [staged] = (tmp_path / "outreach" / "runs").glob(f"*/{STAGED_NAME}")
+    staged.unlink()
+
+    again = run([AIRFLOW, "tasks", "test", DAG, "segment", LOGICAL_DATE], env)
+    output = again.stdout + again.stderr
+    assert "AirflowFailException" in output and "are gone" in output and "Run the pull again" in output
+    assert "up_for_retry" not in output, "retrying cannot bring the file back"
 
 
 def test_a_run_whose_credentials_are_refused_ends_failed_and_says_why(airflow_env, sandbox):

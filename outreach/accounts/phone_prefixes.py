@@ -7,6 +7,8 @@ file named after both (either changing starts afresh) in the deployment's home, 
 parses only the prefixes it has not met. Only valid prefixes of numbers at least four digits longer
 than the prefix are kept: the file never holds a whole number, nor most of one. The file is an
 optimisation: one that cannot be read is set aside with a warning and the prefixes are decided again.
+It is written whole to a temporary file and renamed; a temporary file a stopped pull left behind is
+removed at the next write, once it is an hour old.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 import phonenumbers
@@ -28,6 +31,10 @@ log = logging.getLogger(__name__)
 KEY = re.compile(rf"^\+\d{{1,{PREFIX_LENGTH - 1}}}:(\d{{1,2}})$")
 # Digits of a number a kept key leaves out, at the least.
 HIDDEN_DIGITS = 4
+TEMPORARY_PREFIX = ".phone-prefixes-"
+# A temporary file this old was left by a pull stopped between writing and renaming it, never one a pull
+# is writing now.
+LEFTOVER_SECONDS = 3600
 
 
 def prefixes_file(cache_dir: Path) -> Path:
@@ -73,7 +80,8 @@ def save_prefixes(cache_dir: Path, known: dict[str, bool], remembered: dict[str,
     temporary = None
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=cache_dir, prefix=".phone-prefixes-", suffix=".json")
+        _remove_leftovers(cache_dir)
+        handle, temporary = tempfile.mkstemp(dir=cache_dir, prefix=TEMPORARY_PREFIX, suffix=".json")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(kept, out, sort_keys=True)
         os.replace(temporary, path)
@@ -83,3 +91,13 @@ def save_prefixes(cache_dir: Path, known: dict[str, bool], remembered: dict[str,
         log.warning("phone prefixes file %s cannot be written (%s): the next pull decides them again", path, exc)
         return False
     return True
+
+
+def _remove_leftovers(cache_dir: Path) -> None:
+    cutoff = time.time() - LEFTOVER_SECONDS
+    for leftover in cache_dir.glob(f"{TEMPORARY_PREFIX}*.json"):
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except FileNotFoundError:
+            continue  # another pull's, renamed or removed meanwhile

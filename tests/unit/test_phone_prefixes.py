@@ -2,6 +2,8 @@
 
 import json
 import logging
+import os
+import time
 
 import phonenumbers
 import pyarrow as pa
@@ -79,3 +81,15 @@ def test_a_cache_that_cannot_be_written_costs_the_next_pull_its_parsing_not_this
     assert save_prefixes(tmp_path / "cache", {"+1212555:12": True}) is True
     assert load_prefixes(tmp_path / "cache") == {"+1212555:12": True}
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [prefixes_file(tmp_path / "cache").name]
+
+
+def test_a_temporary_file_a_stopped_pull_left_behind_goes_when_the_file_is_next_written(tmp_path):
+    left_behind, being_written = tmp_path / ".phone-prefixes-a1b2.json", tmp_path / ".phone-prefixes-c3d4.json"
+    for temporary in (left_behind, being_written):
+        temporary.write_text("{")
+    two_hours_ago = time.time() - 7200
+    os.utime(left_behind, (two_hours_ago, two_hours_ago))
+
+    assert save_prefixes(tmp_path, {"+1212555:12": True})
+    assert not left_behind.exists() and being_written.exists()
+    assert load_prefixes(tmp_path) == {"+1212555:12": True}

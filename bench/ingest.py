@@ -243,7 +243,8 @@ def main() -> None:
     from outreach.sample import write_sample_parquet
 
     # Every phase's process inherits the allocator the project's own processes use (the floor too: a
-    # floor on another allocator would measure the allocators, not the work).
+    # floor on another allocator would measure the allocators, not the work). Importing the package
+    # named it already; said here, where the phases depend on it.
     prefer_arrow_pool()
     arrow_default = {name: value for name, value in os.environ.items() if name != ENVIRONMENT_VARIABLE}
 

@@ -4,9 +4,9 @@ The package is plain Python: Airflow DAGs in ``dags/`` call into it, and it neve
 imports Airflow, so every step can be run and tested without a scheduler.
 """
 
-from outreach.arrow_memory import prefer_arrow_pool
+from outreach import arrow_memory as _arrow_memory
 
 __version__ = "0.1.0"
 
 # Before anything loads pandas or pyarrow: Arrow picks its allocator when it first allocates.
-prefer_arrow_pool()
+_arrow_memory.prefer_arrow_pool()

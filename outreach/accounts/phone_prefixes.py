@@ -8,7 +8,7 @@ parses only the prefixes it has not met. Only valid prefixes of numbers at least
 than the prefix are kept: the file never holds a whole number, nor most of one. The file is an
 optimisation: one that cannot be read is set aside with a warning and the prefixes are decided again.
 It is written whole to a temporary file and renamed; a temporary file a stopped pull left behind is
-removed at the next write, once it is an hour old.
+removed by the next pull, once it is an hour old.
 """
 
 from __future__ import annotations
@@ -74,13 +74,13 @@ def save_prefixes(cache_dir: Path, known: dict[str, bool], remembered: dict[str,
     the file held already (``remembered``, as ``load_prefixes`` gave it). A file that cannot be written
     costs the next pull its parsing, never this pull: False, with a warning."""
     path = prefixes_file(cache_dir)
+    _remove_leftovers(cache_dir)
     kept = _kept(known)
     if kept == remembered:
         return True
     temporary = None
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        _remove_leftovers(cache_dir)
         handle, temporary = tempfile.mkstemp(dir=cache_dir, prefix=TEMPORARY_PREFIX, suffix=".json")
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(kept, out, sort_keys=True)
@@ -94,6 +94,7 @@ def save_prefixes(cache_dir: Path, known: dict[str, bool], remembered: dict[str,
 
 
 def _remove_leftovers(cache_dir: Path) -> None:
+    """Tidying up never costs the file its write: what cannot be removed is named and left."""
     cutoff = time.time() - LEFTOVER_SECONDS
     for leftover in cache_dir.glob(f"{TEMPORARY_PREFIX}*.json"):
         try:
@@ -101,3 +102,5 @@ def _remove_leftovers(cache_dir: Path) -> None:
                 leftover.unlink()
         except FileNotFoundError:
             continue  # another pull's, renamed or removed meanwhile
+        except OSError as exc:
+            log.warning("leftover phone prefixes file %s cannot be removed (%s)", leftover, exc)

@@ -70,6 +70,7 @@ def test_a_segmentation_whose_staged_accounts_are_gone_fails_at_once_and_says_to
     again = run([AIRFLOW, "tasks", "test", DAG, "segment", LOGICAL_DATE], env)
     output = again.stdout + again.stderr
     assert "AirflowFailException" in output and "are gone" in output and "Run the pull again" in output
+    assert "new_state=failed" in output
     assert "up_for_retry" not in output, "retrying cannot bring the file back"
 
 

@@ -83,7 +83,7 @@ def test_a_cache_that_cannot_be_written_costs_the_next_pull_its_parsing_not_this
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [prefixes_file(tmp_path / "cache").name]
 
 
-def test_a_temporary_file_a_stopped_pull_left_behind_goes_when_the_file_is_next_written(tmp_path):
+def test_a_temporary_file_a_stopped_pull_left_behind_goes_at_the_next_pull(tmp_path):
     left_behind, being_written = tmp_path / ".phone-prefixes-a1b2.json", tmp_path / ".phone-prefixes-c3d4.json"
     for temporary in (left_behind, being_written):
         temporary.write_text("{")
@@ -93,3 +93,21 @@ def test_a_temporary_file_a_stopped_pull_left_behind_goes_when_the_file_is_next_
     assert save_prefixes(tmp_path, {"+1212555:12": True})
     assert not left_behind.exists() and being_written.exists()
     assert load_prefixes(tmp_path) == {"+1212555:12": True}
+
+    # A pull that adds nothing to the file still tidies up.
+    os.utime(being_written, (two_hours_ago, two_hours_ago))
+    remembered = load_prefixes(tmp_path)
+    assert save_prefixes(tmp_path, remembered, remembered=remembered)
+    assert not being_written.exists()
+
+
+def test_a_leftover_that_cannot_be_removed_is_named_and_the_file_still_written(tmp_path, caplog):
+    stuck = tmp_path / ".phone-prefixes-e5f6.json"
+    stuck.mkdir()  # cannot be unlinked as a file, by anyone
+    two_hours_ago = time.time() - 7200
+    os.utime(stuck, (two_hours_ago, two_hours_ago))
+
+    with caplog.at_level(logging.WARNING, logger="outreach.accounts.phone_prefixes"):
+        assert save_prefixes(tmp_path, {"+1212555:12": True})
+    assert load_prefixes(tmp_path) == {"+1212555:12": True}
+    assert str(stuck) in caplog.text and "cannot be removed" in caplog.text

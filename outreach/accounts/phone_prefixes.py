@@ -24,6 +24,7 @@ from pathlib import Path
 import phonenumbers
 
 from outreach.accounts.phones import PREFIX_LENGTH
+from outreach.file_age import remove_if_written_before
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +99,6 @@ def _remove_leftovers(cache_dir: Path) -> None:
     cutoff = time.time() - LEFTOVER_SECONDS
     for leftover in cache_dir.glob(f"{TEMPORARY_PREFIX}*.json"):
         try:
-            if leftover.stat().st_mtime < cutoff:
-                leftover.unlink()
-        except FileNotFoundError:
-            continue  # another pull's, renamed or removed meanwhile
+            remove_if_written_before(leftover, cutoff)
         except OSError as exc:
             log.warning("leftover phone prefixes file %s cannot be removed (%s)", leftover, exc)

@@ -19,6 +19,8 @@ import pyarrow as pa
 import pyarrow.feather as feather
 import pyarrow.parquet as pq
 
+from outreach.file_age import remove_if_written_before
+
 log = logging.getLogger(__name__)
 
 STAGED_NAME = "accounts.arrow"
@@ -57,14 +59,13 @@ def remove_staged_before(runs_dir: Path, days: float, now: float | None = None, 
         if keep is not None and path.parent == keep:
             continue
         try:
-            if path.stat().st_mtime >= oldest_kept:
+            if not remove_if_written_before(path, oldest_kept):
                 continue
-            path.unlink()
             removed.append(path)
             if not any(path.parent.iterdir()):
                 path.parent.rmdir()
         except FileNotFoundError:
-            continue  # another pull removed it first
+            continue  # another pull removed it, or emptied and removed its folder, first
         except OSError as exc:
             # The day's outreach goes on; the file that outlived its days is named for whoever keeps the disk.
             log.error("staged accounts %s, kept beyond their days, cannot be removed: %s", path, exc)

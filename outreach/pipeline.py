@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -130,7 +131,15 @@ def pull(
     # Read everything before writing anything: a source that fails leaves no half-written run.
     known_prefixes = load_prefixes(settings.cache_dir)
     phones = PhoneNormaliser(known_prefixes)
-    result = read_source(spec, business_date, resolve_connection, phones=phones)
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        # Which rows' contact details are as they were last checked comes from the ledger while the
+        # source is read (an embedded SQLite is read after it, in this thread).
+        checked_before = (
+            beside.submit(ledger.contact_sources, business_date).result
+            if ledger.dialect == "postgresql"
+            else partial(ledger.contact_sources, business_date)
+        )
+        result = read_source(spec, business_date, resolve_connection, phones=phones, checked_before=checked_before)
     save_prefixes(settings.cache_dir, phones.known_prefixes(), remembered=known_prefixes)
 
     run_dir = settings.runs_dir / run_id
@@ -158,12 +167,15 @@ def pull(
         log.warning("quarantined %s line %d: %s %s", row.source, row.line, row.field, row.reason)
     if result.rows_read == 0:
         log.warning("source %s is empty: no accounts for %s", described, business_date)
+    contacts_checked = result.contacts_checked
     log.info(
-        "pulled %d rows from %s: %d accepted, %d quarantined",
+        "pulled %d rows from %s: %d accepted, %d quarantined; contact details checked on %d accepted rows, the "
+        "others given as their contact version was made from",
         result.rows_read,
         described,
         result.table.num_rows,
         len(result.quarantined),
+        contacts_checked,
     )
     return {
         "run_id": run_id,
@@ -171,6 +183,7 @@ def pull(
         "accounts_path": str(accounts_path),
         "accepted": result.table.num_rows,
         "quarantined": len(result.quarantined),
+        "contacts_checked": contacts_checked,
     }
 
 

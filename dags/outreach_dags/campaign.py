@@ -87,12 +87,12 @@ def campaign_dag(campaign_id: str):
         @task
         def segment(ref: dict) -> dict:
             from outreach import pipeline
-            from outreach.accounts.staging import StagedAccountsGone
+            from outreach.accounts.staging import StagedAccountsGone, StagedAccountsOutdated
 
             try:
                 return pipeline.segment(ref)
-            except StagedAccountsGone as exc:
-                # Retrying cannot bring the file back; the message says what can.
+            except (StagedAccountsGone, StagedAccountsOutdated) as exc:
+                # Retrying cannot bring the file back, or make it current; the message says what can.
                 raise AirflowFailException(str(exc)) from exc
 
         @task

@@ -42,6 +42,18 @@ PARTY_EMAIL_COLUMNS: tuple[str, ...] = tuple(party_column(p, "email") for p in P
 PARTY_CONSENT_COLUMNS: tuple[str, ...] = tuple(party_column(p, "consent") for p in PARTIES)
 ACCOUNT_COLUMNS += PARTY_COLUMNS
 
+# The fields that change from day to day; the others make a contact version, which the ledger keeps once
+# per change, not once per day.
+DAY_FIELDS: tuple[str, ...] = (
+    "balance_due",
+    "minimum_due",
+    "oldest_unpaid_due_date",
+    "last_payment_date",
+    "last_payment_amount",
+    "flags",
+)
+CONTACT_FIELDS: tuple[str, ...] = tuple(name for name in ACCOUNT_COLUMNS if name not in DAY_FIELDS)
+
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "account_id",
     "country",

@@ -330,8 +330,12 @@ def read_source(
     business_date: date,
     resolve_connection: Callable[[str], str] | None = None,
     phones: PhoneNormaliser | None = None,
+    checked_before: Callable[[], pa.Table] | None = None,
 ) -> PullResult:
-    """Read, map and validate the whole source for one business date."""
+    """Read, map and validate the whole source for one business date.
+
+    ``checked_before`` gives, once the source is read, the source hash each account's contact details
+    were last checked under (``validate_table``): rows still given so are not checked again."""
     where = spec.describe(business_date)
     if spec.kind == "csv":
         table, lines, bad = _read_csv(where)
@@ -345,7 +349,14 @@ def read_source(
     if not table.num_columns:
         table = _empty()
     table = _apply_mapping(table, spec, business_date, where_lines)
-    result = validate_table(table, lines, where, phones=phones, default_region=spec.default_region)
+    result = validate_table(
+        table,
+        lines,
+        where,
+        phones=phones,
+        default_region=spec.default_region,
+        checked_before=checked_before() if checked_before is not None else None,
+    )
     result.quarantined = sorted(bad + result.quarantined, key=lambda row: row.line)
     return result
 

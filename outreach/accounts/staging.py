@@ -4,8 +4,9 @@ Arrow's own file format, LZ4-compressed: a million accounts are written in 0.2 s
 where Parquet took 0.6 s each way. A run pulled by an earlier version of the code left Parquet,
 which is still read.
 
-The file holds every accepted account's contact details (about 108 MB a day at a million accounts),
-which the ledger keeps once per version: each pull removes the files staged more than
+The file holds the contact details of the accounts whose details the pull checked (those that changed
+since their contact version, a few percent of a normal day), which the ledger keeps once per version,
+and every account's day facts: each pull removes the files staged more than
 ``OUTREACH_STAGED_DAYS`` ago, by when they were written, so a backfill of an old day keeps its own.
 """
 
@@ -40,6 +41,11 @@ def read_staged(path: Path) -> pa.Table:
 
 class StagedAccountsGone(FileNotFoundError):
     """A segmentation's staged accounts were removed; only a new pull brings them back."""
+
+
+class StagedAccountsOutdated(RuntimeError):
+    """The ledger's contact versions changed after the pull staged its accounts, which left out the contact
+    details it found unchanged: only a new pull, against the versions as they are now, can be kept."""
 
 
 def remove_staged_before(runs_dir: Path, days: float, now: float | None = None, keep: Path | None = None) -> list[Path]:

@@ -25,6 +25,7 @@ from outreach.accounts.columns import flags_at, row_flags, spread
 from outreach.accounts.phones import PhoneNormaliser
 from outreach.accounts.schema import (
     COLLECTOR_TYPES,
+    CONTACT_FIELDS,
     CURRENCY_EXPONENT,
     DEFAULT_LOCALE_BY_COUNTRY,
     FALSE_WORDS,
@@ -37,12 +38,15 @@ from outreach.accounts.schema import (
     PHONE_COLUMNS,
     TRUE_WORDS,
 )
+from outreach.accounts.source_hashes import source_hashes
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 AMOUNT_PARTS = r"^(?P<sign>-?)(?P<whole>\d+)(?:\.(?P<fraction>\d+))?$"
 NULL_STRING = pa.scalar(None, pa.string())
 CONSENT_COLUMNS = ("consent_sms", "consent_voice", "consent_email")
+# Contact fields checked on every row all the same: the amounts need the currency, and both are cheap.
+ALWAYS_CHECKED = ("account_id", "country", "currency")
 CHECK_THREADS = 2
 # Beyond this many runs of good rows between quarantined ones, the accepted rows are copied into one
 # table: each run kept as a slice is a chunk every later step handles on its own.
@@ -69,6 +73,11 @@ class PullResult:
     @property
     def rows_read(self) -> int:
         return self.table.num_rows + len(self.quarantined)
+
+    @property
+    def contacts_checked(self) -> int:
+        """How many accepted rows' contact details were checked (the others were as their version was made from)."""
+        return int(pc.sum(self.table.column("contacts_checked")).as_py() or 0)
 
     @cached_property
     def accounts(self) -> pd.DataFrame:
@@ -286,12 +295,12 @@ def _collector_type(collector: pa.Array, problems: _Problems) -> pa.Array:
     return collector
 
 
-def _party_column(name: str, checked: dict[str, Any], get: Callable[[str], pa.Array]) -> pa.Array:
+def _party_column(name: str, checked: dict[str, Any], get: Callable[[str], pa.Array], rows: _Rows) -> pa.Array:
     if name in checked:
         return checked[name]
     if name in PARTY_CONSENT_COLUMNS:
-        return pa.nulls(len(get(name)), pa.bool_())
-    return _blank_to_null(get(name))
+        return pa.nulls(rows.size, pa.bool_())
+    return rows.spread(_blank_to_null(get(name)))
 
 
 def _run_check(check: Callable[[_Problems], Any]) -> tuple[Any, _Problems]:
@@ -332,8 +341,63 @@ def _duplicates(identities: pa.DictionaryArray, lines: np.ndarray, failures: _Fa
     )
 
 
-def _trimmed(column: pa.ChunkedArray) -> pa.Array:
-    return pc.utf8_trim_whitespace(pc.fill_null(column.combine_chunks().cast(pa.string()), ""))
+def _trimmed(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    return pc.utf8_trim_whitespace(pc.fill_null(column.cast(pa.string()), ""))
+
+
+def _blank(rows: int) -> pa.Array:
+    return pa.array(np.full(rows, "", dtype=object), pa.string())
+
+
+class _Rows:
+    """The rows a group of checks runs on: all ``size`` of them, or only those at ``positions``."""
+
+    def __init__(self, size: int, positions: np.ndarray | None = None):
+        self.size = size
+        self.positions = positions
+
+    @property
+    def count(self) -> int:
+        return self.size if self.positions is None else len(self.positions)
+
+    def take(self, column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+        return column if self.positions is None else column.take(self.positions)
+
+    def flags(self) -> np.ndarray:
+        """Whether each row is checked."""
+        return np.ones(self.size, dtype=bool) if self.positions is None else flags_at(self.size, self.positions)
+
+    def spread(self, values: pa.Array) -> pa.Array:
+        """A column of every row: ``values`` (one per row checked) where they were checked, null elsewhere."""
+        return values if self.positions is None else spread(values, self.positions, self.size)
+
+    def problems(self, found: _Problems) -> _Problems:
+        """``found`` (of the rows checked) as problems of every row."""
+        if self.positions is None:
+            return found
+        positions = self.positions
+        among = np.full(self.size, -1, dtype="int64")
+        among[positions] = np.arange(len(positions))
+        whole = _Problems()
+        for mask, name, reason in found.found:
+            flags = row_flags(mask) if isinstance(mask, pa.Array | pa.ChunkedArray) else mask
+            told = (lambda rows, reason=reason: reason(among[rows])) if callable(reason) else reason
+            whole.add(flags_at(self.size, positions[flags]), name, told)
+        return whole
+
+
+def _rows_to_check(account_id: pa.Array, hashes: np.ndarray, checked_before: pa.Table | None) -> _Rows:
+    """The rows whose contact fields are not as their account's contact version was made from."""
+    rows = len(account_id)
+    if checked_before is None or not checked_before.num_rows:
+        return _Rows(rows)
+    found = pc.index_in(account_id, checked_before.column("account_id"))
+    before = pc.take(checked_before.column("source_hash"), found)
+    same = row_flags(pc.equal(before, pa.array(hashes, pa.int64())))
+    changed = np.flatnonzero(~same)
+    return _Rows(rows) if len(changed) == rows else _Rows(rows, changed)
 
 
 def validate_table(
@@ -342,32 +406,56 @@ def validate_table(
     source: str,
     phones: PhoneNormaliser | None = None,
     default_region: str | None = None,
+    checked_before: pa.Table | None = None,
 ) -> PullResult:
-    """Validate a batch of raw rows (string columns, schema column names) into accounts and quarantine."""
+    """Validate a batch of raw rows (string columns, schema column names) into accounts and quarantine.
+
+    Every row gets ``source_hash``, the hash of its contact fields as given (``source_hashes``). With
+    ``checked_before`` (``account_id`` and the ``source_hash`` its contact version in effect was made
+    from), a row with that same hash keeps the version's checked form: its contact fields are not
+    checked again and are null in the result, and ``contacts_checked`` is false. Its other fields, and
+    every field of every other row, are checked as always.
+    """
     phones = phones or PhoneNormaliser()
     rows = raw.num_rows
     lines = np.asarray(lines, dtype="int64")
     failures = _Failures(rows)
-    blank = pa.array(np.full(rows, "", dtype=object), pa.string())
+    contact_only = [name for name in raw.column_names if name in CONTACT_FIELDS and name not in ALWAYS_CHECKED]
 
-    # Each column trimmed once, on both cores (Arrow's kernels release the GIL).
+    # Each column trimmed once, on both cores (Arrow's kernels release the GIL); a contact field only
+    # where it is checked.
     with ThreadPoolExecutor(max_workers=CHECK_THREADS) as pool:
-        trimmed = dict(zip(raw.column_names, pool.map(_trimmed, raw.columns), strict=True))
+        hashing = pool.submit(source_hashes, raw, CONTACT_FIELDS, default_region)
+        day_names = [name for name in raw.column_names if name not in contact_only]
+        trimmed = dict(zip(day_names, pool.map(_trimmed, (raw.column(name) for name in day_names)), strict=True))
+        hashes = hashing.result()
+        account_id = trimmed.get("account_id", _blank(rows))
+        checking = _rows_to_check(account_id, hashes, checked_before)
+        trimmed.update(
+            zip(
+                contact_only,
+                pool.map(_trimmed, (checking.take(raw.column(name)) for name in contact_only)),
+                strict=True,
+            )
+        )
+    blank = _blank(rows)
+    blank_checked = _blank(checking.count)
 
     def get(name: str) -> pa.Array:
-        return trimmed.get(name, blank)
+        return trimmed.get(name, blank_checked if name in CONTACT_FIELDS and name not in ALWAYS_CHECKED else blank)
 
     # A NUL byte passes every other check and then fails the whole day at the database's COPY;
     # U+FFFD stands for bytes that were not UTF-8 (a line exported in another encoding).
     for name in raw.column_names:
         text = get(name)
+        found_in = _Problems()
         for found, reason in (
             ("\x00", "holds a NUL byte, which the ledger cannot store"),
             ("\ufffd", "holds bytes that are not UTF-8: this line's encoding is wrong"),
         ):
             if _anywhere(text, found):
-                failures.add(pc.match_substring(text, found), name, reason)
-    account_id = get("account_id")
+                found_in.add(pc.match_substring(text, found), name, reason)
+        failures.replay(checking.problems(found_in) if name in contact_only else found_in)
     failures.add(pc.equal(account_id, ""), "account_id", "is required")
     country = pc.utf8_upper(get("country"))
     if default_region:
@@ -387,12 +475,13 @@ def validate_table(
     )
 
     exponent = _exponents(currency)
+    country_checked = checking.take(country)
     # The field checks are independent and Arrow releases the GIL, so they share the cores;
     # their problems are then recorded in schema order, which decides a row's first failure.
     checks: dict[str, Callable[[_Problems], Any]] = {
-        **{name: partial(_phone, get(name), country, phones, name) for name in PHONE_COLUMNS},
+        **{name: partial(_phone, get(name), country_checked, phones, name) for name in PHONE_COLUMNS},
         "email": partial(_email, get("email")),
-        "locale": partial(_locale, get("locale"), country),
+        "locale": partial(_locale, get("locale"), country_checked),
         "stated_timezone": partial(_stated_timezone, get("stated_timezone")),
         "balance_due": partial(_minor_units, get("balance_due"), currency, exponent, "balance_due", required=True),
         "minimum_due": partial(_minor_units, get("minimum_due"), currency, exponent, "minimum_due", required=False),
@@ -408,7 +497,7 @@ def validate_table(
         "collector_type": partial(_collector_type, get("collector_type")),
         # Most books name no other parties: a column the source lacks costs nothing.
         **{
-            name: partial(_phone, get(name), country, phones, name)
+            name: partial(_phone, get(name), country_checked, phones, name)
             for name in PARTY_PHONE_COLUMNS
             if name in raw.column_names
         },
@@ -425,21 +514,29 @@ def validate_table(
         running = {name: pool.submit(_run_check, check) for name, check in checks.items()}
     checked: dict[str, Any] = {}
     for name, future in running.items():
-        checked[name], problems = future.result()
-        failures.replay(problems)
+        value, problems = future.result()
+        if name in CONTACT_FIELDS:
+            checked[name] = checking.spread(value)
+            failures.replay(checking.problems(problems))
+        else:
+            checked[name] = value
+            failures.replay(problems)
 
     _duplicates(identities.result(), lines, failures)
+
+    def given(name: str) -> pa.Array:
+        return checking.spread(_blank_to_null(get(name)))
 
     accounts = pa.table(
         {
             "account_id": account_id,
-            "customer_id": _or_default(get("customer_id"), account_id),
-            "name": get("name"),
+            "customer_id": checking.spread(_or_default(get("customer_id"), checking.take(account_id))),
+            "name": checking.spread(get("name")),
             **{name: checked[name] for name in PHONE_COLUMNS},
             "email": checked["email"],
             "country": country,
-            "region": _blank_to_null(pc.utf8_upper(get("region"))),
-            "postal_code": _blank_to_null(get("postal_code")),
+            "region": checking.spread(_blank_to_null(pc.utf8_upper(get("region")))),
+            "postal_code": given("postal_code"),
             "locale": checked["locale"],
             "stated_timezone": checked["stated_timezone"],
             "currency": currency,
@@ -450,10 +547,12 @@ def validate_table(
             "last_payment_amount_minor": checked["last_payment_amount"],
             **{name: checked[name] for name in CONSENT_COLUMNS},
             "flags": checked["flags"],
-            "product": _blank_to_null(get("product")),
+            "product": given("product"),
             "collector_type": checked["collector_type"],
-            **{name: _party_column(name, checked, get) for name in PARTY_COLUMNS},
+            **{name: _party_column(name, checked, get, checking) for name in PARTY_COLUMNS},
             "source_line": pa.array(lines, pa.int64()),
+            "source_hash": pa.array(hashes, pa.int64()),
+            "contacts_checked": pa.array(checking.flags()),
         }
     )
     bad = np.flatnonzero(failures.failed)

@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     bindparam,
     cast,
     column,
@@ -189,12 +190,13 @@ def insert_rows(conn: Any, table: Table, rows: Sequence[dict[str, Any]]) -> None
 def update_rows(
     conn: Any,
     table: Table,
-    key: str,
+    key: str | tuple[str, ...],
     rows: Sequence[dict[str, Any]],
     values: Callable[[Mapping[str, Any]], dict[str, Any]],
 ) -> None:
     """Each of ``rows`` (dicts with the same keys: ``key`` and other columns of ``table``) written to the
-    row of ``table`` with its ``key``, as ``values(new)`` says: ``new[name]`` is the row's value of ``name``.
+    row of ``table`` with its ``key`` (a column, or several), as ``values(new)`` says: ``new[name]`` is the
+    row's value of ``name``.
 
     PostgreSQL takes them by COPY into a temporary table and one UPDATE ... FROM it, in the caller's
     transaction: a statement per row is parsed, planned and sent 300,000 times on a large day. (One
@@ -206,7 +208,8 @@ def update_rows(
     names = list(rows[0])
     # A key given twice is updated twice, in order, the second reading what the first wrote; a join
     # would apply only one of them, and PostgreSQL does not say which.
-    if conn.dialect.name == "postgresql" and len({row[key] for row in rows}) == len(rows):
+    keys = (key,) if isinstance(key, str) else key
+    if conn.dialect.name == "postgresql" and len({tuple(row[k] for k in keys) for row in rows}) == len(rows):
         new = Table(
             f"{table.name}_updates",
             MetaData(),
@@ -215,13 +218,13 @@ def update_rows(
         )
         new.create(conn)
         insert_rows(conn, new, rows)
-        conn.execute(update(table).where(table.c[key] == new.c[key]).values(values(new.c)))
+        conn.execute(update(table).where(and_(*(table.c[k] == new.c[k] for k in keys))).values(values(new.c)))
         # Dropped now, not at commit: another call in the same transaction makes its own.
         new.drop(conn)
         return
     # Not the columns' own names: SQLAlchemy keeps those for the values its SET clause binds.
     new_values = {name: bindparam(f"new_{name}") for name in names}
-    statement = update(table).where(table.c[key] == new_values[key]).values(values(new_values))
+    statement = update(table).where(and_(*(table.c[k] == new_values[k] for k in keys))).values(values(new_values))
     for start in range(0, len(rows), UPDATE_BATCH):
         conn.execute(statement, [{f"new_{n}": v for n, v in row.items()} for row in rows[start : start + UPDATE_BATCH]])
 

@@ -3,7 +3,10 @@
 A day's pull writes its segmentation facts to ``account_days`` and, for the accounts whose contact
 details changed (a hash of them differs from the version in effect that day), closes that version and
 opens a new one in ``account_contacts``. A normal day therefore writes a few percent of the book's
-contact details. Pulling a past day again keeps every other day as it read before: the version it
+contact details. Each version also keeps the hash of its fields as the source gave them
+(``source_hash``): the pull checks and stages only the rows whose fields differ from that, and a row
+whose fields read differently but check to the same details only has its version's source hash
+brought up to date. Pulling a past day again keeps every other day as it read before: the version it
 replaces goes on from the account's next pulled day.
 """
 
@@ -21,6 +24,8 @@ from sqlalchemy import and_, delete, func, or_, select, update
 
 from outreach.accounts.columns import row_flags
 from outreach.accounts.schema import PARTY_COLUMNS
+from outreach.accounts.staging import StagedAccountsOutdated
+from outreach.ledger.bulk import update_rows
 from outreach.ledger.bulk_reads import read_table
 from outreach.ledger.schema import CONTACT_COLUMNS, account_contacts, account_days
 
@@ -58,19 +63,52 @@ def _chunks(values: list[Any]) -> list[list[Any]]:
     return [values[start : start + ACCOUNTS_PER_STATEMENT] for start in range(0, len(values), ACCOUNTS_PER_STATEMENT)]
 
 
-def versions_in_effect(conn: Any, business_date: date) -> pa.Table:
-    """Each account's contact version in effect on a day: its id, bounds and hash."""
-    on_the_day = and_(
+def _in_effect_on(business_date: date) -> Any:
+    return and_(
         account_contacts.c.valid_from <= business_date,
         or_(account_contacts.c.valid_to.is_(None), account_contacts.c.valid_to > business_date),
     )
+
+
+def versions_in_effect(conn: Any, business_date: date) -> pa.Table:
+    """Each account's contact version in effect on a day: its id, bounds and hashes."""
     query = select(
         account_contacts.c.account_id,
         account_contacts.c.valid_from,
         account_contacts.c.valid_to,
         account_contacts.c.contact_hash,
-    ).where(on_the_day)
+        account_contacts.c.source_hash,
+    ).where(_in_effect_on(business_date))
     return read_table(conn, query)
+
+
+def sources_in_effect(conn: Any, business_date: date) -> pa.Table:
+    """The source hash each account's contact version in effect on a day was made from, where it has one."""
+    query = select(account_contacts.c.account_id, account_contacts.c.source_hash).where(
+        and_(_in_effect_on(business_date), account_contacts.c.source_hash.is_not(None))
+    )
+    return read_table(conn, query)
+
+
+def check_still_current(staged: pa.Table, in_effect: pa.Table) -> None:
+    """Refuse a day whose pull left out contact details (``contacts_checked`` false) it found unchanged from
+    a version that is no longer the one in effect (``versions_in_effect``, read now)."""
+    if "contacts_checked" not in staged.column_names:
+        return
+    left_out = staged.filter(pc.invert(staged.column("contacts_checked"))).select(["account_id", "source_hash"])
+    if not left_out.num_rows:
+        return
+    now = left_out.join(in_effect.select(["account_id", "source_hash"]), "account_id", right_suffix="_now")
+    differ = pc.or_kleene(
+        pc.is_null(now.column("source_hash_now")), pc.not_equal(now["source_hash_now"], now["source_hash"])
+    )
+    outdated = left_out.num_rows - now.num_rows + pc.sum(pc.cast(differ, pa.int64())).as_py()
+    if outdated:
+        raise StagedAccountsOutdated(
+            f"{outdated} accounts' contact versions changed after the pull staged this day (another pull of a "
+            "day was segmented in between): run the pull again, so that it compares them with the versions as "
+            "they are now"
+        )
 
 
 def _first_after(conn: Any, column: Any, account_id: Any, business_date: date) -> dict[str, date]:
@@ -81,22 +119,62 @@ def _first_after(conn: Any, column: Any, account_id: Any, business_date: date) -
 def changed_versions(contacts: pa.Table, hashes: np.ndarray, in_effect: pa.Table) -> pd.DataFrame:
     """The accounts of ``contacts`` whose details differ from their version in effect (``versions_in_effect``),
     or that have none: each one's row in ``contacts``, its new hash and the version it replaces."""
-    today = pa.table(
+    known = _against_versions(contacts, hashes, in_effect)
+    differs = pc.or_kleene(pc.is_null(known.column("contact_hash")), pc.not_equal(known["contact_hash"], known["hash"]))
+    return _as_frame(known.filter(differs))
+
+
+def restated_versions(contacts: pa.Table, hashes: np.ndarray, in_effect: pa.Table) -> pd.DataFrame:
+    """The accounts of ``contacts`` (with ``source_hash``) whose details are their version in effect's, given
+    in another form (or hashed as given for the first time): each one's version and the source hash it now
+    has."""
+    today = _today(contacts, hashes).append_column("given_hash", contacts.column("source_hash"))
+    known = today.join(in_effect, "account_id", join_type="inner")
+    same = pc.and_(pc.equal(known["contact_hash"], known["hash"]), pc.is_valid(known["given_hash"]))
+    restated = pc.and_(
+        same, pc.or_kleene(pc.is_null(known["source_hash"]), pc.not_equal(known["source_hash"], known["given_hash"]))
+    )
+    return _as_frame(
+        known.filter(pc.fill_null(restated, False)).select(["account_id", "valid_from", "given_hash", "row"])
+    )
+
+
+def _today(contacts: pa.Table, hashes: np.ndarray) -> pa.Table:
+    return pa.table(
         {
             "account_id": contacts.column("account_id"),
             "hash": pa.array(hashes, pa.int64()),
             "row": pa.array(np.arange(contacts.num_rows), pa.int64()),
         }
     )
+
+
+def _against_versions(contacts: pa.Table, hashes: np.ndarray, in_effect: pa.Table) -> pa.Table:
     # Joined in Arrow, a million accounts against the versions in effect; only the changed few percent
     # become Python values.
-    known = today.join(in_effect, "account_id", join_type="left outer")
-    differs = pc.or_kleene(pc.is_null(known.column("contact_hash")), pc.not_equal(known["contact_hash"], known["hash"]))
-    return (
-        known.filter(differs)
-        .sort_by("row")
-        .to_pandas(date_as_object=True, types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    return _today(contacts, hashes).join(in_effect, "account_id", join_type="left outer")
+
+
+def _as_frame(rows: pa.Table) -> pd.DataFrame:
+    if "row" in rows.column_names:
+        rows = rows.sort_by("row")
+    return rows.to_pandas(date_as_object=True, types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+
+
+def restate_sources(conn: Any, restated: pd.DataFrame) -> int:
+    """Bring the versions of ``restated`` (``restated_versions``) up to the source hash they now have."""
+    if restated.empty:
+        return 0
+    rows = [
+        {"account_id": account, "valid_from": since, "source_hash": int(given)}
+        for account, since, given in zip(
+            restated["account_id"], restated["valid_from"], restated["given_hash"], strict=True
+        )
+    ]
+    update_rows(
+        conn, account_contacts, ("account_id", "valid_from"), rows, lambda new: {"source_hash": new["source_hash"]}
     )
+    return len(rows)
 
 
 def write_versions(

@@ -91,8 +91,11 @@ account_contacts = Table(
     Column("account_id", String(64), primary_key=True),
     Column("valid_from", Date, primary_key=True),
     Column("valid_to", Date),
-    # Of the columns below as the pull gave them: a day whose hash is unchanged writes nothing.
+    # Of the columns below as checked and normalised: a day whose hash is unchanged writes nothing.
     Column("contact_hash", BigInteger),
+    # Of the same fields as the source gave them (``outreach.accounts.source_hashes``): a pull checks again
+    # only the rows whose hash differs. Null on the versions made before it was kept.
+    Column("source_hash", BigInteger),
     Column("customer_id", String(64), nullable=False),
     Column("name", Text),
     Column("mobile_phone", String(20)),
@@ -163,7 +166,9 @@ def _snapshot_column(name: str) -> Column:
 account_snapshots = Table("account_snapshots", views, *(_snapshot_column(name) for name in SNAPSHOT_COLUMNS))
 DAY_COLUMNS = tuple(column.name for column in account_days.columns)
 CONTACT_COLUMNS = tuple(
-    column.name for column in account_contacts.columns if column.name not in ("valid_from", "valid_to", "contact_hash")
+    column.name
+    for column in account_contacts.columns
+    if column.name not in ("valid_from", "valid_to", "contact_hash", "source_hash")
 )
 
 

@@ -31,13 +31,23 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from outreach.accounts.columns import row_flags
 from outreach.accounts.schema import PARTY_COLUMNS
 from outreach.frames import rows_of
 from outreach.ledger import bulk
 from outreach.ledger.bulk import insert_rows, insert_table, update_rows
 from outreach.ledger.bulk_reads import read_frame, read_table
 from outreach.ledger.collector_records import CollectorRecords
-from outreach.ledger.contact_versions import changed_versions, contact_hashes, versions_in_effect, write_versions
+from outreach.ledger.contact_versions import (
+    changed_versions,
+    check_still_current,
+    contact_hashes,
+    restate_sources,
+    restated_versions,
+    sources_in_effect,
+    versions_in_effect,
+    write_versions,
+)
 from outreach.ledger.day_partitions import clear_day, load_day, swap_in_day
 from outreach.ledger.escalation_records import EscalationRecords
 from outreach.ledger.id_lists import in_slices, one_of
@@ -99,6 +109,15 @@ def _as_contact_events(frame: pd.DataFrame) -> pd.DataFrame:
     frame["outcome"] = frame["outcome"].where(~frame["outcome"].isin(["claimed", "sent"]), "unknown")
     frame["at"] = pd.to_datetime(frame["at"], utc=True)
     return _none_for_missing(frame)
+
+
+def _contact_changes(
+    book: pa.Table, contacts: pa.Table, hashes: np.ndarray, in_effect: pa.Table
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The versions a day opens, and those whose source hash it brings up to date, once the versions in
+    effect are known still to be those the pull compared the book with."""
+    check_still_current(book, in_effect)
+    return changed_versions(contacts, hashes, in_effect), restated_versions(contacts, hashes, in_effect)
 
 
 def _with_party_columns(book: pa.Table) -> pa.Table:
@@ -319,8 +338,22 @@ class Ledger(
     # -- account snapshots ------------------------------------------------------------------
 
     def replace_snapshot(self, business_date: date, segmented: pa.Table) -> int:
-        """Make ``segmented`` the segmented book of ``business_date`` (a re-run replaces it), in one transaction."""
-        contacts = _with_party_columns(segmented).select(list(CONTACT_COLUMNS))
+        """Make ``segmented`` the segmented book of ``business_date`` (a re-run replaces it), in one transaction.
+
+        Only its rows whose contact details the pull checked (``contacts_checked``; every row, in a book
+        staged without it) can open a contact version; the others were found as their version in effect
+        was made, which is checked to be still so."""
+        book = _with_party_columns(segmented)
+        if "source_hash" not in book.column_names:
+            book = book.append_column("source_hash", pa.nulls(book.num_rows, pa.int64()))
+        checked = (
+            np.flatnonzero(row_flags(book.column("contacts_checked")))
+            if "contacts_checked" in book.column_names
+            else np.arange(book.num_rows)
+        )
+        contacts = book.select([*CONTACT_COLUMNS, "source_hash"])
+        if len(checked) < book.num_rows:
+            contacts = contacts.take(pa.array(checked, pa.int64()))
         with ThreadPoolExecutor(max_workers=2) as beside, self.engine.begin() as conn:
             # The contact hashes are Python's work, the day's load the database's: side by side, on a million
             # accounts, their seconds overlap. On PostgreSQL the versions in effect are read, and the accounts
@@ -328,17 +361,18 @@ class Ledger(
             # them yet) while this one loads; an embedded SQLite reads them in this one, after.
             hashes = beside.submit(contact_hashes, contacts)
             changing = (
-                beside.submit(self._changed_contacts, business_date, contacts, hashes)
+                beside.submit(self._changed_contacts, business_date, book, contacts, hashes)
                 if self.dialect == "postgresql"
                 else None
             )
             days = table_with_account_hash(segmented)
             loaded = load_day(conn, business_date, days.select(list(DAY_COLUMNS)), insert_table)
-            changed = (
+            changed, restated = (
                 changing.result()
                 if changing is not None
-                else changed_versions(contacts, hashes.result(), versions_in_effect(conn, business_date))
+                else _contact_changes(book, contacts, hashes.result(), versions_in_effect(conn, business_date))
             )
+            restate_sources(conn, restated)
             opened = write_versions(conn, business_date, contacts, insert_table, changed)
             day_table = swap_in_day(conn, business_date, loaded)
         with self.engine.begin() as conn:
@@ -348,10 +382,18 @@ class Ledger(
             bulk.refresh_statistics(conn, account_contacts.name, written=opened)
         return segmented.num_rows
 
-    def _changed_contacts(self, business_date: date, contacts: pa.Table, hashes: Future[np.ndarray]) -> pd.DataFrame:
+    def _changed_contacts(
+        self, business_date: date, book: pa.Table, contacts: pa.Table, hashes: Future[np.ndarray]
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
         with self.engine.connect() as conn:
             in_effect = versions_in_effect(conn, business_date)
-        return changed_versions(contacts, hashes.result(), in_effect)
+        return _contact_changes(book, contacts, hashes.result(), in_effect)
+
+    def contact_sources(self, business_date: date) -> pa.Table:
+        """The source hash each account's contact version in effect on ``business_date`` was made from
+        (``account_id``, ``source_hash``), for a pull to check only the rows given otherwise."""
+        with self.engine.connect() as conn:
+            return sources_in_effect(conn, business_date)
 
     def clear_snapshot(self, business_date: date) -> None:
         with self.engine.begin() as conn:

@@ -187,6 +187,7 @@ def child(phase: str, path: Path, rows: int, ledger_url: str, home: Path) -> Non
     # Imports are paid before the clock starts: the phases compare work, not start-up.
     import pandas  # noqa: F401
     import phonenumbers  # noqa: F401
+    import polars  # noqa: F401
     import pyarrow.parquet  # noqa: F401
     import sqlalchemy  # noqa: F401
 

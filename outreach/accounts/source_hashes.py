@@ -22,6 +22,7 @@ import numpy as np
 import phonenumbers
 import pyarrow as pa
 
+ROWS_PER_BATCH = 200_000
 # Raise it whenever a contact field's check or normalised form changes.
 CONTACT_RULES_VERSION = 1
 
@@ -44,10 +45,15 @@ def source_hashes(raw: pa.Table, columns: Iterable[str], default_region: str | N
     # Imported here: a third of a second, which only a pull needs, not every task that loads the package.
     import polars as pl
 
-    given = {name: _text(raw, name) for name in columns}
-    frame = pl.from_arrow(pa.table(given), rechunk=False)
-    hashed = frame.hash_rows(seed=hash_seed(default_region)).to_numpy()
-    return hashed.view(np.int64)
+    given = pa.table({name: _text(raw, name) for name in columns})
+    seed = hash_seed(default_region)
+    # In batches: polars copies the text it hashes, and a million rows' contact fields at once are a
+    # quarter of a gigabyte more at the pull's peak.
+    hashed = [np.zeros(0, dtype=np.uint64)] + [
+        pl.from_arrow(given.slice(start, ROWS_PER_BATCH), rechunk=False).hash_rows(seed=seed).to_numpy()
+        for start in range(0, given.num_rows, ROWS_PER_BATCH)
+    ]
+    return np.concatenate(hashed).view(np.int64)
 
 
 def _text(raw: pa.Table, name: str) -> pa.ChunkedArray | pa.Array:

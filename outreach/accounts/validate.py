@@ -348,7 +348,9 @@ def _trimmed(column: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 
 def _blank(rows: int) -> pa.Array:
-    return pa.array(np.full(rows, "", dtype=object), pa.string())
+    """``rows`` empty strings, made from their offsets alone."""
+    offsets = pa.py_buffer(np.zeros(rows + 1, dtype=np.int32))
+    return pa.StringArray.from_buffers(rows, offsets, pa.py_buffer(b""))
 
 
 class _Rows:
@@ -357,6 +359,8 @@ class _Rows:
     def __init__(self, size: int, positions: np.ndarray | None = None):
         self.size = size
         self.positions = positions
+        self._spread_at: pa.Array | None = None
+        self._among_checked: np.ndarray | None = None
 
     @property
     def count(self) -> int:
@@ -371,15 +375,26 @@ class _Rows:
 
     def spread(self, values: pa.Array) -> pa.Array:
         """A column of every row: ``values`` (one per row checked) where they were checked, null elsewhere."""
-        return values if self.positions is None else spread(values, self.positions, self.size)
+        if self.positions is None:
+            return values
+        if self._spread_at is None:
+            among = self._among()
+            self._spread_at = pa.array(among, mask=among < 0)
+        return pc.take(values, self._spread_at)
+
+    def _among(self) -> np.ndarray:
+        """Where each row is among those checked (-1: not checked); made once, for the dozens of columns."""
+        if self._among_checked is None:
+            self._among_checked = np.full(self.size, -1, dtype="int64")
+            self._among_checked[self.positions] = np.arange(len(self.positions))
+        return self._among_checked
 
     def problems(self, found: _Problems) -> _Problems:
         """``found`` (of the rows checked) as problems of every row."""
         if self.positions is None:
             return found
         positions = self.positions
-        among = np.full(self.size, -1, dtype="int64")
-        among[positions] = np.arange(len(positions))
+        among = self._among()
         whole = _Problems()
         for mask, name, reason in found.found:
             flags = row_flags(mask) if isinstance(mask, pa.Array | pa.ChunkedArray) else mask
@@ -429,7 +444,7 @@ def validate_table(
         day_names = [name for name in raw.column_names if name not in contact_only]
         trimmed = dict(zip(day_names, pool.map(_trimmed, (raw.column(name) for name in day_names)), strict=True))
         hashes = hashing.result()
-        account_id = trimmed.get("account_id", _blank(rows))
+        account_id = trimmed["account_id"] if "account_id" in trimmed else _blank(rows)
         checking = _rows_to_check(account_id, hashes, checked_before)
         trimmed.update(
             zip(

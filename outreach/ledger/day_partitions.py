@@ -68,10 +68,11 @@ def load_day(conn: Any, business_date: date, days: pa.Table, bulk_insert: Callab
     loading = f"{partition_name(business_date)}_loading"
     day = _date_literal(business_date)
     conn.exec_driver_sql(f"CREATE TABLE {loading} (LIKE {account_days.name} INCLUDING DEFAULTS)")
-    bulk_insert(conn, loading, days)
     # The bound as a constraint of the new table: attaching it then needs no second read of the day's
-    # rows to check them, and a row of another date is refused here, by name.
+    # rows to check them, and a row of another date is refused here, by name. Made while the table is
+    # empty, it is checked row by row as the rows go in, not by a scan of the million after them.
     conn.exec_driver_sql(f"ALTER TABLE {loading} ADD CONSTRAINT {loading}_date CHECK (business_date = {day})")
+    bulk_insert(conn, loading, days)
     # The parent's two indexes, built here, sorted, once: attaching then adopts them instead of building
     # them while the swap holds its lock. A million rows' sort fits in 128 MB; in PostgreSQL's default
     # 64 MB it spills to disk and both builds take a third longer.

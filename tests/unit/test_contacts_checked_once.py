@@ -149,3 +149,15 @@ def test_the_hash_covers_every_field_a_contact_version_keeps():
     from outreach.ledger.schema import CONTACT_COLUMNS
 
     assert CONTACT_FIELDS == CONTACT_COLUMNS
+
+
+def test_a_row_hashes_the_same_in_whichever_batch_or_chunk_it_comes(monkeypatch):
+    import outreach.accounts.source_hashes as hashing
+
+    rows = pd.DataFrame([raw_account(account_id=f"AC{n}", mobile_phone=f"+1212555{n:04d}") for n in range(7)])
+    table = strings_table(rows.astype(object))
+    whole = source_hashes(table, CONTACT_FIELDS)
+    monkeypatch.setattr(hashing, "ROWS_PER_BATCH", 3)
+    chunked = pa.concat_tables([table.slice(0, 2), table.slice(2, 4), table.slice(6)])
+    assert source_hashes(chunked, CONTACT_FIELDS).tolist() == whole.tolist()
+    assert len(set(whole.tolist())) == 7

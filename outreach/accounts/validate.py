@@ -403,16 +403,18 @@ class _Rows:
         return whole
 
 
-def _rows_to_check(account_id: pa.Array, hashes: np.ndarray, checked_before: pa.Table | None) -> _Rows:
-    """The rows whose contact fields are not as their account's contact version was made from."""
+def _rows_to_check(account_id: pa.Array, hashes: np.ndarray, checked_before: pa.Table | None) -> tuple[_Rows, pa.Array]:
+    """The rows whose contact fields are not as their account's contact version was made from, and for
+    the others that version's ``contact_hash`` (null for the rows to check)."""
     rows = len(account_id)
     if checked_before is None or not checked_before.num_rows:
-        return _Rows(rows)
+        return _Rows(rows), pa.nulls(rows, pa.int64())
     found = pc.index_in(account_id, checked_before.column("account_id"))
     before = pc.take(checked_before.column("source_hash"), found)
-    same = row_flags(pc.equal(before, pa.array(hashes, pa.int64())))
-    changed = np.flatnonzero(~same)
-    return _Rows(rows) if len(changed) == rows else _Rows(rows, changed)
+    same = pc.fill_null(pc.equal(before, pa.array(hashes, pa.int64())), False)
+    version = pc.if_else(same, pc.take(checked_before.column("contact_hash"), found), pa.scalar(None, pa.int64()))
+    changed = np.flatnonzero(~row_flags(same))
+    return (_Rows(rows) if len(changed) == rows else _Rows(rows, changed)), version
 
 
 def validate_table(
@@ -426,10 +428,12 @@ def validate_table(
     """Validate a batch of raw rows (string columns, schema column names) into accounts and quarantine.
 
     Every row gets ``source_hash``, the hash of its contact fields as given (``source_hashes``). With
-    ``checked_before`` (``account_id`` and the ``source_hash`` its contact version in effect was made
-    from), a row with that same hash keeps the version's checked form: its contact fields are not
-    checked again and are null in the result, and ``contacts_checked`` is false. Its other fields, and
-    every field of every other row, are checked as always.
+    ``checked_before`` (each account's contact version in effect: ``account_id``, the ``source_hash`` it
+    was made from and the ``contact_hash`` of its checked details), a row with that same source hash
+    keeps the version's checked form: its contact fields other than ``ALWAYS_CHECKED`` are not checked
+    again and are null in the result, ``contacts_checked`` is false, and ``version_hash`` is the
+    version's ``contact_hash``, for the segmentation to tell that version is still the one in effect.
+    Its other fields, and every field of every other row, are checked as always.
     """
     phones = phones or PhoneNormaliser()
     rows = raw.num_rows
@@ -445,7 +449,7 @@ def validate_table(
         trimmed = dict(zip(day_names, pool.map(_trimmed, (raw.column(name) for name in day_names)), strict=True))
         hashes = hashing.result()
         account_id = trimmed["account_id"] if "account_id" in trimmed else _blank(rows)
-        checking = _rows_to_check(account_id, hashes, checked_before)
+        checking, version_hash = _rows_to_check(account_id, hashes, checked_before)
         trimmed.update(
             zip(
                 contact_only,
@@ -568,6 +572,7 @@ def validate_table(
             "source_line": pa.array(lines, pa.int64()),
             "source_hash": pa.array(hashes, pa.int64()),
             "contacts_checked": pa.array(checking.flags()),
+            "version_hash": version_hash,
         }
     )
     bad = np.flatnonzero(failures.failed)

@@ -83,31 +83,33 @@ def versions_in_effect(conn: Any, business_date: date) -> pa.Table:
 
 
 def sources_in_effect(conn: Any, business_date: date) -> pa.Table:
-    """The source hash each account's contact version in effect on a day was made from, where it has one."""
-    query = select(account_contacts.c.account_id, account_contacts.c.source_hash).where(
-        and_(_in_effect_on(business_date), account_contacts.c.source_hash.is_not(None))
-    )
+    """Each account's contact version in effect on a day that keeps its source hash: the account, that hash
+    and the hash of the version's checked details."""
+    query = select(
+        account_contacts.c.account_id, account_contacts.c.source_hash, account_contacts.c.contact_hash
+    ).where(and_(_in_effect_on(business_date), account_contacts.c.source_hash.is_not(None)))
     return read_table(conn, query)
 
 
 def check_still_current(staged: pa.Table, in_effect: pa.Table) -> None:
-    """Refuse a day whose pull left out contact details (``contacts_checked`` false) it found unchanged from
-    a version that is no longer the one in effect (``versions_in_effect``, read now)."""
+    """Refuse a day whose pull left out contact details (``contacts_checked`` false) because they were as
+    a version's (``version_hash``, that version's details) whose details are no longer those in effect
+    (``versions_in_effect``, read now). A version only given another source hash still holds."""
     if "contacts_checked" not in staged.column_names:
         return
-    left_out = staged.filter(pc.invert(staged.column("contacts_checked"))).select(["account_id", "source_hash"])
+    left_out = staged.filter(pc.invert(staged.column("contacts_checked"))).select(["account_id", "version_hash"])
     if not left_out.num_rows:
         return
-    now = left_out.join(in_effect.select(["account_id", "source_hash"]), "account_id", right_suffix="_now")
-    differ = pc.or_kleene(
-        pc.is_null(now.column("source_hash_now")), pc.not_equal(now["source_hash_now"], now["source_hash"])
-    )
-    outdated = left_out.num_rows - now.num_rows + pc.sum(pc.cast(differ, pa.int64())).as_py()
-    if outdated:
+    now = left_out.join(in_effect.select(["account_id", "contact_hash"]), "account_id", join_type="left outer")
+    gone = pc.or_kleene(pc.is_null(now["contact_hash"]), pc.not_equal(now["contact_hash"], now["version_hash"]))
+    outdated = int(pc.sum(pc.cast(gone, pa.int64())).as_py() or 0)
+    # One version in effect per account and day, always; two would mean the versions were being written
+    # while this day was read, and which one holds cannot be told.
+    if outdated or now.num_rows != left_out.num_rows:
         raise StagedAccountsOutdated(
-            f"{outdated} accounts' contact versions changed after the pull staged this day (another pull of a "
-            "day was segmented in between): run the pull again, so that it compares them with the versions as "
-            "they are now"
+            f"{max(outdated, 1)} accounts' contact details changed in the ledger after the pull staged this day "
+            "(a pull of another day, or another run of this one, was segmented in between): run the pull again, "
+            "so that it compares the source with the details as they are now"
         )
 
 
@@ -261,7 +263,13 @@ def _read_tails(conn: Any, tails: list[dict[str, Any]]) -> pa.Table | None:
     wanted = {(t["account_id"], t["from"]): t["tail_from"] for t in tails}
     found = []
     for chunk in _chunks(sorted({t["account_id"] for t in tails})):
-        frame = pd.read_sql(select(account_contacts).where(account_contacts.c.account_id.in_(chunk)), conn)
+        # Nullable integers: a version from before the source hashes were kept would make the column float,
+        # and a 64-bit hash does not survive that.
+        frame = pd.read_sql(
+            select(account_contacts).where(account_contacts.c.account_id.in_(chunk)),
+            conn,
+            dtype_backend="numpy_nullable",
+        )
         frame["valid_from"] = pd.to_datetime(frame["valid_from"]).dt.date
         found.append(frame)
     versions = pd.concat(found, ignore_index=True)

@@ -111,6 +111,18 @@ def _as_contact_events(frame: pd.DataFrame) -> pd.DataFrame:
     return _none_for_missing(frame)
 
 
+# Any number that no other code of the ledger's takes as an advisory lock.
+SEGMENTATION_LOCK = 0x6F75747265616368  # "outreach"
+
+
+def _one_segmentation_at_a_time(conn: Any) -> None:
+    """Hold off another day's segmentation until this transaction ends. Its versions in effect are read on
+    another connection, and compared with what the pull found: a segmentation writing versions meanwhile
+    could make that comparison wrong. SQLite takes one writer at a time of itself."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SEGMENTATION_LOCK})")
+
+
 def _contact_changes(
     book: pa.Table, contacts: pa.Table, hashes: np.ndarray, in_effect: pa.Table
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -359,6 +371,7 @@ class Ledger(
             # accounts, their seconds overlap. On PostgreSQL the versions in effect are read, and the accounts
             # whose details changed found, on a connection of their own (this transaction has not touched
             # them yet) while this one loads; an embedded SQLite reads them in this one, after.
+            _one_segmentation_at_a_time(conn)
             hashes = beside.submit(contact_hashes, contacts)
             changing = (
                 beside.submit(self._changed_contacts, business_date, book, contacts, hashes)

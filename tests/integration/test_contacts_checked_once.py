@@ -118,3 +118,53 @@ def test_a_pull_whose_versions_changed_before_its_segmentation_is_refused_and_sa
     with pytest.raises(StagedAccountsOutdated, match="run the pull again"):
         pipeline.segment(stale, settings)
     assert contact_details_on(ledger, DAY_TWO)["AC04"]["mobile_phone"] == "+12125558888"
+
+
+def test_a_version_only_given_another_source_hash_meanwhile_still_holds_for_a_pull_staged_before(
+    ledger, settings_for, tmp_path
+):
+    settings = settings_for(ledger, tmp_path / "accounts.csv")
+    pull_and_segment(settings, DAY_ONE, book(), "day-one")
+    write_csv(settings.accounts_file, book())
+    day_three = pipeline.pull(DAY_TWO + timedelta(days=1), "day-three", settings)
+    assert day_three["contacts_checked"] == 0
+
+    # Day two, pulled late, gives one number written another way: its version only takes the new hash.
+    spelled = book()
+    spelled[2]["mobile_phone"] = "(212) 555-0002"
+    pull_and_segment(settings, DAY_TWO, spelled, "day-two")
+    assert versions(ledger) == 12
+
+    pipeline.segment(day_three, settings)
+    assert contact_details_on(ledger, DAY_TWO + timedelta(days=1))["AC02"]["mobile_phone"] == "+12125550002"
+
+
+def test_a_past_day_pulled_again_hands_the_later_days_their_versions_with_their_source_hashes_intact(
+    ledger, settings_for, tmp_path
+):
+    settings = settings_for(ledger, tmp_path / "accounts.csv")
+    pull_and_segment(settings, DAY_ONE, book(), "day-one")
+    pull_and_segment(settings, DAY_TWO + timedelta(days=1), book(), "day-three")
+    with ledger.engine.begin() as conn:
+        # One account's version from before the source hashes were kept, beside the others'.
+        conn.execute(update(account_contacts).where(account_contacts.c.account_id == "AC06").values(source_hash=None))
+        kept = conn.execute(
+            select(account_contacts.c.source_hash).where(account_contacts.c.account_id == "AC05")
+        ).scalar_one()
+
+    changed = book()
+    changed[5]["mobile_phone"] = "+12125557777"
+    changed[6]["mobile_phone"] = "+12125556666"
+    pull_and_segment(settings, DAY_TWO, changed, "day-two")
+
+    with ledger.engine.connect() as conn:
+        later = conn.execute(
+            select(account_contacts.c.source_hash).where(
+                account_contacts.c.account_id == "AC05", account_contacts.c.valid_from == DAY_TWO + timedelta(days=1)
+            )
+        ).scalar_one()
+    assert later == kept, "day three reads day one's details again, under their own source hash"
+    assert contact_details_on(ledger, DAY_TWO)["AC05"]["mobile_phone"] == "+12125557777"
+    assert contact_details_on(ledger, DAY_TWO + timedelta(days=1))["AC05"]["mobile_phone"] == "+12125550005"
+    rerun = pull_and_segment(settings, DAY_TWO + timedelta(days=1), book(), "day-three-again")
+    assert rerun["contacts_checked"] == 1, "only the account whose version has no source hash is checked again"

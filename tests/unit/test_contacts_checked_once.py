@@ -12,14 +12,15 @@ import pyarrow.compute as pc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outreach.accounts.schema import CONTACT_FIELDS, PARTY_COLUMNS
-from outreach.accounts.source_hashes import CONTACT_RULES_VERSION, hash_seed, source_hashes
+from outreach.accounts.schema import CONTACT_FIELDS
+from outreach.accounts.source_hashes import hash_seed, source_hashes
 from outreach.accounts.validate import ALWAYS_CHECKED, strings_table, validate_table
 from tests.factories import raw_account
 
-CONTACT_ONLY = [name for name in CONTACT_FIELDS if name not in ALWAYS_CHECKED and name not in PARTY_COLUMNS]
+CONTACT_ONLY = [name for name in CONTACT_FIELDS if name not in ALWAYS_CHECKED]
 
-# Each field's values, good and bad, so that a change can make a row pass or fail either way.
+# Each field's values, good and bad, so that a change can make a row pass or fail either way (an
+# account id another row has, a NUL byte, another party's details among them).
 VALUES = {
     "mobile_phone": ["+12125550142", "(212) 555-0142", "+12125550199", "+1212", "not a phone", ""],
     "home_phone": ["", "+12125550100", "12"],
@@ -30,7 +31,10 @@ VALUES = {
     "stated_timezone": ["", "America/Chicago", "Mars/Base"],
     "consent_sms": ["yes", "no", "maybe"],
     "collector_type": ["", "third_party", "bank"],
-    "name": ["Jane Doe", "J. Doe"],
+    "name": ["Jane Doe", "J. Doe", "Ja\x00ne"],
+    "account_id": ["AC0", "AC1"],
+    "guarantor_phone": ["", "+12125550177", "not a phone"],
+    "guarantor_email": ["", "guarantor@example.com", "nope"],
     "balance_due": ["1250.50", "1,250.50", "12.5.0", ""],
     "oldest_unpaid_due_date": ["2026-11-01", "2026-02-30", ""],
     "flags": ["", "dispute", "dispsute"],
@@ -55,8 +59,10 @@ def validated(frame: pd.DataFrame, checked_before: pa.Table | None = None):
 
 
 def versions_of(result) -> pa.Table:
-    """What the ledger keeps of a day's accepted rows: each account and the source hash it was checked under."""
-    return result.table.select(["account_id", "source_hash"])
+    """What the ledger keeps of a day's accepted rows: each account, the source hash it was checked under
+    and a hash of its checked details (here a number per version, which the check hands on unread)."""
+    versions = result.table.select(["account_id", "source_hash"])
+    return versions.append_column("contact_hash", pa.array(np.arange(versions.num_rows) * 7 + 1, pa.int64()))
 
 
 def quarantine(result) -> list[tuple]:
@@ -75,16 +81,22 @@ def test_rows_found_unchanged_come_out_as_a_check_of_every_row_gives_them(yester
     full = everything.table.to_pylist()
     partial = only_changed.table.to_pylist()
     kept = {row["account_id"]: row for row in earlier.table.to_pylist()}
+    version_hash = dict(
+        zip(earlier.table["account_id"].to_pylist(), (n * 7 + 1 for n in range(len(kept))), strict=True)
+    )
     for checked, whole in zip(partial, full, strict=True):
         if checked["contacts_checked"]:
+            assert checked["version_hash"] is None
             assert checked == whole
             continue
+        assert checked["version_hash"] == version_hash[checked["account_id"]]
         # Left out, the contact details are those of the version it was made from, as checked then.
         before = kept[checked["account_id"]]
         assert all(checked[name] is None for name in CONTACT_ONLY)
         assert {name: before[name] for name in CONTACT_ONLY} == {name: whole[name] for name in CONTACT_ONLY}
-        assert {k: v for k, v in checked.items() if k not in CONTACT_ONLY and k != "contacts_checked"} == {
-            k: v for k, v in whole.items() if k not in CONTACT_ONLY and k != "contacts_checked"
+        handed_on = (*CONTACT_ONLY, "contacts_checked", "version_hash")
+        assert {k: v for k, v in checked.items() if k not in handed_on} == {
+            k: v for k, v in whole.items() if k not in handed_on
         }
 
 
@@ -141,8 +153,34 @@ def test_the_hash_is_the_same_in_another_process_and_differs_under_another_regio
     there = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True, timeout=120)
     assert int(there.stdout.strip()) == here
     assert int(source_hashes(base, CONTACT_FIELDS, default_region="GB")[0]) != here
-    assert hash_seed(None) != hash_seed("US")
-    assert CONTACT_RULES_VERSION >= 1
+    assert hash_seed(None) != hash_seed("US") and hash_seed("us") == hash_seed("US")
+
+
+def test_any_change_to_the_rules_or_their_libraries_changes_every_hash(tmp_path, monkeypatch):
+    import shutil
+
+    import phonenumbers
+
+    import outreach.accounts.source_hashes as hashing
+
+    base = strings_table(pd.DataFrame([raw_account()], dtype=object))
+    before = int(source_hashes(base, CONTACT_FIELDS)[0])
+    for name in hashing.RULE_MODULES:
+        shutil.copy(hashing.HERE / name, tmp_path / name)
+    monkeypatch.setattr(hashing, "HERE", tmp_path)
+    hashing.rules_fingerprint.cache_clear()
+    assert int(source_hashes(base, CONTACT_FIELDS)[0]) == before, "the same rules, the same hash"
+
+    # A word that reads as consent, say, added to the schema.
+    schema = tmp_path / "schema.py"
+    schema.write_text(schema.read_text().replace('"yes", ', '"yes", "ok", '))
+    hashing.rules_fingerprint.cache_clear()
+    changed_rules = int(source_hashes(base, CONTACT_FIELDS)[0])
+    assert changed_rules != before
+
+    monkeypatch.setattr(phonenumbers, "__version__", "0.0.1")
+    assert int(source_hashes(base, CONTACT_FIELDS)[0]) not in (before, changed_rules)
+    hashing.rules_fingerprint.cache_clear()
 
 
 def test_the_hash_covers_every_field_a_contact_version_keeps():

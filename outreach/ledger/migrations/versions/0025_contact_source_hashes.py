@@ -1,5 +1,6 @@
 """each contact version's hash of its fields as the source gave them, so that a pull checks again only
-the rows whose fields changed; versions made before it have none, and the next pull gives them theirs
+the rows whose fields changed; versions made before it have none, and the next pull checks their rows
+again and gives the versions then in effect theirs
 
 Revision ID: 0025
 Revises: 0024

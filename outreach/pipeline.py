@@ -12,13 +12,14 @@ import logging
 import os
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -105,6 +106,21 @@ def make_run_id(business_date: date, orchestrator_run_id: str) -> str:
     return f"{business_date.isoformat()}-{digest}"
 
 
+T = TypeVar("T")
+
+
+@contextmanager
+def _read_beside(ledger: Ledger, read: Callable[..., T], *args: Any) -> Iterator[Callable[[], T]]:
+    """``read(*args)`` from the ledger while the caller works, its result given when the caller asks for
+    it. On PostgreSQL it is read on a thread of its own, in the database's core; an embedded SQLite has no
+    core to read beside and is read when asked (in-memory, another thread would find it empty)."""
+    if ledger.dialect != "postgresql":
+        yield partial(read, *args)
+        return
+    with ThreadPoolExecutor(max_workers=1) as beside:
+        yield beside.submit(read, *args).result
+
+
 def source_for(settings: Settings, source: Path | None = None) -> SourceSpec:
     if source is not None:
         return file_spec(source)
@@ -131,14 +147,8 @@ def pull(
     # Read everything before writing anything: a source that fails leaves no half-written run.
     known_prefixes = load_prefixes(settings.cache_dir)
     phones = PhoneNormaliser(known_prefixes)
-    with ThreadPoolExecutor(max_workers=1) as beside:
-        # Which rows' contact details are as they were last checked comes from the ledger while the
-        # source is read (an embedded SQLite is read after it, in this thread).
-        checked_before = (
-            beside.submit(ledger.contact_sources, business_date).result
-            if ledger.dialect == "postgresql"
-            else partial(ledger.contact_sources, business_date)
-        )
+    # Which rows' contact details are as they were last checked comes from the ledger while the source is read.
+    with _read_beside(ledger, ledger.contact_sources, business_date) as checked_before:
         result = read_source(spec, business_date, resolve_connection, phones=phones, checked_before=checked_before)
     save_prefixes(settings.cache_dir, phones.known_prefixes(), remembered=known_prefixes)
 
@@ -199,15 +209,10 @@ def segment(ref: RunRef, settings: Settings | None = None) -> RunRef:
             f"{settings.staged_days} days (OUTREACH_STAGED_DAYS). Run the pull again to stage them anew: it "
             f"reads the source as it is now, so only where the source still holds the book of {business_date}"
         )
-    if ledger.dialect == "postgresql":
-        with ThreadPoolExecutor(max_workers=1) as beside:
-            # The last day's buckets come from the database's core while the accepted accounts come from disk.
-            previous = beside.submit(ledger.latest_buckets_before, business_date)
-            accounts = read_staged(staged)
-            previous_buckets = previous.result()
-    else:
+    # The last day's buckets come from the database's core while the accepted accounts come from disk.
+    with _read_beside(ledger, ledger.latest_buckets_before, business_date) as previous:
         accounts = read_staged(staged)
-        previous_buckets = ledger.latest_buckets_before(business_date)
+        previous_buckets = previous()
     if not accounts.num_rows:
         ledger.clear_snapshot(business_date)
         return {**ref, "buckets": {}}

@@ -118,53 +118,46 @@ def _first_after(conn: Any, column: Any, account_id: Any, business_date: date) -
     return {account: pd.Timestamp(first).date() for account, first in rows}
 
 
-def changed_versions(contacts: pa.Table, hashes: np.ndarray, in_effect: pa.Table) -> pd.DataFrame:
-    """The accounts of ``contacts`` whose details differ from their version in effect (``versions_in_effect``),
-    or that have none: each one's row in ``contacts``, its new hash and the version it replaces."""
-    known = _against_versions(contacts, hashes, in_effect)
-    differs = pc.or_kleene(pc.is_null(known.column("contact_hash")), pc.not_equal(known["contact_hash"], known["hash"]))
-    return _as_frame(known.filter(differs))
+def contact_changes(contacts: pa.Table, hashes: np.ndarray, in_effect: pa.Table) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the checked rows ``contacts`` (with ``source_hash``; ``hashes``, their details' hashes) change
+    against the versions in effect (``versions_in_effect``):
 
-
-def restated_versions(contacts: pa.Table, hashes: np.ndarray, in_effect: pa.Table) -> pd.DataFrame:
-    """The accounts of ``contacts`` (with ``source_hash``) whose details are their version in effect's, given
-    in another form (or hashed as given for the first time): each one's version and the source hash it now
-    has."""
-    today = _today(contacts, hashes).append_column("given_hash", contacts.column("source_hash"))
-    known = today.join(in_effect, "account_id", join_type="inner")
-    same = pc.and_(pc.equal(known["contact_hash"], known["hash"]), pc.is_valid(known["given_hash"]))
-    restated = pc.and_(
-        same, pc.or_kleene(pc.is_null(known["source_hash"]), pc.not_equal(known["source_hash"], known["given_hash"]))
-    )
-    return _as_frame(
-        known.filter(pc.fill_null(restated, False)).select(["account_id", "valid_from", "given_hash", "row"])
-    )
-
-
-def _today(contacts: pa.Table, hashes: np.ndarray) -> pa.Table:
-    return pa.table(
+    - the accounts whose details differ from their version's, or that have none: each one's row in
+      ``contacts``, its new hash and the version it replaces (for ``write_versions``);
+    - the accounts whose details are their version's, given in another form (or hashed as given for the
+      first time): each one's version and the source hash it now has (for ``restate_sources``).
+    """
+    today = pa.table(
         {
             "account_id": contacts.column("account_id"),
             "hash": pa.array(hashes, pa.int64()),
+            "given_hash": contacts.column("source_hash"),
             "row": pa.array(np.arange(contacts.num_rows), pa.int64()),
         }
     )
-
-
-def _against_versions(contacts: pa.Table, hashes: np.ndarray, in_effect: pa.Table) -> pa.Table:
-    # Joined in Arrow, a million accounts against the versions in effect; only the changed few percent
-    # become Python values.
-    return _today(contacts, hashes).join(in_effect, "account_id", join_type="left outer")
+    # Joined once in Arrow, a million accounts against the versions in effect on a first day; only the
+    # changed few percent become Python values.
+    known = today.join(in_effect, "account_id", join_type="left outer")
+    differs = pc.or_kleene(pc.is_null(known["contact_hash"]), pc.not_equal(known["contact_hash"], known["hash"]))
+    given_anew = pc.and_(
+        pc.is_valid(known["given_hash"]),
+        pc.or_kleene(pc.is_null(known["source_hash"]), pc.not_equal(known["source_hash"], known["given_hash"])),
+    )
+    restated = pc.and_(pc.invert(differs), given_anew)
+    return (
+        _as_frame(known.filter(differs)),
+        _as_frame(
+            known.filter(pc.fill_null(restated, False)).select(["account_id", "valid_from", "given_hash", "row"])
+        ),
+    )
 
 
 def _as_frame(rows: pa.Table) -> pd.DataFrame:
-    if "row" in rows.column_names:
-        rows = rows.sort_by("row")
-    return rows.to_pandas(date_as_object=True, types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+    return rows.sort_by("row").to_pandas(date_as_object=True, types_mapper={pa.int64(): pd.Int64Dtype()}.get)
 
 
 def restate_sources(conn: Any, restated: pd.DataFrame) -> int:
-    """Bring the versions of ``restated`` (``restated_versions``) up to the source hash they now have."""
+    """Bring the versions of ``restated`` (``contact_changes``) up to the source hash they now have."""
     if restated.empty:
         return 0
     rows = [
@@ -187,7 +180,7 @@ def write_versions(
     changed: pd.DataFrame,
 ) -> int:
     """Open a contact version on ``business_date`` for every account of ``contacts`` (``account_id`` and
-    ``CONTACT_COLUMNS``) in ``changed`` (their ``changed_versions`` against the versions in effect that
+    ``CONTACT_COLUMNS``) in ``changed`` (as ``contact_changes`` finds them against the versions in effect that
     day); returns how many."""
     if changed.empty:
         return 0

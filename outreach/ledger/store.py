@@ -39,11 +39,10 @@ from outreach.ledger.bulk import insert_rows, insert_table, update_rows
 from outreach.ledger.bulk_reads import read_frame, read_table
 from outreach.ledger.collector_records import CollectorRecords
 from outreach.ledger.contact_versions import (
-    changed_versions,
     check_still_current,
+    contact_changes,
     contact_hashes,
     restate_sources,
-    restated_versions,
     sources_in_effect,
     versions_in_effect,
     write_versions,
@@ -129,7 +128,7 @@ def _contact_changes(
     """The versions a day opens, and those whose source hash it brings up to date, once the versions in
     effect are known still to be those the pull compared the book with."""
     check_still_current(book, in_effect)
-    return changed_versions(contacts, hashes, in_effect), restated_versions(contacts, hashes, in_effect)
+    return contact_changes(contacts, hashes, in_effect)
 
 
 def _with_party_columns(book: pa.Table) -> pa.Table:
@@ -403,8 +402,8 @@ class Ledger(
         return _contact_changes(book, contacts, hashes.result(), in_effect)
 
     def contact_sources(self, business_date: date) -> pa.Table:
-        """The source hash each account's contact version in effect on ``business_date`` was made from
-        (``account_id``, ``source_hash``), for a pull to check only the rows given otherwise."""
+        """Each account's contact version in effect on ``business_date`` that keeps its source hash
+        (``sources_in_effect``), for a pull to check only the rows given otherwise."""
         with self.engine.connect() as conn:
             return sources_in_effect(conn, business_date)
 
